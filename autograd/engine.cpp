@@ -1,0 +1,121 @@
+#include "autograd/engine.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "autograd/grad_mode.h"
+#include "autograd/node.h"
+#include "core/dispatch.h"
+
+namespace loglin::autograd {
+
+Tensor add_gradients(const Tensor& dst, const Tensor& src) {
+  LOGLIN_CHECK(dst.shape() == src.shape(), "[autograd] gradients of shapes {} and {} cannot be summed",
+               shape_str(dst.shape()), shape_str(src.shape()));
+  Tensor a = dst.is_contiguous() ? dst : core::contiguous_copy(dst);
+  Tensor out = core::contiguous_copy(a);
+  Tensor b = core::contiguous_copy(src, dst.dtype());
+  dispatch_float(dst.dtype(), "autograd", [&]<class T>() {
+    T* o = out.data<T>();
+    const T* p = b.data<T>();
+    for (int64_t i = 0, n = out.numel(); i < n; ++i) o[i] += p[i];
+  });
+  return out;
+}
+
+std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>& grads) {
+  const Tensor& g = grads.at(0);
+  LOGLIN_CHECK(g.shape() == leaf_->shape, "[autograd] gradient of shape {} for a leaf of shape {}",
+               shape_str(g.shape()), shape_str(leaf_->shape));
+  if (!leaf_->grad) {
+    leaf_->grad = core::contiguous_copy(g, leaf_->dtype).impl_ptr();
+  } else {
+    leaf_->grad = add_gradients(Tensor(leaf_->grad), g).impl_ptr();
+  }
+  return {};
+}
+
+namespace {
+
+struct Slot {
+  std::vector<Tensor> grads;
+  int dependencies = 0;
+};
+
+void accumulate(Slot& slot, size_t nr, const Tensor& g) {
+  if (slot.grads.size() <= nr) slot.grads.resize(nr + 1);
+  slot.grads[nr] = slot.grads[nr].defined() ? add_gradients(slot.grads[nr], g) : g;
+}
+
+}  // namespace
+
+void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
+  LOGLIN_CHECK(roots.size() == grads.size(), "[backward] {} roots but {} gradients", roots.size(), grads.size());
+  NoGradGuard no_grad;
+
+  std::vector<Edge> root_edges;
+  for (size_t i = 0; i < roots.size(); ++i) {
+    LOGLIN_CHECK(roots[i].requires_grad(),
+                 "[backward] the tensor does not require grad and has no grad_fn (did every input have "
+                 "requires_grad off, or did it run under NoGradGuard?)");
+    LOGLIN_CHECK(grads[i].shape() == roots[i].shape(), "[backward] gradient shape {} differs from the tensor's {}",
+                 shape_str(grads[i].shape()), shape_str(roots[i].shape()));
+    root_edges.push_back(gradient_edge(roots[i]));
+  }
+
+  // Count, for every node reachable from the roots, how many edges feed it.
+  std::unordered_map<Node*, Slot> slots;
+  std::unordered_map<Node*, std::shared_ptr<Node>> keep;
+  std::vector<Node*> stack;
+  std::unordered_set<Node*> seen;
+  for (auto& e : root_edges) {
+    keep[e.fn.get()] = e.fn;
+    if (seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());
+  }
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (auto& e : n->next_edges()) {
+      if (!e.fn) continue;
+      slots[e.fn.get()].dependencies++;
+      if (seen.insert(e.fn.get()).second) {
+        keep[e.fn.get()] = e.fn;
+        stack.push_back(e.fn.get());
+      }
+    }
+  }
+
+  for (size_t i = 0; i < roots.size(); ++i) {
+    Tensor g = grads[i].dtype() == roots[i].dtype() ? grads[i] : core::contiguous_copy(grads[i], roots[i].dtype());
+    accumulate(slots[root_edges[i].fn.get()], root_edges[i].input_nr, g);
+  }
+
+  std::vector<Node*> ready;
+  for (auto& e : root_edges)
+    if (slots[e.fn.get()].dependencies == 0 &&
+        std::find(ready.begin(), ready.end(), e.fn.get()) == ready.end())
+      ready.push_back(e.fn.get());
+
+  while (!ready.empty()) {
+    Node* n = ready.back();
+    ready.pop_back();
+    Slot& slot = slots[n];
+    std::vector<Tensor> in = std::move(slot.grads);
+    size_t n_out = std::max<size_t>(n->outputs().size(), 1);
+    in.resize(n_out);
+    for (size_t i = 0; i < n->outputs().size(); ++i)
+      if (!in[i].defined()) in[i] = Tensor::zeros(n->outputs()[i].shape, n->outputs()[i].dtype);
+    std::vector<Tensor> out = n->apply(in);
+    if (!retain_graph) n->release();
+    auto& edges = n->next_edges();
+    for (size_t i = 0; i < edges.size(); ++i) {
+      Node* next = edges[i].fn.get();
+      if (!next) continue;
+      if (i < out.size() && out[i].defined()) accumulate(slots[next], edges[i].input_nr, out[i]);
+      if (--slots[next].dependencies == 0) ready.push_back(next);
+    }
+  }
+}
+
+}  // namespace loglin::autograd

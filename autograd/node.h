@@ -1,0 +1,96 @@
+// Graph nodes. An op that ran with grad enabled leaves one Node behind; the
+// node's edges point at the nodes of its inputs (or at AccumulateGrad for
+// leaves). Backward walks the edges in reverse topological order.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace loglin::autograd {
+
+class Node;
+
+struct Edge {
+  std::shared_ptr<Node> fn;  // null: that input needs no gradient
+  uint32_t input_nr = 0;     // which output of fn the gradient belongs to
+};
+
+struct OutputMeta {
+  Shape shape;
+  DType dtype;
+  Device device;
+};
+
+class Node {
+ public:
+  explicit Node(std::string name) : name_(std::move(name)) {}
+  virtual ~Node() = default;
+
+  const std::string& name() const { return name_; }
+  std::vector<Edge>& next_edges() { return next_edges_; }
+  std::vector<OutputMeta>& outputs() { return outputs_; }
+
+  // grads[i] is the gradient of output i (zeros filled in by the engine where
+  // an output received none). Returns one gradient per next edge; an
+  // undefined tensor means "no gradient".
+  virtual std::vector<Tensor> apply(std::vector<Tensor>& grads) = 0;
+  // Frees saved tensors after a backward without retain_graph.
+  virtual void release() {}
+  virtual bool released() const { return false; }
+
+ private:
+  std::string name_;
+  std::vector<Edge> next_edges_;
+  std::vector<OutputMeta> outputs_;
+};
+
+// Gradient sink of a leaf: adds into leaf.grad.
+class AccumulateGrad : public Node {
+ public:
+  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("AccumulateGrad"), leaf_(std::move(leaf)) {}
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override;
+
+ private:
+  std::shared_ptr<TensorImpl> leaf_;
+};
+
+// What an op's backward receives: the output gradients and which inputs want
+// one (skip work for the others).
+struct BackwardContext {
+  std::vector<Tensor>& grads;
+  const std::vector<bool>& needs_input_grad;
+  bool needs(size_t i) const { return i < needs_input_grad.size() && needs_input_grad[i]; }
+};
+using BackwardFn = std::function<std::vector<Tensor>(BackwardContext&)>;
+
+// The node almost every op uses: a backward closure whose captures are the
+// saved tensors. release() destroys the closure, which frees them.
+class FunctionNode : public Node {
+ public:
+  FunctionNode(std::string name, BackwardFn fn, std::vector<bool> needs)
+      : Node(std::move(name)), fn_(std::move(fn)), needs_(std::move(needs)) {}
+  std::vector<Tensor> apply(std::vector<Tensor>& grads) override;
+  void release() override { fn_ = nullptr; }
+  bool released() const override { return !fn_; }
+
+ private:
+  BackwardFn fn_;
+  std::vector<bool> needs_;
+};
+
+// True when grad mode is on and any input requires grad.
+bool needs_grad(const std::vector<Tensor>& inputs);
+
+// Records `backward` as the history of `outputs`, computed from `inputs`.
+// Does nothing (and drops the closure) when no input requires grad or grad
+// mode is off. The closure returns one gradient per input, in order.
+void record(const std::string& name, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
+            BackwardFn backward);
+
+// The edge that a gradient for `t` should flow along.
+Edge gradient_edge(const Tensor& t);
+
+}  // namespace loglin::autograd

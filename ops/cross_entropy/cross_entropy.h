@@ -1,0 +1,13 @@
+// Fused cross-entropy: logits [N, C] (or [..., C]) and integer targets [N]
+// (or [...]). Returns the mean of -log softmax(logits)[target] over targets
+// that are not ignore_index (0 when every target is ignored). One pass
+// forward; the backward is softmax - onehot, scaled, without a second
+// log_softmax.
+#pragma once
+#include "core/tensor.h"
+
+namespace loglin {
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index = -100);
+
+}  // namespace loglin

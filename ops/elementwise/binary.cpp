@@ -1,0 +1,109 @@
+#include "ops/elementwise/binary.h"
+
+#include "autograd/node.h"
+#include "core/dispatch.h"
+#include "ops/elementwise/elementwise_cpu.h"
+#include "ops/elementwise/unary.h"
+#include "ops/op_checks.h"
+#include "ops/reduce/reduce.h"
+
+namespace loglin {
+namespace {
+
+template <class F>
+Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, F f) {
+  check_defined(op, {&a, &b});
+  check_same_dtype(op, a, b);
+  check_same_device(op, a, b);
+  check_cpu(op, a);
+  Shape out_shape = broadcast_shapes(a.shape(), b.shape(), op);
+  return dispatch_float(a.dtype(), op, [&]<class T>() { return cpu::map_binary<T>(a, b, out_shape, f); });
+}
+
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_forward("add", a, b, [](auto x, auto y) { return x + y; });
+  autograd::record("add", {a, b}, {out}, [sa = a.shape(), sb = b.shape()](autograd::BackwardContext& ctx) {
+    const Tensor& g = ctx.grads[0];
+    return std::vector<Tensor>{ctx.needs(0) ? sum_to_shape(g, sa) : Tensor(),
+                               ctx.needs(1) ? sum_to_shape(g, sb) : Tensor()};
+  });
+  return out;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_forward("sub", a, b, [](auto x, auto y) { return x - y; });
+  autograd::record("sub", {a, b}, {out}, [sa = a.shape(), sb = b.shape()](autograd::BackwardContext& ctx) {
+    const Tensor& g = ctx.grads[0];
+    return std::vector<Tensor>{ctx.needs(0) ? sum_to_shape(g, sa) : Tensor(),
+                               ctx.needs(1) ? sum_to_shape(neg(g), sb) : Tensor()};
+  });
+  return out;
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_forward("mul", a, b, [](auto x, auto y) { return x * y; });
+  autograd::record("mul", {a, b}, {out}, [a = a.detach(), b = b.detach()](autograd::BackwardContext& ctx) {
+    const Tensor& g = ctx.grads[0];
+    return std::vector<Tensor>{ctx.needs(0) ? sum_to_shape(mul(g, b), a.shape()) : Tensor(),
+                               ctx.needs(1) ? sum_to_shape(mul(g, a), b.shape()) : Tensor()};
+  });
+  return out;
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_forward("div", a, b, [](auto x, auto y) { return x / y; });
+  autograd::record("div", {a, b}, {out},
+                   [a = a.detach(), b = b.detach(), out = out.detach()](autograd::BackwardContext& ctx) {
+                     const Tensor& g = ctx.grads[0];
+                     Tensor ga, gb;
+                     if (ctx.needs(0)) ga = sum_to_shape(div(g, b), a.shape());
+                     // d(a/b)/db = -a/b^2 = -out/b
+                     if (ctx.needs(1)) gb = sum_to_shape(neg(div(mul(g, out), b)), b.shape());
+                     return std::vector<Tensor>{ga, gb};
+                   });
+  return out;
+}
+
+Tensor add(const Tensor& a, double s) {
+  check_defined("add", {&a});
+  check_cpu("add", a);
+  Tensor out = dispatch_float(a.dtype(), "add", [&]<class T>() {
+    T v = static_cast<T>(s);
+    return cpu::map_unary<T>(a, [v](T x) { return x + v; });
+  });
+  autograd::record("add_scalar", {a}, {out}, [](autograd::BackwardContext& ctx) {
+    return std::vector<Tensor>{ctx.grads[0]};
+  });
+  return out;
+}
+
+Tensor mul(const Tensor& a, double s) {
+  check_defined("mul", {&a});
+  check_cpu("mul", a);
+  Tensor out = dispatch_float(a.dtype(), "mul", [&]<class T>() {
+    T v = static_cast<T>(s);
+    return cpu::map_unary<T>(a, [v](T x) { return x * v; });
+  });
+  autograd::record("mul_scalar", {a}, {out}, [s](autograd::BackwardContext& ctx) {
+    return std::vector<Tensor>{mul(ctx.grads[0], s)};
+  });
+  return out;
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator+(const Tensor& a, double s) { return add(a, s); }
+Tensor operator+(double s, const Tensor& a) { return add(a, s); }
+Tensor operator-(const Tensor& a, double s) { return add(a, -s); }
+Tensor operator-(double s, const Tensor& a) { return add(neg(a), s); }
+Tensor operator*(const Tensor& a, double s) { return mul(a, s); }
+Tensor operator*(double s, const Tensor& a) { return mul(a, s); }
+Tensor operator/(const Tensor& a, double s) { return mul(a, 1.0 / s); }
+Tensor operator/(double s, const Tensor& a) { return mul(pow(a, -1.0), s); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+
+}  // namespace loglin

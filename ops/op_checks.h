@@ -1,0 +1,32 @@
+// Input checks shared by the ops; each names the op in its message.
+#pragma once
+#include <initializer_list>
+
+#include "core/tensor.h"
+
+namespace loglin {
+
+inline void check_defined(const char* op, std::initializer_list<const Tensor*> ts) {
+  for (const Tensor* t : ts) LOGLIN_CHECK(t->defined(), "[{}] an input tensor is undefined", op);
+}
+
+inline void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
+  LOGLIN_CHECK(a.dtype() == b.dtype(), "[{}] dtypes {} and {} differ (convert one with .to())", op,
+               dtype_name(a.dtype()), dtype_name(b.dtype()));
+}
+
+inline void check_same_device(const char* op, const Tensor& a, const Tensor& b) {
+  LOGLIN_CHECK(a.device() == b.device(), "[{}] tensors on {} and {}: move one with .to(device)", op,
+               a.device().str(), b.device().str());
+}
+
+// Until the CUDA backend lands, every op computes on the cpu only.
+inline void check_cpu(const char* op, const Tensor& t) {
+  LOGLIN_CHECK(t.device().is_cpu(), "[{}] no CUDA implementation yet for tensors on {}", op, t.device().str());
+}
+
+inline void check_dim(const char* op, const Tensor& t, int64_t ndim, const char* what) {
+  LOGLIN_CHECK(t.dim() == ndim, "[{}] {} must have {} dims, got shape {}", op, what, ndim, shape_str(t.shape()));
+}
+
+}  // namespace loglin

@@ -1,0 +1,17 @@
+// Every op of loglin, one include.
+#pragma once
+#include "ops/conv1d/causal_conv1d.h"
+#include "ops/cross_entropy/cross_entropy.h"
+#include "ops/cumsum/cumsum.h"
+#include "ops/dropout/dropout.h"
+#include "ops/elementwise/binary.h"
+#include "ops/elementwise/unary.h"
+#include "ops/embedding/embedding.h"
+#include "ops/matmul/matmul.h"
+#include "ops/norm/layer_norm.h"
+#include "ops/norm/rms_norm.h"
+#include "ops/reduce/reduce.h"
+#include "ops/shape/cat.h"
+#include "ops/shape/view_ops.h"
+#include "ops/softmax/softmax.h"
+#include "ops/where/where.h"

@@ -1,0 +1,168 @@
+#include "ops/reduce/reduce.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "autograd/node.h"
+#include "core/dispatch.h"
+#include "ops/elementwise/binary.h"
+#include "ops/op_checks.h"
+
+namespace loglin {
+namespace {
+
+struct ReducePlan {
+  Shape kept_shape;  // output shape with keepdim
+  Shape out_shape;   // output shape as requested
+  std::vector<bool> reduced;
+  int64_t rows = 1, cols = 1;  // after moving reduced dims last
+};
+
+ReducePlan plan_reduce(const char* op, const Tensor& x, const Shape& dims, bool keepdim) {
+  ReducePlan p;
+  const int64_t nd = x.dim();
+  p.reduced.assign(nd, dims.empty());
+  for (int64_t d : dims) {
+    int64_t n = normalize_dim(d, nd, op);
+    LOGLIN_CHECK(!p.reduced[n] || dims.empty(), "[{}] dim {} listed twice", op, d);
+    p.reduced[n] = true;
+  }
+  for (int64_t i = 0; i < nd; ++i) {
+    p.kept_shape.push_back(p.reduced[i] ? 1 : x.shape()[i]);
+    if (!p.reduced[i]) p.out_shape.push_back(x.shape()[i]);
+    else if (keepdim) p.out_shape.push_back(1);
+    (p.reduced[i] ? p.cols : p.rows) *= x.shape()[i];
+  }
+  return p;
+}
+
+// x rearranged as a contiguous [rows, cols] matrix whose columns are the reduced dims.
+Tensor reduced_last(const Tensor& x, const ReducePlan& p) {
+  Shape order, shape, strides;
+  for (int pass = 0; pass < 2; ++pass)
+    for (int64_t i = 0; i < x.dim(); ++i)
+      if (p.reduced[i] == (pass == 1)) {
+        shape.push_back(x.shape()[i]);
+        strides.push_back(x.strides()[i]);
+      }
+  Tensor v = core::as_strided(x, shape, strides, x.offset());
+  return v.is_contiguous() ? v : core::contiguous_copy(v);
+}
+
+Tensor sum_raw(const Tensor& x, const ReducePlan& p, double scale) {
+  Tensor m = reduced_last(x, p);
+  Tensor out = Tensor::empty(p.out_shape, x.dtype());
+  dispatch_float(x.dtype(), "sum", [&]<class T>() {
+    const T* in = m.data<T>();
+    T* o = out.data<T>();
+    const int64_t rows = p.rows, cols = p.cols;
+#pragma omp parallel for if (rows * cols > (1 << 16))
+    for (int64_t r = 0; r < rows; ++r) {
+      // Accumulate in double: long f32 sums otherwise drift (DESIGN.md: reductions in f32 or better).
+      double acc = 0;
+      const T* row = in + r * cols;
+      for (int64_t c = 0; c < cols; ++c) acc += row[c];
+      o[r] = static_cast<T>(acc * scale);
+    }
+  });
+  return out;
+}
+
+// Gradient of a reduction: g (shaped like the output) broadcast back to x's shape.
+Tensor expand_back(const Tensor& g, const Shape& kept_shape, const Shape& in_shape) {
+  return g.reshape(kept_shape).expand(in_shape);
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
+  check_defined("sum", {&x});
+  check_cpu("sum", x);
+  ReducePlan p = plan_reduce("sum", x, dims, keepdim);
+  Tensor out = sum_raw(x, p, 1.0);
+  autograd::record("sum", {x}, {out}, [kept = p.kept_shape, in = x.shape()](autograd::BackwardContext& ctx) {
+    return std::vector<Tensor>{expand_back(ctx.grads[0], kept, in)};
+  });
+  return out;
+}
+
+Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
+  check_defined("mean", {&x});
+  check_cpu("mean", x);
+  ReducePlan p = plan_reduce("mean", x, dims, keepdim);
+  LOGLIN_CHECK(p.cols > 0, "[mean] mean over an empty dimension of shape {}", shape_str(x.shape()));
+  double scale = 1.0 / static_cast<double>(p.cols);
+  Tensor out = sum_raw(x, p, scale);
+  autograd::record("mean", {x}, {out},
+                   [kept = p.kept_shape, in = x.shape(), scale](autograd::BackwardContext& ctx) {
+                     return std::vector<Tensor>{expand_back(mul(ctx.grads[0], scale), kept, in)};
+                   });
+  return out;
+}
+
+Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
+  check_defined("max", {&x});
+  check_cpu("max", x);
+  int64_t d = normalize_dim(dim, x.dim(), "max");
+  LOGLIN_CHECK(x.shape()[d] > 0, "[max] max over an empty dim {} of shape {}", dim, shape_str(x.shape()));
+  ReducePlan p = plan_reduce("max", x, {d}, keepdim);
+  Tensor m = reduced_last(x, p);
+  Tensor out = Tensor::empty(p.out_shape, x.dtype());
+  std::vector<int64_t> argmax(p.rows);
+  dispatch_float(x.dtype(), "max", [&]<class T>() {
+    const T* in = m.data<T>();
+    T* o = out.data<T>();
+    for (int64_t r = 0; r < p.rows; ++r) {
+      const T* row = in + r * p.cols;
+      int64_t best = 0;
+      for (int64_t c = 1; c < p.cols; ++c)
+        if (row[c] > row[best] || (std::isnan(row[c]) && !std::isnan(row[best]))) best = c;
+      argmax[r] = best;
+      o[r] = row[best];
+    }
+  });
+  autograd::record("max", {x}, {out},
+                   [argmax = std::move(argmax), p, in = x.shape(), d](autograd::BackwardContext& ctx) {
+                     // Scatter each row's gradient to its argmax, in the [rows, cols] layout,
+                     // then move the reduced dim back into place.
+                     Tensor g = core::contiguous_copy(ctx.grads[0]);
+                     Shape moved;
+                     for (int64_t i = 0; i < static_cast<int64_t>(in.size()); ++i)
+                       if (i != d) moved.push_back(in[i]);
+                     moved.push_back(in[d]);
+                     Tensor dx_moved = Tensor::zeros(moved, g.dtype());
+                     dispatch_float(g.dtype(), "max", [&]<class T>() {
+                       const T* gp = g.data<T>();
+                       T* o = dx_moved.data<T>();
+                       for (int64_t r = 0; r < p.rows; ++r) o[r * p.cols + argmax[r]] = gp[r];
+                     });
+                     Shape perm;
+                     for (int64_t i = 0, k = 0; i < static_cast<int64_t>(in.size()); ++i)
+                       perm.push_back(i == d ? static_cast<int64_t>(in.size()) - 1 : k++);
+                     return std::vector<Tensor>{dx_moved.permute(perm).contiguous()};
+                   });
+  return out;
+}
+
+Tensor max(const Tensor& x) { return max(x.reshape({-1}), 0, false); }
+
+Tensor sum_to_shape(const Tensor& g, const Shape& shape) {
+  if (g.shape() == shape) return g;
+  const int64_t lead = g.dim() - static_cast<int64_t>(shape.size());
+  LOGLIN_CHECK(lead >= 0, "[sum_to_shape] cannot sum {} down to {}", shape_str(g.shape()), shape_str(shape));
+  Shape dims;
+  for (int64_t i = 0; i < g.dim(); ++i) {
+    if (i < lead) {
+      dims.push_back(i);
+    } else if (shape[i - lead] == 1 && g.shape()[i] != 1) {
+      dims.push_back(i);
+    } else {
+      LOGLIN_CHECK(shape[i - lead] == g.shape()[i], "[sum_to_shape] cannot sum {} down to {}", shape_str(g.shape()),
+                   shape_str(shape));
+    }
+  }
+  if (dims.empty()) return g.reshape(shape);
+  return sum(g, dims, true).reshape(shape);
+}
+
+}  // namespace loglin

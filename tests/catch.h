@@ -1,0 +1,29 @@
+// One include for Catch2 2.13 (Debian 12) and 3.x (the GPU machine).
+#pragma once
+#if __has_include(<catch2/catch_test_macros.hpp>)
+#include <catch2/catch_approx.hpp>
+#include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers_string.hpp>
+#define LOGLIN_CATCH3 1
+#else
+#include <catch2/catch.hpp>
+#endif
+
+#include "core/device.h"
+
+// [cuda] tests call this first: without a device they end here, marked
+// skipped where Catch2 can say so (3.x), with a warning otherwise.
+#if defined(LOGLIN_CATCH3)
+#define LOGLIN_REQUIRE_CUDA()                                               \
+  do {                                                                      \
+    if (!::loglin::cuda_is_available()) SKIP("no CUDA device present");    \
+  } while (0)
+#else
+#define LOGLIN_REQUIRE_CUDA()                                      \
+  do {                                                             \
+    if (!::loglin::cuda_is_available()) {                          \
+      WARN("skipped: no CUDA device present");                     \
+      return;                                                      \
+    }                                                              \
+  } while (0)
+#endif
