@@ -5,6 +5,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 #define LOGLIN_CATCH3 1
+using Catch::Approx;  // 2.x has it at global scope
 #else
 #include <catch2/catch.hpp>
 #endif

@@ -1,2 +1,53 @@
-// placeholder, replaced below
-int main() { return 0; }
+// The `loglin` command-line program: dispatches to a subcommand and turns
+// any loglin::Error into one line on stderr and exit code 1.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+#include "core/error.h"
+#include "train/cli/commands.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: loglin <command> [args]
+
+commands:
+  train CONFIG      train a model from a YAML config (arrives with step 3/6)
+  gradcheck [OP]    check every op's backward against finite differences
+  version           print the version and build options
+
+Run `loglin <command> --help` for a command's options.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  std::string cmd = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  try {
+    if (cmd == "train") return loglin::cli::train_command(rest);
+    if (cmd == "gradcheck") return loglin::cli::gradcheck_command(rest);
+    if (cmd == "version" || cmd == "--version") {
+      fmt::print("loglin 0.1.0 (CUDA backend: {}, devices: {})\n", loglin::built_with_cuda() ? "built" : "not built",
+                 loglin::cuda_device_count());
+      return 0;
+    }
+    fmt::print(stderr, "loglin: unknown command '{}'\n{}", cmd, kUsage);
+    return 2;
+  } catch (const loglin::Error& e) {
+    fmt::print(stderr, "loglin: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "loglin: unexpected error: {}\n", e.what());
+    return 1;
+  }
+}

@@ -61,7 +61,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   LOGLIN_CHECK(a.dim() >= 1 && b.dim() >= 1, "[matmul] operands must have at least 1 dim, got shapes {} and {}",
                shape_str(a.shape()), shape_str(b.shape()));
   // Vectors become matrices for the product, then lose the added dim.
-  if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
+  if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), b.dim() == 1 ? -1 : -2);
   if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
   Tensor out = batched_matmul(a, b);
   autograd::record("matmul", {a, b}, {out}, [a = a.detach(), b = b.detach()](autograd::BackwardContext& ctx) {

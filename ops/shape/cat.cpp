@@ -1,6 +1,72 @@
-// PLACEHOLDER (being written)
 #include "ops/shape/cat.h"
+
+#include "autograd/node.h"
+#include "ops/op_checks.h"
+#include "ops/shape/view_ops.h"
+
 namespace loglin {
-Tensor cat(const std::vector<Tensor>&, int64_t) { LOGLIN_FAIL("[cat] not written yet"); }
-Tensor stack(const std::vector<Tensor>&, int64_t) { LOGLIN_FAIL("[stack] not written yet"); }
+
+// xs[i] is (..., n_i, ...) on `dim`; out is (..., sum n_i, ...). Any dtype: the
+// copy is a plain strided copy, so integer tensors join too.
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
+  LOGLIN_CHECK(!xs.empty(), "[cat] needs at least one tensor");
+  for (size_t i = 0; i < xs.size(); ++i) LOGLIN_CHECK(xs[i].defined(), "[cat] tensor {} is undefined", i);
+  const Tensor& first = xs[0];
+  LOGLIN_CHECK(first.dim() > 0, "[cat] cannot join 0-dim tensors (use stack)");
+  const int64_t d = normalize_dim(dim, first.dim(), "cat");
+  Shape out_shape = first.shape();
+  out_shape[d] = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const Tensor& x = xs[i];
+    check_same_dtype("cat", first, x);
+    check_same_device("cat", first, x);
+    check_cpu("cat", x);
+    LOGLIN_CHECK(x.dim() == first.dim(), "[cat] tensor {} has shape {} but tensor 0 has shape {} (ranks differ)", i,
+                 shape_str(x.shape()), shape_str(first.shape()));
+    for (int64_t k = 0; k < x.dim(); ++k)
+      LOGLIN_CHECK(k == d || x.shape()[k] == first.shape()[k],
+                   "[cat] tensor {} has shape {} but tensor 0 has shape {}: they may differ only on dim {}", i,
+                   shape_str(x.shape()), shape_str(first.shape()), d);
+    out_shape[d] += x.shape()[d];
+  }
+
+  Tensor out = Tensor::empty(out_shape, first.dtype());
+  std::vector<int64_t> starts;
+  int64_t start = 0;
+  for (const Tensor& x : xs) {
+    starts.push_back(start);
+    if (x.numel() > 0) {
+      Shape window = out_shape;
+      window[d] = x.shape()[d];
+      core::copy_into(core::as_strided(out, window, out.strides(), start * out.strides()[d]), x);
+    }
+    start += x.shape()[d];
+  }
+
+  std::vector<int64_t> lengths;
+  for (const Tensor& x : xs) lengths.push_back(x.shape()[d]);
+  autograd::record("cat", xs, {out}, [d, starts, lengths](autograd::BackwardContext& ctx) {
+    std::vector<Tensor> grads(starts.size());
+    for (size_t i = 0; i < starts.size(); ++i)
+      if (ctx.needs(i)) grads[i] = narrow(ctx.grads[0], d, starts[i], lengths[i]);
+    return grads;
+  });
+  return out;
+}
+
+// Every xs[i] has the same shape S; out has S with xs.size() inserted at `dim`.
+Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
+  LOGLIN_CHECK(!xs.empty(), "[stack] needs at least one tensor");
+  for (size_t i = 0; i < xs.size(); ++i) LOGLIN_CHECK(xs[i].defined(), "[stack] tensor {} is undefined", i);
+  const int64_t d = normalize_dim(dim, xs[0].dim() + 1, "stack");
+  std::vector<Tensor> parts;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    LOGLIN_CHECK(xs[i].shape() == xs[0].shape(), "[stack] tensor {} has shape {} but tensor 0 has shape {}", i,
+                 shape_str(xs[i].shape()), shape_str(xs[0].shape()));
+    check_same_dtype("stack", xs[0], xs[i]);
+    parts.push_back(unsqueeze(xs[i], d));
+  }
+  return cat(parts, d);
+}
+
 }  // namespace loglin

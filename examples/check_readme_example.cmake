@@ -1,0 +1,16 @@
+# Fails when the C++ block between the README's quickstart markers differs
+# from examples/quickstart.cpp.
+file(READ "${README}" readme)
+file(READ "${EXAMPLE}" example)
+string(FIND "${readme}" "<!-- quickstart:begin -->" begin)
+string(FIND "${readme}" "<!-- quickstart:end -->" end)
+if(begin LESS 0 OR end LESS 0)
+  message(FATAL_ERROR "README.md lacks the quickstart markers")
+endif()
+math(EXPR len "${end} - ${begin}")
+string(SUBSTRING "${readme}" ${begin} ${len} block)
+string(REGEX REPLACE "^<!-- quickstart:begin -->[\r\n]*```cpp[\r\n]" "" block "${block}")
+string(REGEX REPLACE "```[\r\n]*$" "" block "${block}")
+if(NOT block STREQUAL example)
+  message(FATAL_ERROR "README.md's quickstart block differs from examples/quickstart.cpp; copy the file into the README")
+endif()

@@ -1,0 +1,86 @@
+// CPU loops of the depthwise causal conv1d (see causal_conv1d.h for the
+// math). All tensors are contiguous; x and out are (B,T,C). The weight is
+// taken transposed, wt (W,C), so the inner loop over channels is unit-stride;
+// dwt comes back (W,C) too.
+// Rows (b,t) are independent in the forward and in dx; dw and db are
+// reductions over rows, summed per fixed chunk of rows and then in chunk
+// order, so the result does not depend on the thread count.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace loglin::cpu {
+
+constexpr int64_t kConvParallelGrain = 1 << 14;
+
+// out[b,t,c] = bias[c] + sum_j wt[j,c] * x[b, t-(W-1)+j, c]; bias may be null.
+template <class T>
+void causal_conv1d_fwd_cpu(const T* x, const T* wt, const T* bias, T* out, int64_t B, int64_t T_, int64_t C,
+                           int64_t W) {
+#pragma omp parallel for if (B * T_ * C * W > kConvParallelGrain)
+  for (int64_t row = 0; row < B * T_; ++row) {
+    const int64_t t = row % T_;
+    T* o = out + row * C;
+    for (int64_t c = 0; c < C; ++c) o[c] = bias ? bias[c] : T(0);
+    // Tap j reads x at time t-(W-1)+j, i.e. row - (W-1-j) within the same batch.
+    for (int64_t j = std::max<int64_t>(0, W - 1 - t); j < W; ++j) {
+      const T* xr = x + (row - (W - 1 - j)) * C;
+      for (int64_t c = 0; c < C; ++c) o[c] += wt[j * C + c] * xr[c];
+    }
+  }
+}
+
+// dx[b,s,c] = sum_j wt[j,c] * g[b, s+(W-1)-j, c] over the taps that land before T.
+template <class T>
+void causal_conv1d_bwd_dx_cpu(const T* g, const T* wt, T* dx, int64_t B, int64_t T_, int64_t C, int64_t W) {
+#pragma omp parallel for if (B * T_ * C * W > kConvParallelGrain)
+  for (int64_t row = 0; row < B * T_; ++row) {
+    const int64_t s = row % T_;
+    T* d = dx + row * C;
+    for (int64_t c = 0; c < C; ++c) d[c] = T(0);
+    for (int64_t j = 0; j < W; ++j) {
+      const int64_t shift = W - 1 - j;
+      if (s + shift >= T_) continue;
+      const T* gr = g + (row + shift) * C;
+      for (int64_t c = 0; c < C; ++c) d[c] += wt[j * C + c] * gr[c];
+    }
+  }
+}
+
+// dwt[j,c] = sum_{b,t} g[b,t,c] * x[b,t-(W-1)+j,c]; db[c] = sum_{b,t} g[b,t,c].
+// Either output may be null.
+template <class T>
+void causal_conv1d_bwd_dw_cpu(const T* g, const T* x, T* dwt, T* db, int64_t B, int64_t T_, int64_t C, int64_t W) {
+  const int64_t rows = B * T_;
+  const int64_t chunks = std::clamp<int64_t>(rows, 1, 16);
+  const int64_t per = (rows + chunks - 1) / chunks;
+  const int64_t width = C * W + C;  // dwt then db, accumulated in double
+  std::vector<double> part(chunks * width, 0.0);
+#pragma omp parallel for if (rows * C * W > kConvParallelGrain)
+  for (int64_t k = 0; k < chunks; ++k) {
+    double* pw = part.data() + k * width;
+    double* pb = pw + C * W;
+    for (int64_t row = k * per; row < std::min(rows, (k + 1) * per); ++row) {
+      const int64_t t = row % T_;
+      const T* gr = g + row * C;
+      for (int64_t c = 0; c < C; ++c) pb[c] += gr[c];
+      for (int64_t j = std::max<int64_t>(0, W - 1 - t); j < W; ++j) {
+        const T* xr = x + (row - (W - 1 - j)) * C;
+        for (int64_t c = 0; c < C; ++c) pw[j * C + c] += static_cast<double>(gr[c]) * xr[c];
+      }
+    }
+  }
+  for (int64_t i = 0; i < C * W; ++i) {
+    double s = 0;
+    for (int64_t k = 0; k < chunks; ++k) s += part[k * width + i];
+    if (dwt) dwt[i] = static_cast<T>(s);
+  }
+  for (int64_t c = 0; c < C; ++c) {
+    double s = 0;
+    for (int64_t k = 0; k < chunks; ++k) s += part[k * width + C * W + c];
+    if (db) db[c] = static_cast<T>(s);
+  }
+}
+
+}  // namespace loglin::cpu

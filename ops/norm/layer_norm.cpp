@@ -1,0 +1,75 @@
+// Fused LayerNorm over the last dim. x [..., D] is read as [rows, D]; the
+// forward saves mean and rstd per row, and the backward (layer_norm_cpu.h)
+// gives dx, dweight and dbias in one sweep over the rows.
+#include "ops/norm/layer_norm.h"
+
+#include "autograd/node.h"
+#include "core/dispatch.h"
+#include "ops/norm/layer_norm_cpu.h"
+#include "ops/op_checks.h"
+
+namespace loglin {
+namespace {
+
+Tensor dense(const Tensor& t, DType dtype) {
+  return t.is_contiguous() && t.dtype() == dtype ? t : core::contiguous_copy(t, dtype);
+}
+
+void check_param(const Tensor& x, const Tensor& p, const char* what, int64_t D) {
+  if (!p.defined()) return;
+  LOGLIN_CHECK(p.shape() == Shape{D}, "[layer_norm] {} has shape {}, expected [{}] (the last dim of x)", what,
+               shape_str(p.shape()), D);
+  check_same_dtype("layer_norm", x, p);
+  check_same_device("layer_norm", x, p);
+}
+
+// Optional weight/bias and skipped gradients travel to the kernels as null.
+template <class T>
+T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+}  // namespace
+
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
+  check_defined("layer_norm", {&x});
+  check_cpu("layer_norm", x);
+  LOGLIN_CHECK(x.dim() >= 1 && x.shape().back() > 0, "[layer_norm] x must have a non-empty last dim, got shape {}",
+               shape_str(x.shape()));
+  const int64_t D = x.shape().back();
+  const int64_t rows = x.numel() / D;
+  check_param(x, weight, "weight", D);
+  check_param(x, bias, "bias", D);
+  LOGLIN_CHECK(eps >= 0, "[layer_norm] eps must be >= 0, got {}", eps);
+
+  Tensor xc = dense(x, x.dtype());
+  Tensor w = weight.defined() ? dense(weight, x.dtype()) : Tensor();
+  Tensor b = bias.defined() ? dense(bias, x.dtype()) : Tensor();
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  Tensor mean = Tensor::empty({rows}, x.dtype());
+  Tensor rstd = Tensor::empty({rows}, x.dtype());
+  dispatch_float(x.dtype(), "layer_norm", [&]<class T>() {
+    cpu::layer_norm_fwd<T>(xc.data<T>(), data_or_null<T>(w), data_or_null<T>(b),
+                           y.data<T>(), mean.data<T>(), rstd.data<T>(), rows, D, eps);
+  });
+
+  // The bias is not needed by the backward, only whether it wants a gradient.
+  autograd::record("layer_norm", {x, weight, bias}, {y},
+                   [x = xc.detach(), w = w.defined() ? w.detach() : Tensor(), mean, rstd, rows,
+                    D](autograd::BackwardContext& ctx) {
+                     Tensor g = dense(ctx.grads[0], x.dtype());
+                     Tensor dx = ctx.needs(0) ? Tensor::empty(x.shape(), x.dtype()) : Tensor();
+                     Tensor dw = ctx.needs(1) ? Tensor::empty({D}, x.dtype()) : Tensor();
+                     Tensor db = ctx.needs(2) ? Tensor::empty({D}, x.dtype()) : Tensor();
+                     dispatch_float(x.dtype(), "layer_norm", [&]<class T>() {
+                       cpu::layer_norm_bwd<T>(x.data<T>(), data_or_null<T>(w), mean.data<T>(),
+                                              rstd.data<T>(), g.data<T>(), data_or_null<T>(dx),
+                                              data_or_null<T>(dw), data_or_null<T>(db), rows,
+                                              D);
+                     });
+                     return std::vector<Tensor>{dx, dw, db};
+                   });
+  return y;
+}
+
+}  // namespace loglin

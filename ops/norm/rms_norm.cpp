@@ -1,0 +1,66 @@
+// Fused RMSNorm over the last dim. x [..., D] is read as [rows, D]; the
+// forward saves one rstd per row, and the backward (rms_norm_cpu.h) gives dx
+// and dweight in one sweep over the rows.
+#include "ops/norm/rms_norm.h"
+
+#include "autograd/node.h"
+#include "core/dispatch.h"
+#include "ops/norm/rms_norm_cpu.h"
+#include "ops/op_checks.h"
+
+namespace loglin {
+namespace {
+
+Tensor dense(const Tensor& t, DType dtype) {
+  return t.is_contiguous() && t.dtype() == dtype ? t : core::contiguous_copy(t, dtype);
+}
+
+// Optional weight/bias and skipped gradients travel to the kernels as null.
+template <class T>
+T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+}  // namespace
+
+Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
+  check_defined("rms_norm", {&x});
+  check_cpu("rms_norm", x);
+  LOGLIN_CHECK(x.dim() >= 1 && x.shape().back() > 0, "[rms_norm] x must have a non-empty last dim, got shape {}",
+               shape_str(x.shape()));
+  const int64_t D = x.shape().back();
+  const int64_t rows = x.numel() / D;
+  if (weight.defined()) {
+    LOGLIN_CHECK(weight.shape() == Shape{D}, "[rms_norm] weight has shape {}, expected [{}] (the last dim of x)",
+                 shape_str(weight.shape()), D);
+    check_same_dtype("rms_norm", x, weight);
+    check_same_device("rms_norm", x, weight);
+  }
+  LOGLIN_CHECK(eps >= 0, "[rms_norm] eps must be >= 0, got {}", eps);
+
+  Tensor xc = dense(x, x.dtype());
+  Tensor w = weight.defined() ? dense(weight, x.dtype()) : Tensor();
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  Tensor rstd = Tensor::empty({rows}, x.dtype());
+  dispatch_float(x.dtype(), "rms_norm", [&]<class T>() {
+    cpu::rms_norm_fwd<T>(xc.data<T>(), data_or_null<T>(w), y.data<T>(), rstd.data<T>(), rows, D,
+                         eps);
+  });
+
+  autograd::record("rms_norm", {x, weight}, {y},
+                   [x = xc.detach(), w = w.defined() ? w.detach() : Tensor(), rstd, rows,
+                    D](autograd::BackwardContext& ctx) {
+                     Tensor g = dense(ctx.grads[0], x.dtype());
+                     Tensor dx = ctx.needs(0) ? Tensor::empty(x.shape(), x.dtype()) : Tensor();
+                     Tensor dw = ctx.needs(1) ? Tensor::empty({D}, x.dtype()) : Tensor();
+                     dispatch_float(x.dtype(), "rms_norm", [&]<class T>() {
+                       cpu::rms_norm_bwd<T>(x.data<T>(), data_or_null<T>(w), rstd.data<T>(),
+                                            g.data<T>(), data_or_null<T>(dx),
+                                            data_or_null<T>(dw), rows, D);
+                     });
+                     return std::vector<Tensor>{dx, dw};
+                   });
+  return y;
+}
+
+}  // namespace loglin

@@ -1,0 +1,123 @@
+#include <string>
+
+#include "catch.h"
+#include "core/rng.h"
+#include "ops/gradcheck_cases.h"
+#include "ops/ops.h"
+
+using namespace loglin;
+
+namespace {
+
+// The message of the loglin::Error that f() throws ("" when none).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const loglin::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool has(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("cat matches a loop on every dim", "[ops]") {
+  Generator gen(1);
+  for (int64_t dim : {0, 1, 2, -1}) {
+    const int64_t d = dim < 0 ? dim + 3 : dim;
+    Shape sa{2, 3, 4}, sb{2, 3, 4}, sc{2, 3, 4};
+    sa[d] = 2;
+    sb[d] = 5;
+    sc[d] = 1;
+    Tensor a = randn(sa, DType::f32, gen), b = randn(sb, DType::f32, gen), c = randn(sc, DType::f32, gen);
+    Tensor out = cat({a, b, c}, dim);
+    Shape so = sa;
+    so[d] = 8;
+    REQUIRE(out.shape() == so);
+    std::vector<float> ov = out.to_vector<float>();
+    const std::vector<std::vector<float>> parts{a.to_vector<float>(), b.to_vector<float>(), c.to_vector<float>()};
+    const std::vector<Shape> shapes{sa, sb, sc};
+    int64_t mismatches = 0;
+    for (int64_t i = 0; i < so[0]; ++i)
+      for (int64_t j = 0; j < so[1]; ++j)
+        for (int64_t k = 0; k < so[2]; ++k) {
+          int64_t idx[3] = {i, j, k};
+          int64_t p = 0;
+          while (idx[d] >= shapes[p][d]) idx[d] -= shapes[p++][d];
+          const Shape& s = shapes[p];
+          float want = parts[p][(idx[0] * s[1] + idx[1]) * s[2] + idx[2]];
+          if (ov[(i * so[1] + j) * so[2] + k] != want) ++mismatches;
+        }
+    INFO("dim " << dim);
+    CHECK(mismatches == 0);
+  }
+}
+
+TEST_CASE("cat reads strided inputs, integer tensors and empty pieces", "[ops]") {
+  Tensor a = Tensor::arange(6, DType::f32).reshape({2, 3}).transpose(0, 1);  // [3,2], not contiguous
+  Tensor b = Tensor::full({3, 1}, 9.0);
+  CHECK(cat({a, b}, 1).to_vector<float>() == std::vector<float>{0, 3, 9, 1, 4, 9, 2, 5, 9});
+  Tensor i = cat({Tensor::from_vector<int64_t>({1, 2}, {2}), Tensor::from_vector<int64_t>({3}, {1})}, 0);
+  CHECK(i.dtype() == DType::i64);
+  CHECK(i.to_vector<int64_t>() == std::vector<int64_t>{1, 2, 3});
+  Tensor e = cat({Tensor::zeros({2, 0}), Tensor::ones({2, 2})}, 1);
+  CHECK(e.shape() == Shape{2, 2});
+  CHECK(e.to_vector<float>() == std::vector<float>{1, 1, 1, 1});
+}
+
+TEST_CASE("stack inserts a new dim", "[ops]") {
+  Tensor a = Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor b = Tensor::from_vector<float>({7, 8, 9, 10, 11, 12}, {2, 3});
+  Tensor s0 = stack({a, b}, 0);
+  CHECK(s0.shape() == Shape{2, 2, 3});
+  CHECK(s0.to_vector<float>() == std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+  Tensor s1 = stack({a, b}, 1);
+  CHECK(s1.shape() == Shape{2, 2, 3});
+  CHECK(s1.to_vector<float>() == std::vector<float>{1, 2, 3, 7, 8, 9, 4, 5, 6, 10, 11, 12});
+  Tensor s2 = stack({a, b}, -1);
+  CHECK(s2.shape() == Shape{2, 3, 2});
+  CHECK(s2.to_vector<float>() == std::vector<float>{1, 7, 2, 8, 3, 9, 4, 10, 5, 11, 6, 12});
+  CHECK(stack({Tensor::scalar(1.0), Tensor::scalar(2.0)}, 0).to_vector<float>() == std::vector<float>{1, 2});
+}
+
+TEST_CASE("cat and stack gradients are slices of the output gradient", "[ops]") {
+  Tensor a = Tensor::zeros({2, 2}).set_requires_grad(true);
+  Tensor b = Tensor::zeros({2, 1}).set_requires_grad(true);
+  Tensor w = Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3});
+  sum(mul(cat({a, b}, 1), w)).backward();
+  CHECK(a.grad().to_vector<float>() == std::vector<float>{1, 2, 4, 5});
+  CHECK(b.grad().to_vector<float>() == std::vector<float>{3, 6});
+
+  Tensor c = Tensor::zeros({3}).set_requires_grad(true);
+  Tensor d = Tensor::zeros({3});  // no gradient wanted
+  sum(mul(stack({c, d}, 1), Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {3, 2}))).backward();
+  CHECK(c.grad().to_vector<float>() == std::vector<float>{1, 3, 5});
+  CHECK_FALSE(d.grad().defined());
+}
+
+TEST_CASE("cat and stack errors name the op and the shapes", "[ops]") {
+  Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5});
+  CHECK_THROWS_AS(cat({a, b}, 1), loglin::Error);
+  std::string m = error_of([&] { cat({a, b}, 1); });
+  CHECK(has(m, "[cat]"));
+  CHECK(has(m, "[4, 5]"));
+  CHECK(has(error_of([&] { cat({}, 0); }), "[cat] needs at least one tensor"));
+  CHECK(has(error_of([&] { cat({a, Tensor::zeros({2, 3, 1})}, 0); }), "[cat]"));
+  CHECK(has(error_of([&] { cat({a, Tensor::zeros({2, 3}, DType::f64)}, 0); }), "[cat] dtypes"));
+  CHECK(has(error_of([&] { cat({a, a}, 2); }), "[cat]"));
+  CHECK(has(error_of([&] { cat({Tensor::scalar(1.0)}, 0); }), "[cat]"));
+  CHECK_THROWS_AS(stack({a, Tensor::zeros({3, 2})}, 0), loglin::Error);
+  CHECK(has(error_of([&] { stack({a, Tensor::zeros({3, 2})}, 0); }), "[stack] tensor 1 has shape [3, 2]"));
+  CHECK(has(error_of([&] { stack({a, a}, 3); }), "[stack]"));
+}
+
+TEST_CASE("cat and stack pass gradcheck", "[ops]") {
+  for (const char* op : {"cat", "stack"})
+    for (const auto& row : run_gradcheck(op)) {
+      INFO(row.gcase->op << " " << row.gcase->label << ": " << row.result.message);
+      CHECK(row.result.passed);
+    }
+}

@@ -1,0 +1,12 @@
+// The `loglin` subcommands. Each takes its own arguments (after the
+// subcommand name) and returns the process exit code.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace loglin::cli {
+
+int gradcheck_command(const std::vector<std::string>& args);
+int train_command(const std::vector<std::string>& args);
+
+}  // namespace loglin::cli
