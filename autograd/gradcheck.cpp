@@ -28,8 +28,16 @@ GradcheckResult gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inpu
     if (check)
       LOGLIN_CHECK(in.dtype() == DType::f64, "[gradcheck] input {} is {}; gradcheck needs f64 inputs", i,
                    dtype_name(in.dtype()));
-    Tensor leaf = core::contiguous_copy(in);
-    if (check) leaf.set_requires_grad(true);
+    Tensor leaf;
+    if (opt.in_place) {
+      LOGLIN_CHECK(in.is_leaf() && in.is_contiguous() && in.dtype() == DType::f64,
+                   "[gradcheck] in_place needs contiguous f64 leaf inputs; input {} is not", i);
+      leaf = in;
+      leaf.zero_grad();
+    } else {
+      leaf = core::contiguous_copy(in);
+      if (check) leaf.set_requires_grad(true);
+    }
     any |= check;
     x.push_back(leaf);
   }

@@ -20,6 +20,11 @@ struct GradcheckOptions {
   double atol = 1e-5;  // an element passes when |analytic - numeric| <= atol + rtol * |numeric|
   double rtol = 1e-3;
   uint64_t seed = 1234;  // for the projection r
+  // Use the given tensors themselves instead of fresh copies (they must be
+  // contiguous f64 leaves; their .grad is reset). This reaches tensors that
+  // live elsewhere too, such as a module's parameters: fn may ignore its
+  // argument and read them where they are.
+  bool in_place = false;
 };
 
 struct GradcheckInputReport {

@@ -18,6 +18,8 @@ constexpr const char* kUsage = R"(usage: loglin <command> [args]
 commands:
   train CONFIG      train a model from a YAML config (arrives with step 3/6)
   gradcheck [OP]    check every op's backward against finite differences
+  tokenizer ...     train a BPE tokenizer on text; encode or decode with one
+  config ...        check a config (with --set overrides); list every key
   version           print the version and build options
 
 Run `loglin <command> --help` for a command's options.
@@ -36,6 +38,8 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "train") return loglin::cli::train_command(rest);
     if (cmd == "gradcheck") return loglin::cli::gradcheck_command(rest);
+    if (cmd == "tokenizer") return loglin::cli::tokenizer_command(rest);
+    if (cmd == "config") return loglin::cli::config_command(rest);
     if (cmd == "version" || cmd == "--version") {
       fmt::print("loglin 0.1.0 (CUDA backend: {}, devices: {})\n", loglin::built_with_cuda() ? "built" : "not built",
                  loglin::cuda_device_count());

@@ -6,7 +6,9 @@
 
 namespace loglin::cli {
 
+int config_command(const std::vector<std::string>& args);
 int gradcheck_command(const std::vector<std::string>& args);
+int tokenizer_command(const std::vector<std::string>& args);
 int train_command(const std::vector<std::string>& args);
 
 }  // namespace loglin::cli

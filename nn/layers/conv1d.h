@@ -1,0 +1,32 @@
+// Depthwise causal conv over time (Mamba's short conv), with the rolling
+// state that decoding needs: the last W-1 inputs.
+#pragma once
+#include "core/rng.h"
+#include "nn/module.h"
+#include "nn/options.h"
+
+namespace loglin::nn {
+
+struct CausalConv1dOptions {
+  CausalConv1dOptions(int64_t channels, int64_t kernel) : channels_(channels), kernel_size_(kernel) {}
+  LOGLIN_ARG(int64_t, channels);
+  LOGLIN_ARG(int64_t, kernel_size);
+  LOGLIN_ARG(bool, bias) = true;
+};
+
+class CausalConv1d : public Module {
+ public:
+  explicit CausalConv1d(const CausalConv1dOptions& options, Generator& gen = default_generator());
+  // x [B, T, C] -> [B, T, C]
+  Tensor forward(const Tensor& x) const;
+  // One time step: x_t [B, C]; state [B, W-1, C] holds the previous inputs
+  // (zeros at the start) and is advanced in place.
+  Tensor step(const Tensor& x_t, Tensor& state) const;
+  Tensor initial_state(int64_t batch) const;
+  std::string type_name() const override { return "CausalConv1d"; }
+
+  CausalConv1dOptions options;
+  Tensor weight, bias;  // [C, W], [C]
+};
+
+}  // namespace loglin::nn

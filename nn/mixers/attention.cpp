@@ -1,0 +1,78 @@
+#include "nn/mixers/attention.h"
+
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "ops/ops.h"
+
+namespace loglin::nn {
+
+CausalSelfAttention::CausalSelfAttention(const AttentionOptions& o, Generator& gen) : options(o) {
+  LOGLIN_CHECK(o.n_heads() > 0 && o.d_model() % o.n_heads() == 0,
+               "[CausalSelfAttention] n_heads {} must divide d_model {}", o.n_heads(), o.d_model());
+  const int64_t hd = o.d_model() / o.n_heads();
+  LOGLIN_CHECK(hd % 2 == 0, "[CausalSelfAttention] head dim {} must be even for RoPE", hd);
+  qkv = register_module("qkv", std::make_shared<Linear>(
+                                   LinearOptions(o.d_model(), 3 * o.d_model()).bias(false).init_std(o.init_std()), gen));
+  out = register_module("out", std::make_shared<Linear>(
+                                   LinearOptions(o.d_model(), o.d_model()).bias(false).init_std(o.out_init_std()), gen));
+  std::vector<float> c(o.max_seq_len() * hd / 2), s(c.size());
+  for (int64_t p = 0; p < o.max_seq_len(); ++p)
+    for (int64_t i = 0; i < hd / 2; ++i) {
+      double freq = std::pow(o.rope_theta(), -2.0 * static_cast<double>(i) / static_cast<double>(hd));
+      c[p * hd / 2 + i] = static_cast<float>(std::cos(p * freq));
+      s[p * hd / 2 + i] = static_cast<float>(std::sin(p * freq));
+    }
+  cos_ = Tensor::from_vector(c, {o.max_seq_len(), hd / 2});
+  sin_ = Tensor::from_vector(s, {o.max_seq_len(), hd / 2});
+}
+
+Tensor CausalSelfAttention::rope(const Tensor& x, int64_t start) const {
+  const int64_t T = x.size(2), half = x.size(3) / 2;
+  LOGLIN_CHECK(start + T <= options.max_seq_len(),
+               "[CausalSelfAttention] position {} is past max_seq_len {}", start + T - 1, options.max_seq_len());
+  Tensor c = cos_.narrow(0, start, T).to(x.dtype()), s = sin_.narrow(0, start, T).to(x.dtype());
+  Tensor x1 = x.narrow(3, 0, half), x2 = x.narrow(3, half, half);
+  return cat({x1 * c - x2 * s, x1 * s + x2 * c}, 3);
+}
+
+Tensor CausalSelfAttention::attend(const Tensor& x, KVCache* cache) const {
+  LOGLIN_CHECK(x.dim() == 3 && x.size(2) == options.d_model(),
+               "[CausalSelfAttention] input must be [B, T, {}], got {}", options.d_model(), shape_str(x.shape()));
+  const int64_t B = x.size(0), T = x.size(1), H = options.n_heads(), hd = options.d_model() / H;
+  const int64_t start = cache ? cache->pos : 0;
+  Tensor qkv_ = qkv->forward(x).reshape({B, T, 3, H, hd}).permute({2, 0, 3, 1, 4});  // [3, B, H, T, hd]
+  Tensor q = rope(qkv_.select(0, 0), start), k = rope(qkv_.select(0, 1), start), v = qkv_.select(0, 2);
+  if (cache) {
+    if (cache->pos > 0) {
+      k = cat({cache->k, k}, 2);
+      v = cat({cache->v, v}, 2);
+    }
+    cache->k = k.detach().contiguous();
+    cache->v = v.detach().contiguous();
+    cache->pos += T;
+  }
+  const int64_t S = k.size(2);  // keys: positions 0..S-1; queries: S-T..S-1
+  Tensor scores = matmul(q, k.transpose(2, 3)) * (1.0 / std::sqrt(static_cast<double>(hd)));  // [B,H,T,S]
+  std::vector<int32_t> mask(T * S);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t s = 0; s < S; ++s) mask[t * S + s] = s > (S - T) + t;
+  scores = masked_fill(scores, Tensor::from_vector(mask, {T, S}), -INFINITY);
+  Tensor y = matmul(softmax(scores, -1), v);  // [B,H,T,hd]
+  return out->forward(y.permute({0, 2, 1, 3}).reshape({B, T, H * hd}));
+}
+
+Tensor CausalSelfAttention::forward(const Tensor& x) const { return attend(x, nullptr); }
+
+Tensor CausalSelfAttention::forward_cached(const Tensor& x, KVCache& cache) const { return attend(x, &cache); }
+
+std::unique_ptr<MixerState> CausalSelfAttention::initial_state(int64_t) const { return std::make_unique<KVCache>(); }
+
+Tensor CausalSelfAttention::step(const Tensor& x, MixerState& state) const {
+  auto* cache = dynamic_cast<KVCache*>(&state);
+  LOGLIN_CHECK(cache != nullptr, "[CausalSelfAttention] step() needs the state from its own initial_state()");
+  NoGradGuard no_grad;
+  return attend(x, cache);
+}
+
+}  // namespace loglin::nn

@@ -1,0 +1,156 @@
+#include "nn/mixers/mamba2.h"
+
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "ops/log_linear_attention/log_linear_attention.h"
+#include "ops/ops.h"
+
+namespace loglin::nn {
+namespace {
+
+int64_t bit_length(int64_t x) {
+  int64_t n = 0;
+  while (x > 0) {
+    ++n;
+    x >>= 1;
+  }
+  return n;
+}
+
+struct Mamba2State : MixerState {
+  Tensor conv;           // [B, W-1, conv_dim]: the last pre-conv inputs
+  LogLinearState ssm;    // levels [B, H, L, N, P]; one level for Mamba2
+};
+
+}  // namespace
+
+int64_t levels_for_length(int64_t max_seq_len) { return bit_length(std::max<int64_t>(max_seq_len - 1, 0)) + 1; }
+
+struct Mamba2Mixer::Parts {
+  Tensor z;       // [..., d_inner]
+  Tensor x;       // [..., H, P]
+  Tensor q, k;    // [..., G, N]
+  Tensor v;       // [..., H, P]
+  Tensor g;       // [..., H]
+  Tensor lambda;  // [..., H, L] (log-linear) or undefined
+};
+
+Mamba2Mixer::Mamba2Mixer(const Mamba2Options& o, bool log_linear, Generator& gen)
+    : options(o), log_linear_(log_linear) {
+  d_inner_ = o.expand() * o.d_model();
+  LOGLIN_CHECK(o.head_dim() > 0 && d_inner_ % o.head_dim() == 0,
+               "[Mamba2] head_dim {} must divide expand * d_model = {}", o.head_dim(), d_inner_);
+  n_heads_ = d_inner_ / o.head_dim();
+  LOGLIN_CHECK(o.n_groups() > 0 && n_heads_ % o.n_groups() == 0, "[Mamba2] n_groups {} must divide the {} heads",
+               o.n_groups(), n_heads_);
+  conv_dim_ = d_inner_ + 2 * o.n_groups() * o.d_state();
+  n_levels_ = log_linear ? levels_for_length(o.max_seq_len()) : 1;
+  const int64_t H = n_heads_, L = n_levels_;
+  const int64_t d_proj = d_inner_ + conv_dim_ + H + (log_linear ? H * L : 0);
+  in_proj = register_module("in_proj", std::make_shared<Linear>(
+                                           LinearOptions(o.d_model(), d_proj).bias(false).init_std(o.init_std()), gen));
+  conv = register_module("conv", std::make_shared<CausalConv1d>(CausalConv1dOptions(conv_dim_, o.conv_kernel()), gen));
+  // Mamba-2's init: A in U[1, 16]; dt log-uniform in [dt_min, dt_max] and
+  // dt_bias its inverse softplus; D = 1.
+  std::vector<float> a(H), dtb(H);
+  for (int64_t h = 0; h < H; ++h) {
+    a[h] = static_cast<float>(std::log(1.0 + 15.0 * gen.uniform()));
+    double dt = std::exp(std::log(o.dt_min()) + gen.uniform() * (std::log(o.dt_max()) - std::log(o.dt_min())));
+    dt = std::max(dt, 1e-4);
+    dtb[h] = static_cast<float>(dt + std::log(-std::expm1(-dt)));
+  }
+  A_log = register_parameter("A_log", Tensor::from_vector(a, {H}));
+  dt_bias = register_parameter("dt_bias", Tensor::from_vector(dtb, {H}));
+  D = register_parameter("D", Tensor::ones({H}));
+  if (log_linear) Lambda = register_parameter("Lambda", Tensor::ones({H, L}));
+  norm = register_module("norm", std::make_shared<RMSNorm>(NormOptions(d_inner_).eps(o.norm_eps())));
+  out_proj = register_module("out_proj", std::make_shared<Linear>(
+                                             LinearOptions(d_inner_, o.d_model()).bias(false).init_std(o.out_init_std()), gen));
+}
+
+// zxbcdt [..., d_proj] (before the conv), xbc_conv [..., conv_dim] (after it).
+Mamba2Mixer::Parts Mamba2Mixer::project(const Tensor& zxbcdt, const Tensor& xbc_conv) const {
+  const int64_t H = n_heads_, P = options.head_dim(), G = options.n_groups(), N = options.d_state();
+  Shape lead(zxbcdt.shape().begin(), zxbcdt.shape().end() - 1);
+  auto shaped = [&](const Tensor& t, std::initializer_list<int64_t> tail) {
+    Shape s = lead;
+    s.insert(s.end(), tail);
+    return t.reshape(s);
+  };
+  Parts p;
+  p.z = zxbcdt.narrow(-1, 0, d_inner_);
+  Tensor xbc = silu(xbc_conv);
+  p.x = shaped(xbc.narrow(-1, 0, d_inner_), {H, P});
+  p.k = shaped(xbc.narrow(-1, d_inner_, G * N), {G, N});
+  p.q = shaped(xbc.narrow(-1, d_inner_ + G * N, G * N), {G, N});
+  Tensor dt = softplus(zxbcdt.narrow(-1, d_inner_ + conv_dim_, H) + dt_bias);
+  p.g = dt * neg(exp(A_log));
+  p.v = p.x * dt.unsqueeze(-1);
+  if (log_linear_) {
+    Tensor dl = shaped(zxbcdt.narrow(-1, d_inner_ + conv_dim_ + H, H * n_levels_), {H, n_levels_});
+    p.lambda = softplus(dl * Lambda);
+  }
+  return p;
+}
+
+Tensor Mamba2Mixer::finish(const Parts& p, const Tensor& y) const {
+  Tensor out = y + p.x * D.unsqueeze(-1);
+  Shape flat = p.z.shape();
+  out = norm->forward(out.reshape(flat)) * silu(p.z);
+  return out_proj->forward(out);
+}
+
+Tensor Mamba2Mixer::forward(const Tensor& x) const {
+  LOGLIN_CHECK(x.dim() == 3 && x.size(2) == options.d_model(), "[{}] input must be [B, T, {}], got {}", type_name(),
+               options.d_model(), shape_str(x.shape()));
+  const int64_t B = x.size(0), T = x.size(1);
+  Tensor zxbcdt = in_proj->forward(x);
+  Parts p = project(zxbcdt, conv->forward(zxbcdt.narrow(-1, d_inner_, conv_dim_)));
+  Tensor lambda = p.lambda.defined() ? p.lambda : Tensor::ones({B, T, n_heads_, levels_for_length(T)}, x.dtype());
+  Tensor y = log_linear_attention(p.q, p.k, p.v, p.g, lambda,
+                                  LogLinearAttentionOptions().chunk_size(options.chunk_size()));
+  return finish(p, y);
+}
+
+std::unique_ptr<MixerState> Mamba2Mixer::initial_state(int64_t batch) const {
+  auto st = std::make_unique<Mamba2State>();
+  st->conv = conv->initial_state(batch);
+  st->ssm = LogLinearState::zeros(batch, n_heads_, n_levels_, options.d_state(), options.head_dim(), A_log.dtype());
+  return st;
+}
+
+Tensor Mamba2Mixer::step(const Tensor& x, MixerState& state) const {
+  auto* st = dynamic_cast<Mamba2State*>(&state);
+  LOGLIN_CHECK(st != nullptr, "[{}] step() needs the state from its own initial_state()", type_name());
+  LOGLIN_CHECK(x.dim() == 3 && x.size(2) == options.d_model(), "[{}] step input must be [B, T, {}], got {}",
+               type_name(), options.d_model(), shape_str(x.shape()));
+  NoGradGuard no_grad;
+  const int64_t B = x.size(0), T = x.size(1), H = n_heads_;
+  std::vector<Tensor> outs;
+  for (int64_t t = 0; t < T; ++t) {
+    Tensor zxbcdt = in_proj->forward(x.select(1, t));  // [B, d_proj]
+    Tensor xbc = conv->step(zxbcdt.narrow(-1, d_inner_, conv_dim_), st->conv);
+    Parts p = project(zxbcdt, xbc);
+    Tensor y;
+    if (log_linear_) {
+      y = log_linear_attention_step(st->ssm, p.q, p.k, p.v, p.g, p.lambda);
+    } else {
+      // Mamba-2 keeps one state per head: S <- exp(g) S + k v^T, y = q^T S.
+      // It lives in level 0 of a one-level LogLinearState.
+      const int64_t G = options.n_groups(), N = options.d_state();
+      auto per_head = [&](const Tensor& t) {  // [B, G, N] -> [B, H, N]
+        return t.unsqueeze(2).expand({B, G, H / G, N}).reshape({B, H, N});
+      };
+      Tensor S = st->ssm.levels.select(2, 0);  // [B, H, N, P]
+      S = S * exp(p.g).unsqueeze(-1).unsqueeze(-1) + per_head(p.k).unsqueeze(-1) * p.v.unsqueeze(-2);
+      y = matmul(per_head(p.q).unsqueeze(-2), S).squeeze(-2);  // [B, H, P]
+      st->ssm.levels = S.unsqueeze(2).contiguous();
+      for (auto& pos : st->ssm.positions) ++pos;
+    }
+    outs.push_back(finish(p, y).unsqueeze(1));
+  }
+  return cat(outs, 1);
+}
+
+}  // namespace loglin::nn

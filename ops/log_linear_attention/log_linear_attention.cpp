@@ -1,0 +1,222 @@
+// The entry point of log-linear attention: input checks (shared with the
+// naive version), dtype handling, the chunked CPU forward, and the autograd
+// record whose backward runs the hand-written chunked backward.
+#include "ops/log_linear_attention/log_linear_attention.h"
+
+#include <cmath>
+
+#include "autograd/node.h"
+#include "core/dispatch.h"
+#include "ops/log_linear_attention/chunk_cpu.h"
+#include "ops/op_checks.h"
+
+namespace loglin {
+
+namespace lla {
+
+namespace {
+
+std::vector<int64_t> read_cu_seqlens(const Tensor& cu, int64_t B, int64_t T) {
+  LOGLIN_CHECK(cu.dim() == 1 && cu.size(0) >= 2,
+               "[{}] cu_seqlens must be a 1-D tensor [N + 1] with N >= 1 sequences, got shape {}", kOpName,
+               shape_str(cu.shape()));
+  LOGLIN_CHECK(cu.dtype() == DType::i32 || cu.dtype() == DType::i64,
+               "[{}] cu_seqlens must be an integer (i32 or i64) tensor, got {}", kOpName, dtype_name(cu.dtype()));
+  LOGLIN_CHECK(B == 1, "[{}] cu_seqlens packs the sequences along T: B must be 1, got B = {}", kOpName, B);
+  std::vector<int64_t> c = cu.to_vector<int64_t>();
+  LOGLIN_CHECK(c.front() == 0, "[{}] cu_seqlens must start at 0, got {}", kOpName, c.front());
+  for (size_t i = 1; i < c.size(); ++i)
+    LOGLIN_CHECK(c[i] > c[i - 1], "[{}] cu_seqlens must be strictly increasing, got {} then {} at index {}", kOpName,
+                 c[i - 1], c[i], i);
+  LOGLIN_CHECK(c.back() == T, "[{}] cu_seqlens must end at T = {}, got {}", kOpName, T, c.back());
+  return c;
+}
+
+void check_state(const LogLinearState& st, const Layout& lay, DType dtype) {
+  const int64_t N = static_cast<int64_t>(lay.seqs.size());
+  LOGLIN_CHECK(st.levels.defined(), "[{}] the initial state has no levels tensor", kOpName);
+  check_cpu(kOpName, st.levels);
+  const Shape want{N, lay.H, lay.L, lay.K, lay.V};
+  LOGLIN_CHECK(st.levels.shape() == want,
+               "[{}] initial state levels must be [N, H, L, K, V] = {} (N = {} sequences), got {}", kOpName,
+               shape_str(want), N, shape_str(st.levels.shape()));
+  LOGLIN_CHECK(st.levels.dtype() == dtype, "[{}] initial state levels are {} but the inputs compute in {}", kOpName,
+               dtype_name(st.levels.dtype()), dtype_name(dtype));
+  LOGLIN_CHECK(static_cast<int64_t>(st.positions.size()) == N,
+               "[{}] initial state has {} positions for {} sequences", kOpName, st.positions.size(), N);
+  std::vector<double> lv;
+  for (int64_t n = 0; n < N; ++n) {
+    LOGLIN_CHECK(st.positions[n] >= 0, "[{}] initial state position {} of sequence {} is negative", kOpName,
+                 st.positions[n], n);
+    if (st.positions[n] != 0) continue;
+    if (lv.empty()) lv = st.levels.to_vector<double>();
+    const int64_t per = lay.H * lay.L * lay.K * lay.V;
+    for (int64_t x = n * per; x < (n + 1) * per; ++x)
+      LOGLIN_CHECK(lv[x] == 0, "[{}] initial state of sequence {} is at position 0 (holds no tokens) but its "
+                   "levels are not zero", kOpName, n);
+  }
+}
+
+}  // namespace
+
+Layout check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& ls,
+                    const Tensor& cu_seqlens, int64_t chunk, const LogLinearState* state) {
+  check_defined(kOpName, {&q, &k, &v, &g, &ls});
+  for (const Tensor* t : {&q, &k, &v, &g, &ls}) check_cpu(kOpName, *t);
+  check_dim(kOpName, q, 4, "q [B, T, G, K]");
+  check_dim(kOpName, k, 4, "k [B, T, G, K]");
+  check_dim(kOpName, v, 4, "v [B, T, H, V]");
+  check_dim(kOpName, g, 3, "g [B, T, H]");
+  check_dim(kOpName, ls, 4, "level_scales [B, T, H, L]");
+  const int64_t B = q.size(0), T = q.size(1), G = q.size(2), K = q.size(3);
+  const int64_t H = v.size(2), V = v.size(3), L = ls.size(3);
+  LOGLIN_CHECK(k.shape() == q.shape(), "[{}] q and k must have the same shape [B, T, G, K], got {} and {}", kOpName,
+               shape_str(q.shape()), shape_str(k.shape()));
+  LOGLIN_CHECK(v.size(0) == B && v.size(1) == T, "[{}] v must be [B, T, H, V] with B = {}, T = {} as q, got {}", kOpName,
+               B, T, shape_str(v.shape()));
+  LOGLIN_CHECK(g.shape() == (Shape{B, T, H}), "[{}] g must be [B, T, H] = {}, got {}", kOpName,
+               shape_str(Shape{B, T, H}), shape_str(g.shape()));
+  LOGLIN_CHECK(ls.size(0) == B && ls.size(1) == T && ls.size(2) == H,
+               "[{}] level_scales must be [B, T, H, L] with [B, T, H] = {}, got {}", kOpName, shape_str(Shape{B, T, H}),
+               shape_str(ls.shape()));
+  LOGLIN_CHECK(B >= 1 && T >= 1, "[{}] need B >= 1 and T >= 1, got B = {}, T = {}", kOpName, B, T);
+  LOGLIN_CHECK(K >= 1 && V >= 1 && G >= 1 && H >= 1, "[{}] need K, V, G, H >= 1, got K = {}, V = {}, G = {}, H = {}",
+               kOpName, K, V, G, H);
+  LOGLIN_CHECK(H % G == 0, "[{}] the q/k groups G = {} must divide the heads H = {}", kOpName, G, H);
+  LOGLIN_CHECK(chunk >= 1 && (chunk & (chunk - 1)) == 0, "[{}] chunk size must be a power of two, got {}", kOpName,
+               chunk);
+  // dtypes: q, k, v, level_scales share f32 or f64 (bf16 was converted by the caller).
+  const DType D = q.dtype();
+  LOGLIN_CHECK(D == DType::f32 || D == DType::f64, "[{}] q must be f32, f64 or bf16, got {}", kOpName, dtype_name(D));
+  for (const auto& [t, name] : {std::pair{&k, "k"}, std::pair{&v, "v"}, std::pair{&ls, "level_scales"}})
+    LOGLIN_CHECK(t->dtype() == D, "[{}] {} is {} but q is {}: q, k, v and level_scales must share one dtype", kOpName,
+                 name, dtype_name(t->dtype()), dtype_name(D));
+  LOGLIN_CHECK(g.dtype() == DType::f32 || (g.dtype() == DType::f64 && D == DType::f64),
+               "[{}] g must be f32 (f64 only with f64 q, k, v, level_scales), got {}", kOpName, dtype_name(g.dtype()));
+
+  Layout lay;
+  lay.H = H, lay.G = G, lay.K = K, lay.V = V, lay.L = L;
+  lay.C = chunk;
+  lay.c = bit_length(chunk) - 1;
+  lay.rows = B * T;
+  if (cu_seqlens.defined()) {
+    std::vector<int64_t> cu = read_cu_seqlens(cu_seqlens, B, T);
+    for (size_t i = 0; i + 1 < cu.size(); ++i) lay.seqs.push_back({cu[i], cu[i + 1] - cu[i], 0});
+  } else {
+    for (int64_t b = 0; b < B; ++b) lay.seqs.push_back({b * T, T, 0});
+  }
+  if (state) {
+    check_state(*state, lay, D);
+    for (size_t n = 0; n < lay.seqs.size(); ++n) lay.seqs[n].pos = state->positions[n];
+  }
+  int64_t last = 0;
+  for (const Seq& s : lay.seqs) last = std::max(last, s.pos + s.len - 1);
+  LOGLIN_CHECK(L >= bit_length(last) + 1,
+               "[{}] level_scales has L = {} levels but the last position {} needs L >= bit_length({}) + 1 = {}", kOpName,
+               L, last, last, bit_length(last) + 1);
+  for (double x : g.to_vector<double>())
+    LOGLIN_CHECK(std::isfinite(x), "[{}] g has a non-finite value ({}): the decays must be finite", kOpName, x);
+  return lay;
+}
+
+}  // namespace lla
+
+namespace {
+
+using lla::kOpName;
+
+// A contiguous tensor of dtype D with x's values and no history.
+Tensor prepared(const Tensor& x, DType D) {
+  if (x.is_contiguous() && x.dtype() == D) return x.detach();
+  return core::contiguous_copy(x, D);
+}
+
+bool is_bf16(const Tensor& t) { return t.defined() && t.dtype() == DType::bf16; }
+
+}  // namespace
+
+LogLinearAttentionOutput log_linear_attention_with_state(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                         const Tensor& g, const Tensor& level_scales,
+                                                         const LogLinearAttentionOptions& options) {
+  // q, k (B,T,G,K); v (B,T,H,V); g (B,T,H); level_scales (B,T,H,L) -> o (B,T,H,V).
+  check_defined(kOpName, {&q, &k, &v, &g, &level_scales});
+  if (is_bf16(q) || is_bf16(k) || is_bf16(v) || is_bf16(level_scales)) {
+    // bf16 is storage only on the cpu: compute in f32 through the
+    // differentiable .to(), so gradients come back to bf16 by the same road.
+    auto f32 = [](const Tensor& t) { return t.dtype() == DType::bf16 ? t.to(DType::f32) : t; };
+    LogLinearAttentionOutput out =
+        log_linear_attention_with_state(f32(q), f32(k), f32(v), g, f32(level_scales), options);
+    out.o = out.o.to(DType::bf16);
+    return out;
+  }
+  const LogLinearState* st = options.has_initial_state() ? &options.initial_state() : nullptr;
+  const lla::Layout lay = lla::check_inputs(q, k, v, g, level_scales, options.cu_seqlens(), options.chunk_size(), st);
+  const DType D = q.dtype();
+  const int64_t B = q.size(0), T = q.size(1), N = static_cast<int64_t>(lay.seqs.size());
+  const Tensor qc = prepared(q, D), kc = prepared(k, D), vc = prepared(v, D), gc = prepared(g, D),
+               lsc = prepared(level_scales, D);
+  const Tensor sc = st ? prepared(st->levels, D) : Tensor();
+  Tensor o = Tensor::empty({B, T, lay.H, lay.V}, D);
+  const bool want_final = options.return_final_state();
+  Tensor fin = want_final ? Tensor::empty({N, lay.H, lay.L, lay.K, lay.V}, D) : Tensor();
+
+  dispatch_float(D, kOpName, [&]<class T_>() {
+    lla::ForwardArgs<T_> a;
+    a.q = qc.data<T_>(), a.k = kc.data<T_>(), a.v = vc.data<T_>(), a.g = gc.data<T_>(), a.ls = lsc.data<T_>();
+    a.state_in = sc.defined() ? sc.data<T_>() : nullptr;
+    a.o = o.data<T_>();
+    a.state_out = want_final ? fin.data<T_>() : nullptr;
+    lla::chunk_forward_cpu<T_>(lay, a);
+  });
+
+  const Tensor state_levels = st ? st->levels : Tensor();
+  autograd::record(
+      kOpName, {q, k, v, g, level_scales, state_levels}, {o, fin},
+      [lay, qc, kc, vc, gc, lsc, sc, od = o.detach(), fd = want_final ? fin.detach() : Tensor(), g_dtype = g.dtype()](autograd::BackwardContext& ctx) {
+        const DType D = qc.dtype();
+        const Tensor dout = prepared(ctx.grads[0], D);
+        const Tensor dfin = fd.defined() ? prepared(ctx.grads[1], D) : Tensor();
+        Tensor dq = Tensor::empty(qc.shape(), D), dk = Tensor::empty(kc.shape(), D);
+        Tensor dv = Tensor::empty(vc.shape(), D), dg = Tensor::empty(gc.shape(), D);
+        Tensor dls = Tensor::empty(lsc.shape(), D);
+        Tensor dstate = sc.defined() && ctx.needs(5) ? Tensor::empty(sc.shape(), D) : Tensor();
+        dispatch_float(D, kOpName, [&]<class T_>() {
+          lla::BackwardArgs<T_> a;
+          a.fwd.q = qc.data<T_>(), a.fwd.k = kc.data<T_>(), a.fwd.v = vc.data<T_>(), a.fwd.g = gc.data<T_>();
+          a.fwd.ls = lsc.data<T_>();
+          a.fwd.state_in = sc.defined() ? sc.data<T_>() : nullptr;
+          a.fwd.o = od.data<T_>();
+          a.fwd.state_out = fd.defined() ? fd.data<T_>() : nullptr;
+          a.dout = dout.data<T_>();
+          a.dstate_out = dfin.defined() ? dfin.data<T_>() : nullptr;
+          a.dq = dq.data<T_>(), a.dk = dk.data<T_>(), a.dv = dv.data<T_>(), a.dg = dg.data<T_>();
+          a.dls = dls.data<T_>();
+          a.dstate_in = dstate.defined() ? dstate.data<T_>() : nullptr;
+          lla::chunk_backward_cpu<T_>(lay, a);
+        });
+        if (g_dtype != D) dg = core::contiguous_copy(dg, g_dtype);
+        return std::vector<Tensor>{dq, dk, dv, dg, dls, dstate};
+      });
+
+  LogLinearAttentionOutput out;
+  out.o = o;
+  if (want_final) {
+    out.final_state.levels = fin;
+    for (const lla::Seq& s : lay.seqs) out.final_state.positions.push_back(s.pos + s.len);
+  }
+  return out;
+}
+
+Tensor log_linear_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
+                            const Tensor& level_scales, const LogLinearAttentionOptions& options) {
+  LOGLIN_CHECK(!options.return_final_state(),
+               "[{}] return_final_state() is set: call log_linear_attention_with_state to receive the state",
+               lla::kOpName);
+  return log_linear_attention_with_state(q, k, v, g, level_scales, options).o;
+}
+
+LogLinearState LogLinearState::zeros(int64_t N, int64_t H, int64_t L, int64_t K, int64_t V, DType dtype) {
+  return {Tensor::zeros({N, H, L, K, V}, dtype), std::vector<int64_t>(static_cast<size_t>(N), 0)};
+}
+
+}  // namespace loglin

@@ -1,0 +1,91 @@
+// Helpers shared by the log-linear attention tests: random inputs (never
+// zeros), relative errors, and a report of the worst naive-vs-chunked errors
+// (printed at exit when LOGLIN_LLA_REPORT is set).
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+#include "core/tensor.h"
+#include "ops/log_linear_attention/log_linear_attention.h"
+
+namespace lla_test {
+
+using namespace loglin;
+
+struct Inputs {
+  Tensor q, k, v, g, ls;
+};
+
+// L = 0 picks the smallest valid L for positions up to last_pos (default T - 1).
+inline int64_t min_levels(int64_t last_pos) {
+  int64_t b = 0;
+  while ((int64_t{1} << b) <= last_pos) ++b;
+  return b + 1;
+}
+
+// q, k, v ~ N(0, 1); g ~ U(-gmax, 0) (f32, or f64 with f64 inputs); level scales ~ U(0.5, 1.5).
+inline Inputs random_inputs(Generator& gen, int64_t B, int64_t T, int64_t G, int64_t H, int64_t K, int64_t V,
+                            int64_t L = 0, DType dt = DType::f32, double gmax = 0.02) {
+  if (L == 0) L = min_levels(T - 1);
+  Inputs in;
+  in.q = randn({B, T, G, K}, dt, gen);
+  in.k = randn({B, T, G, K}, dt, gen);
+  in.v = randn({B, T, H, V}, dt, gen);
+  in.g = rand({B, T, H}, -gmax, 0.0, dt == DType::f64 ? DType::f64 : DType::f32, gen);
+  in.ls = rand({B, T, H, L}, 0.5, 1.5, dt, gen);
+  return in;
+}
+
+inline Inputs with_grad(const Inputs& in) {
+  Inputs out{in.q.clone().detach(), in.k.clone().detach(), in.v.clone().detach(), in.g.clone().detach(),
+             in.ls.clone().detach()};
+  for (Tensor* t : {&out.q, &out.k, &out.v, &out.g, &out.ls}) t->set_requires_grad(true);
+  return out;
+}
+
+// ||a - b|| / ||b|| in double.
+inline double rel_err(const Tensor& a, const Tensor& b) {
+  std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
+  if (x.size() != y.size()) return INFINITY;
+  double num = 0, den = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double d = x[i] - y[i];
+    if (!std::isfinite(x[i])) return INFINITY;
+    num += d * d;
+    den += y[i] * y[i];
+  }
+  return std::sqrt(num) / std::max(std::sqrt(den), 1e-300);
+}
+
+// The worst relative error seen per quantity ("o", "dq", ...), in f32 runs.
+inline std::map<std::string, double>& worst() {
+  static std::map<std::string, double> w;
+  return w;
+}
+inline double note(const std::string& what, double err) {
+  double& w = worst()[what];
+  w = std::max(w, err);
+  return err;
+}
+
+struct Reporter {
+  Reporter() { worst(); }  // built first, so the map outlives this destructor
+  ~Reporter() {
+    if (!std::getenv("LOGLIN_LLA_REPORT") || worst().empty()) return;
+    std::printf("\nworst naive-vs-chunked relative error (f32):\n| quantity | worst rel. err |\n|---|---|\n");
+    for (const auto& [k, v] : worst()) std::printf("| %s | %.3g |\n", k.c_str(), v);
+  }
+};
+inline Reporter reporter;
+
+inline Tensor cu_tensor(const std::vector<int64_t>& cu) {
+  return Tensor::from_vector(cu, {static_cast<int64_t>(cu.size())});
+}
+
+}  // namespace lla_test
