@@ -13,19 +13,24 @@ namespace loglin::autograd {
 Tensor add_gradients(const Tensor& dst, const Tensor& src) {
   LOGLIN_CHECK(dst.shape() == src.shape(), "[autograd] gradients of shapes {} and {} cannot be summed",
                shape_str(dst.shape()), shape_str(src.shape()));
-  Tensor a = dst.is_contiguous() ? dst : core::contiguous_copy(dst);
-  Tensor out = core::contiguous_copy(a);
-  Tensor b = core::contiguous_copy(src, dst.dtype());
-  dispatch_float(dst.dtype(), "autograd", [&]<class T>() {
+  // bf16 is storage-only on the cpu (a bf16 leaf reached through .to(f32)):
+  // add in f32 and round once.
+  const DType compute = dst.dtype() == DType::bf16 ? DType::f32 : dst.dtype();
+  Tensor out = core::contiguous_copy(dst, compute);
+  Tensor b = src.dtype() == compute && src.is_contiguous() ? src : core::contiguous_copy(src, compute);
+  dispatch_float(compute, "autograd", [&]<class T>() {
     T* o = out.data<T>();
     const T* p = b.data<T>();
     for (int64_t i = 0, n = out.numel(); i < n; ++i) o[i] += p[i];
   });
-  return out;
+  return compute == dst.dtype() ? out : core::contiguous_copy(out, dst.dtype());
 }
 
 std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>& grads) {
   const Tensor& g = grads.at(0);
+  // Every edge into this leaf returned "no gradient" (an undefined tensor):
+  // there is nothing to add.
+  if (!g.defined()) return {};
   LOGLIN_CHECK(g.shape() == leaf_->shape, "[autograd] gradient of shape {} for a leaf of shape {}",
                shape_str(g.shape()), shape_str(leaf_->shape));
   if (!leaf_->grad) {

@@ -7,7 +7,8 @@ namespace loglin {
 Device Device::parse(const std::string& s) {
   if (s == "cpu") return cpu();
   if (s == "cuda") return cuda(0);
-  if (s.rfind("cuda:", 0) == 0) {
+  if (s.rfind("cuda:", 0) == 0 && s.size() > 5 &&
+      s.find_first_not_of("0123456789", 5) == std::string::npos) {
     try {
       size_t used = 0;
       int idx = std::stoi(s.substr(5), &used);

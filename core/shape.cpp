@@ -49,6 +49,9 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 }
 
 Shape broadcast_strides(const Shape& from_shape, const Shape& from_strides, const Shape& to) {
+  LOGLIN_CHECK(to.size() >= from_shape.size() && from_strides.size() == from_shape.size(),
+               "[broadcast] cannot read shape {} (strides {}) as shape {}", shape_str(from_shape),
+               shape_str(from_strides), shape_str(to));
   Shape st(to.size(), 0);
   size_t off = to.size() - from_shape.size();
   for (size_t i = 0; i < from_shape.size(); ++i)

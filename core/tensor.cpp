@@ -45,7 +45,13 @@ Tensor Tensor::arange(int64_t n, DType dtype) {
   Tensor t = empty({n}, dtype);
   dispatch_all(dtype, [&]<class T>() {
     T* p = t.data<T>();
-    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(static_cast<float>(i));
+    for (int64_t i = 0; i < n; ++i) {
+      if constexpr (std::is_same_v<T, bf16>) {
+        p[i] = bf16(static_cast<float>(i));
+      } else {
+        p[i] = static_cast<T>(i);  // exact for integers; no trip through float (2^24 + 1 is not a float)
+      }
+    }
   });
   return t;
 }
@@ -175,10 +181,12 @@ inline To convert_value(From v) {
 
 void copy_into(const Tensor& dst, const Tensor& src) {
   LOGLIN_CHECK(dst.device().is_cpu() && src.device().is_cpu(), "[copy] only cpu tensors are supported here");
-  Shape src_strides = src.shape() == dst.shape() ? src.strides()
-                                                 : broadcast_strides(src.shape(), src.strides(), dst.shape());
+  // Check before computing broadcast strides: a source with more dims than
+  // the destination must be an error, not an out-of-bounds write.
   LOGLIN_CHECK(src.shape() == dst.shape() || broadcast_shapes(src.shape(), dst.shape(), "copy") == dst.shape(),
                "[copy] cannot copy shape {} into shape {}", shape_str(src.shape()), shape_str(dst.shape()));
+  Shape src_strides = src.shape() == dst.shape() ? src.strides()
+                                                 : broadcast_strides(src.shape(), src.strides(), dst.shape());
   if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous() && src.shape() == dst.shape()) {
     std::memcpy(dst.raw_data(), src.raw_data(), static_cast<size_t>(dst.numel()) * dtype_size(dst.dtype()));
     return;

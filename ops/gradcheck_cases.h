@@ -55,5 +55,6 @@ void add_cross_entropy_gradcheck_cases(std::vector<GradcheckCase>& cases);
 void add_norm_gradcheck_cases(std::vector<GradcheckCase>& cases);
 void add_conv1d_gradcheck_cases(std::vector<GradcheckCase>& cases);
 void add_dropout_gradcheck_cases(std::vector<GradcheckCase>& cases);
+void add_log_linear_attention_gradcheck_cases(std::vector<GradcheckCase>& cases);
 
 }  // namespace loglin

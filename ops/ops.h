@@ -7,6 +7,7 @@
 #include "ops/elementwise/binary.h"
 #include "ops/elementwise/unary.h"
 #include "ops/embedding/embedding.h"
+#include "ops/log_linear_attention/log_linear_attention.h"
 #include "ops/matmul/matmul.h"
 #include "ops/norm/layer_norm.h"
 #include "ops/norm/rms_norm.h"

@@ -16,7 +16,11 @@ namespace {
 constexpr const char* kUsage = R"(usage: loglin <command> [args]
 
 commands:
-  train CONFIG      train a model from a YAML config (arrives with step 3/6)
+  train CONFIG      train a model from a YAML config
+  eval CHECKPOINT   validation loss, perplexity, bits per byte (MQAR: accuracy)
+  generate CHECKPOINT --prompt TEXT --tokens N   sample text from a model
+  info CONFIG       the architecture a config builds and its parameter table
+  plot RUN          draw train/val loss against tokens as a PNG (gnuplot)
   gradcheck [OP]    check every op's backward against finite differences
   tokenizer ...     train a BPE tokenizer on text; encode or decode with one
   config ...        check a config (with --set overrides); list every key
@@ -37,6 +41,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   try {
     if (cmd == "train") return loglin::cli::train_command(rest);
+    if (cmd == "eval") return loglin::cli::eval_command(rest);
+    if (cmd == "generate") return loglin::cli::generate_command(rest);
+    if (cmd == "info") return loglin::cli::info_command(rest);
+    if (cmd == "plot") return loglin::cli::plot_command(rest);
     if (cmd == "gradcheck") return loglin::cli::gradcheck_command(rest);
     if (cmd == "tokenizer") return loglin::cli::tokenizer_command(rest);
     if (cmd == "config") return loglin::cli::config_command(rest);

@@ -23,8 +23,8 @@ template <class I>
 void check_targets(const I* t, int64_t rows, int64_t C, int64_t ignore_index) {
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t v = static_cast<int64_t>(t[r]);
-    LOGLIN_CHECK(v == ignore_index || (v >= 0 && v < C), "[cross_entropy] target {} out of range for {} classes (row {})",
-                 v, C, r);
+    LOGLIN_CHECK(v == ignore_index || (v >= 0 && v < C),
+                 "[cross_entropy] target {} out of range for {} classes (row {})", v, C, r);
   }
 }
 
@@ -66,11 +66,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
   Tensor loss = Tensor::scalar(count > 0 ? total / static_cast<double>(count) : 0.0, logits.dtype());
 
   autograd::record("cross_entropy", {logits, targets}, {loss},
-                   [x = x.detach(), t = t.detach(), lse, rows, C, count, ignore_index,
-                    shape = logits.shape()](autograd::BackwardContext& ctx) {
+                   [x = x.detach(), t = t.detach(), lse, rows, C, count, ignore_index](autograd::BackwardContext& ctx) {
                      Tensor dx;
                      if (ctx.needs(0)) {
-                       dx = Tensor::empty(shape, x.dtype());
+                       dx = Tensor::empty(x.shape(), x.dtype());
                        const double g = ctx.grads[0].item();
                        const double scale = count > 0 ? g / static_cast<double>(count) : 0.0;
                        dispatch_float(x.dtype(), "cross_entropy", [&]<class T>() {

@@ -53,7 +53,7 @@ void cross_entropy_bwd(const T* logits, const I* targets, const double* lse, int
   }
 }
 
-#define LOGLIN_CE_INSTANTIATE(T, I)                                                                          \
+#define LOGLIN_CE_INSTANTIATE(T, I)                                                                       \
   template void cross_entropy_fwd<T, I>(const T*, const I*, int64_t, int64_t, int64_t, double*, double*); \
   template void cross_entropy_bwd<T, I>(const T*, const I*, const double*, int64_t, int64_t, int64_t, double, T*);
 LOGLIN_CE_INSTANTIATE(float, int32_t)

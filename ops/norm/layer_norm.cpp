@@ -49,26 +49,24 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
   Tensor mean = Tensor::empty({rows}, x.dtype());
   Tensor rstd = Tensor::empty({rows}, x.dtype());
   dispatch_float(x.dtype(), "layer_norm", [&]<class T>() {
-    cpu::layer_norm_fwd<T>(xc.data<T>(), data_or_null<T>(w), data_or_null<T>(b),
-                           y.data<T>(), mean.data<T>(), rstd.data<T>(), rows, D, eps);
+    cpu::layer_norm_fwd<T>(xc.data<T>(), data_or_null<T>(w), data_or_null<T>(b), y.data<T>(), mean.data<T>(),
+                           rstd.data<T>(), rows, D, eps);
   });
 
   // The bias is not needed by the backward, only whether it wants a gradient.
-  autograd::record("layer_norm", {x, weight, bias}, {y},
-                   [x = xc.detach(), w = w.defined() ? w.detach() : Tensor(), mean, rstd, rows,
-                    D](autograd::BackwardContext& ctx) {
-                     Tensor g = dense(ctx.grads[0], x.dtype());
-                     Tensor dx = ctx.needs(0) ? Tensor::empty(x.shape(), x.dtype()) : Tensor();
-                     Tensor dw = ctx.needs(1) ? Tensor::empty({D}, x.dtype()) : Tensor();
-                     Tensor db = ctx.needs(2) ? Tensor::empty({D}, x.dtype()) : Tensor();
-                     dispatch_float(x.dtype(), "layer_norm", [&]<class T>() {
-                       cpu::layer_norm_bwd<T>(x.data<T>(), data_or_null<T>(w), mean.data<T>(),
-                                              rstd.data<T>(), g.data<T>(), data_or_null<T>(dx),
-                                              data_or_null<T>(dw), data_or_null<T>(db), rows,
-                                              D);
-                     });
-                     return std::vector<Tensor>{dx, dw, db};
-                   });
+  autograd::record(
+      "layer_norm", {x, weight, bias}, {y},
+      [x = xc.detach(), w = w.defined() ? w.detach() : Tensor(), mean, rstd, rows, D](autograd::BackwardContext& ctx) {
+        Tensor g = dense(ctx.grads[0], x.dtype());
+        Tensor dx = ctx.needs(0) ? Tensor::empty(x.shape(), x.dtype()) : Tensor();
+        Tensor dw = ctx.needs(1) ? Tensor::empty({D}, x.dtype()) : Tensor();
+        Tensor db = ctx.needs(2) ? Tensor::empty({D}, x.dtype()) : Tensor();
+        dispatch_float(x.dtype(), "layer_norm", [&]<class T>() {
+          cpu::layer_norm_bwd<T>(x.data<T>(), data_or_null<T>(w), mean.data<T>(), rstd.data<T>(), g.data<T>(),
+                                 data_or_null<T>(dx), data_or_null<T>(dw), data_or_null<T>(db), rows, D);
+        });
+        return std::vector<Tensor>{dx, dw, db};
+      });
   return y;
 }
 

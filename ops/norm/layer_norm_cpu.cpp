@@ -16,8 +16,7 @@ constexpr int64_t kMaxBlocks = 64;
 }  // namespace
 
 template <class T>
-void layer_norm_fwd(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t rows, int64_t D,
-                    double eps) {
+void layer_norm_fwd(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t rows, int64_t D, double eps) {
 #pragma omp parallel for if (rows * D > kGrain)
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = x + r * D;
@@ -87,13 +86,13 @@ void layer_norm_bwd(const T* x, const T* w, const T* mean, const T* rstd, const 
   }
 }
 
-template void layer_norm_fwd<float>(const float*, const float*, const float*, float*, float*, float*, int64_t,
-                                    int64_t, double);
-template void layer_norm_fwd<double>(const double*, const double*, const double*, double*, double*, double*,
-                                     int64_t, int64_t, double);
+template void layer_norm_fwd<float>(const float*, const float*, const float*, float*, float*, float*, int64_t, int64_t,
+                                    double);
+template void layer_norm_fwd<double>(const double*, const double*, const double*, double*, double*, double*, int64_t,
+                                     int64_t, double);
 template void layer_norm_bwd<float>(const float*, const float*, const float*, const float*, const float*, float*,
                                     float*, float*, int64_t, int64_t);
-template void layer_norm_bwd<double>(const double*, const double*, const double*, const double*, const double*,
-                                     double*, double*, double*, int64_t, int64_t);
+template void layer_norm_bwd<double>(const double*, const double*, const double*, const double*, const double*, double*,
+                                     double*, double*, int64_t, int64_t);
 
 }  // namespace loglin::cpu

@@ -43,23 +43,21 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   Tensor rstd = Tensor::empty({rows}, x.dtype());
   dispatch_float(x.dtype(), "rms_norm", [&]<class T>() {
-    cpu::rms_norm_fwd<T>(xc.data<T>(), data_or_null<T>(w), y.data<T>(), rstd.data<T>(), rows, D,
-                         eps);
+    cpu::rms_norm_fwd<T>(xc.data<T>(), data_or_null<T>(w), y.data<T>(), rstd.data<T>(), rows, D, eps);
   });
 
-  autograd::record("rms_norm", {x, weight}, {y},
-                   [x = xc.detach(), w = w.defined() ? w.detach() : Tensor(), rstd, rows,
-                    D](autograd::BackwardContext& ctx) {
-                     Tensor g = dense(ctx.grads[0], x.dtype());
-                     Tensor dx = ctx.needs(0) ? Tensor::empty(x.shape(), x.dtype()) : Tensor();
-                     Tensor dw = ctx.needs(1) ? Tensor::empty({D}, x.dtype()) : Tensor();
-                     dispatch_float(x.dtype(), "rms_norm", [&]<class T>() {
-                       cpu::rms_norm_bwd<T>(x.data<T>(), data_or_null<T>(w), rstd.data<T>(),
-                                            g.data<T>(), data_or_null<T>(dx),
-                                            data_or_null<T>(dw), rows, D);
-                     });
-                     return std::vector<Tensor>{dx, dw};
-                   });
+  autograd::record(
+      "rms_norm", {x, weight}, {y},
+      [x = xc.detach(), w = w.defined() ? w.detach() : Tensor(), rstd, rows, D](autograd::BackwardContext& ctx) {
+        Tensor g = dense(ctx.grads[0], x.dtype());
+        Tensor dx = ctx.needs(0) ? Tensor::empty(x.shape(), x.dtype()) : Tensor();
+        Tensor dw = ctx.needs(1) ? Tensor::empty({D}, x.dtype()) : Tensor();
+        dispatch_float(x.dtype(), "rms_norm", [&]<class T>() {
+          cpu::rms_norm_bwd<T>(x.data<T>(), data_or_null<T>(w), rstd.data<T>(), g.data<T>(), data_or_null<T>(dx),
+                               data_or_null<T>(dw), rows, D);
+        });
+        return std::vector<Tensor>{dx, dw};
+      });
   return y;
 }
 

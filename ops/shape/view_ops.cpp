@@ -141,6 +141,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
       LOGLIN_CHECK(i >= lead, "[expand] -1 is not allowed for a new leading dim in {}", shape_str(shape));
       target[i] = x.shape()[i - lead];
     }
+    LOGLIN_CHECK(target[i] >= 0, "[expand] invalid size {} in {}", target[i], shape_str(shape));
     if (i >= lead)
       LOGLIN_CHECK(x.shape()[i - lead] == target[i] || x.shape()[i - lead] == 1,
                    "[expand] cannot expand shape {} to {} (dim {}: {} is not 1)", shape_str(x.shape()),

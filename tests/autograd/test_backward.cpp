@@ -372,3 +372,43 @@ TEST_CASE("add_gradients sums same-shape gradients and rejects others", "[autogr
   CHECK(a.to_vector<float>() == std::vector<float>{1, 2, 3, 4});  // inputs untouched
   LL_CHECK_ERROR(autograd::add_gradients(a, Tensor::ones({4})), "[autograd]");
 }
+
+TEST_CASE("a root that feeds another root waits for it", "[autograd]") {
+  Tensor x = leaf({1, 2}, {2});
+  Tensor y = x * 3.0;
+  Tensor z = y * 2.0;
+  autograd::backward({y, z}, {Tensor::ones({2}, DType::f64), Tensor::full({2}, 10, DType::f64)});
+  CHECK(grad_of(x) == std::vector<double>{63, 63});  // 3 * (1 + 2 * 10)
+  // The same root twice counts twice.
+  Tensor w = leaf({1}, {1});
+  Tensor v = w * 4.0;
+  autograd::backward({v, v}, {Tensor::ones({1}, DType::f64), Tensor::ones({1}, DType::f64)});
+  CHECK(grad_of(w) == std::vector<double>{8});
+}
+
+TEST_CASE("backward through empty tensors", "[autograd]") {
+  Tensor x = Tensor::zeros({0, 3}, DType::f64).set_requires_grad(true);
+  Tensor y = (x * 2.0).sum();
+  CHECK(y.item() == 0.0);
+  y.backward();
+  REQUIRE(x.grad().defined());
+  CHECK(x.grad().shape() == Shape{0, 3});
+}
+
+TEST_CASE("f32 leaves get f32 gradients; bf16 leaves accumulate too", "[autograd]") {
+  Tensor x = Tensor::from_vector<float>({1, 2, 3}, {3}).set_requires_grad(true);
+  (x * x).sum().backward();
+  CHECK(x.grad().dtype() == DType::f32);
+  CHECK(x.grad().to_vector<float>() == std::vector<float>{2, 4, 6});
+
+  // bf16 is storage-only on the cpu: compute in f32 through to(); the
+  // gradient comes back as bf16 and must still add up across uses and calls.
+  Tensor b = Tensor::from_vector<float>({1, 2}, {2}).to(DType::bf16).set_requires_grad(true);
+  Tensor f = b.to(DType::f32);
+  (f * 3.0 + b.to(DType::f32)).sum().backward();  // two paths into the bf16 leaf
+  REQUIRE(b.grad().defined());
+  CHECK(b.grad().dtype() == DType::bf16);
+  CHECK(b.grad().to_vector<float>() == std::vector<float>{4, 4});
+  (b.to(DType::f32) * 2.0).sum().backward();  // a second call accumulates
+  CHECK(b.grad().to_vector<float>() == std::vector<float>{6, 6});
+}

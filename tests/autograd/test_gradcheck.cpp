@@ -132,6 +132,27 @@ TEST_CASE("gradcheck reports which input is wrong and skips constants", "[autogr
   CHECK(r2.inputs.size() == 1);
 }
 
+TEST_CASE("gradcheck tolerances come from its options; its projection from the seed", "[autograd]") {
+  Generator gen(11);
+  Tensor x = rand_leaf(gen, {5});
+  auto bad = [](const std::vector<Tensor>& v) { return scaled_square(v[0], 2.0); };
+  GradcheckOptions loose;
+  loose.rtol = 1.5;  // |2n - n| <= 1.5 |n|: the factor-2 error is tolerated
+  CHECK(gradcheck(bad, {x}, loose).passed);
+  GradcheckOptions tight;
+  tight.rtol = 0.5;
+  CHECK_FALSE(gradcheck(bad, {x}, tight).passed);
+
+  // Same seed, same numbers; another seed projects the output differently.
+  auto f = [](const std::vector<Tensor>& v) { return tanh(v[0]) * 2.0; };
+  GradcheckOptions s1, s2;
+  s2.seed = 99;
+  GradcheckResult a = gradcheck(bad, {x}, s1), b = gradcheck(bad, {x}, s1), c = gradcheck(bad, {x}, s2);
+  CHECK(a.max_abs_err == b.max_abs_err);
+  CHECK(a.max_abs_err != c.max_abs_err);
+  CHECK(gradcheck(f, {x}, s2).passed);
+}
+
 TEST_CASE("gradcheck counts a NaN gradient as a failure", "[autograd]") {
   Generator gen(9);
   Tensor x = rand_leaf(gen, {3});

@@ -148,9 +148,30 @@ TEST_CASE("randint is exact over ranges wider than a double's mantissa", "[core]
   std::vector<int64_t> t = randint(0, high, {200}, DType::i64, a).to_vector<int64_t>();
   std::vector<int64_t> direct;
   for (int i = 0; i < 200; ++i) direct.push_back(b.randint(0, high));
-  CHECK(t == direct);
+  const bool same = t == direct;  // (not CHECK(t == direct): 200 numbers would flood the log)
+  CHECK(same);
   // Half the draws are odd; a trip through double would make every one even.
   CHECK(std::count_if(t.begin(), t.end(), [](int64_t x) { return x % 2 != 0; }) > 50);
+}
+
+TEST_CASE("randint covers the whole int64 range without overflow", "[core]") {
+  Generator g(31);
+  int negative = 0, positive = 0;
+  for (int i = 0; i < 1000; ++i) {
+    int64_t x = g.randint(INT64_MIN, INT64_MAX);
+    CHECK(x != INT64_MAX);
+    (x < 0 ? negative : positive)++;
+  }
+  CHECK(negative > 400);
+  CHECK(positive > 400);
+  Generator h(32);
+  std::vector<int64_t> v = randint(INT64_MIN, INT64_MIN + 3, {300}, DType::i64, h).to_vector<int64_t>();
+  CHECK(*std::min_element(v.begin(), v.end()) == INT64_MIN);
+  CHECK(*std::max_element(v.begin(), v.end()) == INT64_MIN + 2);
+  // i32 holds its own extremes.
+  std::vector<int64_t> w = randint(INT32_MIN, int64_t{INT32_MAX} + 1, {2000}, DType::i32, h).to_vector<int64_t>();
+  CHECK(*std::min_element(w.begin(), w.end()) < -1000000);
+  CHECK(*std::max_element(w.begin(), w.end()) > 1000000);
 }
 
 TEST_CASE("random creation rejects bad ranges and dtypes", "[core]") {

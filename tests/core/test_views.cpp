@@ -189,6 +189,23 @@ TEST_CASE("view refuses a non-viewable transpose; reshape copies it", "[core]") 
   LL_CHECK_ERROR(m.reshape({5, 5}), "[reshape]");
 }
 
+TEST_CASE("an expanded tensor cannot be flattened as a view", "[core]") {
+  Tensor col = Tensor::from_vector<float>({1, 2, 3}, {3, 1});
+  Tensor e = col.expand({3, 4});
+  LL_CHECK_ERROR(e.view({12}), "[view]");
+  Tensor r = e.reshape({12});
+  CHECK_FALSE(r.shares_storage_with(col));
+  CHECK(vals(r) == std::vector<float>{1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3});
+  // Splitting the stretched dim keeps the zero stride and stays a view.
+  Tensor s = e.view({3, 2, 2});
+  CHECK(s.shares_storage_with(col));
+  CHECK(s.strides() == Shape{1, 0, 0});
+  // Empty windows are fine at the very end.
+  Tensor m = iota({3, 4});
+  CHECK(m.narrow(1, 4, 0).shape() == Shape{3, 0});
+  CHECK(m.slice(0, 3, 3).numel() == 0);
+}
+
 TEST_CASE("contiguous() is a no-op for contiguous tensors and a copy otherwise", "[core]") {
   Tensor m = iota({2, 3});
   CHECK(m.contiguous().shares_storage_with(m));

@@ -221,8 +221,8 @@ TEST_CASE("config: cross-key checks", "[train]") {
             "x.yaml:3: training.steps and training.max_tokens are both 0"));
   CHECK(has(parse_error("model: {arch: mamba2}\ntraining:\n  steps: 10\n  max_tokens: 1000\n"),
             "x.yaml:4: training.steps (10) and training.max_tokens (1000) are both set"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model: 96\n  head_dim: 64\n"),
-            "x.yaml:4: model.head_dim (64) must divide model.d_model * model.expand (96 * 2 = 192)"));
+  CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model: 96\n  head_dim: 80\n"),
+            "x.yaml:4: model.head_dim (80) must divide model.d_model * model.expand (96 * 2 = 192)"));
   CHECK(has(parse_error("model:\n  arch: mamba2\n  n_groups: 3\n"), "x.yaml:3: model.n_groups (3) must divide the head count"));
   CHECK(has(parse_error("model:\n  arch: transformer\n  n_heads: 5\n"),
             "x.yaml:3: model.n_heads (5) must divide model.d_model (256)"));

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -46,7 +47,7 @@ Args parse_options(const std::vector<std::string>& args, size_t from, const std:
   for (size_t i = from; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (std::find(flags.begin(), flags.end(), a) != flags.end()) {
-      out[a] = "1";
+      out[a] = std::string(1, '1');
       continue;
     }
     LOGLIN_CHECK(std::find(names.begin(), names.end(), a) != names.end(),
@@ -157,7 +158,7 @@ int encode(const std::vector<std::string>& args) {
     for (int32_t id : ids) fmt::print("{}\t{}\n", id, printable(tok->decode({id}), 80));
   } else {
     std::string line;
-    for (int32_t id : ids) line += (line.empty() ? "" : " ") + std::to_string(id);
+    for (int32_t id : ids) fmt::format_to(std::back_inserter(line), "{}{}", line.empty() ? "" : " ", id);
     fmt::print("{}\n", line);
   }
   fmt::print(stderr, "{} bytes -> {} tokens ({}, vocab {})\n", text.size(), ids.size(), tok->name(),

@@ -54,7 +54,7 @@ std::string config_reference_markdown() {
   TrainConfig defaults;
   std::string out = "| key | type | default | allowed | description |\n|---|---|---|---|---|\n";
   for (const auto& key : schema()) {
-    std::string def = key.required ? "(required)" : "`" + format_value(key, defaults) + "`";
+    std::string def = key.required ? std::string("(required)") : fmt::format("`{}`", format_value(key, defaults));
     out += fmt::format("| `{}` | {} | {} | {} | {} |\n", key.path, type_name(key), cell(def),
                        cell(allowed_text(key)), cell(key.help));
   }

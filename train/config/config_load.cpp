@@ -56,9 +56,10 @@ struct Loader {
   }
 
   void walk(const YAML::Node& map, const std::string& prefix) {
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      const YAML::Node& k = it->first;
-      const YAML::Node& v = it->second;
+    for (const auto& kv : map) {
+      // Copies: a yaml-cpp iterator hands out a proxy whose members die with it.
+      const YAML::Node k = kv.first;
+      const YAML::Node v = kv.second;
       const std::string where = at(k.Mark());
       LOGLIN_CHECK(k.IsScalar(), "[config] {}: keys must be plain names{}", where,
                    prefix.empty() ? "" : fmt::format(" (in '{}')", prefix));

@@ -1,17 +1,15 @@
 #include "train/tokenizer/file_io.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "core/error.h"
+#include "train/checkpoint/file_io.h"
 
 namespace loglin {
 
@@ -27,36 +25,12 @@ std::string read_file(const std::string& path, const char* who) {
 }
 
 void write_file_atomic(const std::string& path, std::string_view data, const char* who) {
-  namespace fs = std::filesystem;
+  // `--output models/tok.bpe` should not need a separate mkdir.
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   std::error_code ec;
-  fs::path parent = fs::path(path).parent_path();
-  if (!parent.empty()) fs::create_directories(parent, ec);
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  LOGLIN_CHECK(fd >= 0, "[{}] cannot write '{}': {}", who, tmp, std::strerror(errno));
-  auto fail = [&](const char* what) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    LOGLIN_FAIL("[{}] cannot {} '{}': {}", who, what, tmp, std::strerror(err));
-  };
-  for (size_t done = 0; done < data.size();) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("write");
-    done += size_t(n);
-  }
-  if (::fsync(fd) != 0) fail("flush");
-  if (::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    LOGLIN_FAIL("[{}] cannot close '{}': {}", who, tmp, std::strerror(err));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    LOGLIN_FAIL("[{}] cannot rename '{}' to '{}': {}", who, tmp, path, std::strerror(err));
-  }
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  LOGLIN_CHECK(!ec, "[{}] cannot create the directory '{}': {}", who, parent.string(), ec.message());
+  io::write_file_atomic(path, data);
 }
 
 std::string printable(std::string_view s, size_t max_len) {

@@ -11,8 +11,8 @@ inline constexpr const char* kTokenizerMagic = "loglin-tokenizer";
 // The whole file; errors start with "[who]" and name the path.
 std::string read_file(const std::string& path, const char* who);
 
-// Writes data to PATH.tmp.<pid>, fsyncs it and renames it over path, so a
-// reader never sees half a file. Creates missing parent directories.
+// io::write_file_atomic (temporary file, fsync, rename: a reader never sees
+// half a file), after creating missing parent directories.
 void write_file_atomic(const std::string& path, std::string_view data, const char* who);
 
 // Printable form of a line for error messages: escapes non-printing bytes

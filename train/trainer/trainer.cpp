@@ -1,0 +1,258 @@
+#include "train/trainer/trainer.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "autograd/grad_mode.h"
+#include "nn/models/generate.h"
+#include "ops/ops.h"
+#include "train/checkpoint/checkpoint.h"
+#include "train/checkpoint/file_io.h"
+#include "train/optim/optimizer.h"
+#include "train/optim/schedule.h"
+#include "train/trainer/metrics_log.h"
+#include "train/trainer/progress.h"
+#include "train/trainer/train_data.h"
+
+namespace loglin {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+nn::LMOptions lm_options(const ModelConfig& c, int64_t vocab_size) {
+  return nn::LMOptions(c.arch, c.vocab_size > 0 ? c.vocab_size : vocab_size)
+      .d_model(c.d_model)
+      .n_layers(c.n_layers)
+      .n_heads(c.n_heads)
+      .head_dim(c.head_dim)
+      .d_state(c.d_state)
+      .expand(c.expand)
+      .n_groups(c.n_groups)
+      .conv_kernel(c.conv_kernel)
+      .chunk_size(c.chunk_size)
+      .max_seq_len(c.max_seq_len)
+      .mlp(c.mlp)
+      .mlp_hidden(c.resolved_mlp_hidden())
+      .tie_embeddings(c.tie_embeddings)
+      .dropout(c.dropout)
+      .norm_eps(c.norm_eps)
+      .init_std(c.init_std);
+}
+
+EvalResult evaluate(const nn::LanguageModel& model, const TrainData& data, int64_t max_batches) {
+  NoGradGuard no_grad;
+  EvalResult r;
+  int64_t n = data.num_val_batches();
+  if (max_batches > 0) n = std::min(n, max_batches);
+  LOGLIN_CHECK(n > 0, "[eval] the dataset has no validation batches (raise data.val_fraction or the corpus size)");
+  double nats = 0, bytes = 0;
+  Accuracy acc;
+  for (int64_t i = 0; i < n; ++i) {
+    Batch b = data.val_batch(i);
+    Tensor logits = model.forward(b.inputs);
+    std::vector<int64_t> tg = b.targets.to_vector<int64_t>();
+    int64_t count = 0;
+    for (int64_t t : tg) {
+      if (t == kIgnoreIndex) continue;
+      ++count;
+      if (!data.token_bytes().empty()) bytes += data.token_bytes()[t];
+    }
+    if (count == 0) continue;
+    nats += cross_entropy(logits, b.targets, kIgnoreIndex).item() * static_cast<double>(count);
+    r.targets += count;
+    if (data.is_mqar()) acc += token_accuracy(logits, b.targets);
+  }
+  LOGLIN_CHECK(r.targets > 0, "[eval] no validation targets");
+  r.loss = nats / static_cast<double>(r.targets);
+  r.perplexity = std::exp(r.loss);
+  if (bytes > 0) r.bits_per_byte = nats / bytes / std::log(2.0);
+  if (data.is_mqar()) r.accuracy = acc.value();
+  return r;
+}
+
+Trainer::Trainer(TrainConfig config) : cfg_(std::move(config)) {}
+Trainer::~Trainer() = default;
+
+namespace {
+
+std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : "null"; }
+
+std::string eval_line(const EvalResult& e) {
+  if (e.accuracy >= 0) return fmt::format("val loss {:.4f} | accuracy {:.2f}%", e.loss, 100 * e.accuracy);
+  return fmt::format("val loss {:.4f} | ppl {:.2f} | bpb {:.4f}", e.loss, e.perplexity, e.bits_per_byte);
+}
+
+std::string sample_text(const nn::LanguageModel& model, const TrainData& data, const TrainingConfig& t, Generator& gen) {
+  if (!data.tokenizer() || t.sample_tokens <= 0) return "";
+  std::vector<int32_t> prompt = data.tokenizer()->encode(t.sample_prompt.empty() ? "The" : t.sample_prompt);
+  int64_t room = model.options.max_seq_len() - static_cast<int64_t>(prompt.size());
+  int64_t n = std::min<int64_t>(t.sample_tokens, room);
+  if (prompt.empty() || n <= 0) return "";
+  nn::SamplingOptions so;
+  so.temperature = t.sample_temperature;
+  so.top_k = t.sample_top_k;
+  bool was_training = model.is_training();
+  const_cast<nn::LanguageModel&>(model).eval();
+  std::vector<int32_t> out = nn::generate(model, prompt, n, so, gen);
+  const_cast<nn::LanguageModel&>(model).train(was_training);
+  return data.tokenizer()->decode(prompt) + data.tokenizer()->decode(out);
+}
+
+// The device a config asks for, as this build can honour it.
+Device resolve_device(const std::string& want) {
+  if (want == "auto") return Device::cpu();  // CUDA tensors arrive with step 4/6
+  Device d = Device::parse(want);
+  LOGLIN_CHECK(d.is_cpu(), "[train] training.device: {} is not available yet: the CUDA backend arrives with step 4/6; "
+                           "use cpu or auto", want);
+  return d;
+}
+
+}  // namespace
+
+TrainSummary Trainer::run() {
+  const TrainingConfig& t = cfg_.training;
+  resolve_device(t.device);
+  LOGLIN_CHECK(t.precision == "f32", "[train] training.precision: {} needs the CUDA backend (step 4/6); use f32 on the cpu",
+               t.precision);
+  const fs::path run_dir = cfg_.logging.run_dir;
+  const fs::path ckpt_dir = run_dir / "checkpoints";
+  auto latest = latest_checkpoint(ckpt_dir);
+  LOGLIN_CHECK(!latest || cfg_.checkpoint.resume,
+               "[train] {} already holds checkpoints (latest {}); set checkpoint.resume: true to continue that run, or "
+               "choose another logging.run_dir",
+               run_dir.string(), latest ? latest->filename().string() : "");
+
+  ProgressReporter progress(cfg_.logging.progress, cfg_.logging.log_every);
+  auto log = [&](const std::string& s) { progress.message(s); };
+
+  TrainData data(cfg_.data, log);
+  log(data.describe());
+  Generator model_gen(static_cast<uint64_t>(t.seed));
+  nn::LanguageModel model(lm_options(cfg_.model, data.vocab_size()), model_gen);
+  LOGLIN_CHECK(cfg_.data.dataset == "mqar" ? cfg_.data.mqar.seq_len <= cfg_.model.max_seq_len
+                                           : cfg_.data.seq_len <= cfg_.model.max_seq_len,
+               "[train] data.seq_len is longer than model.max_seq_len ({})", cfg_.model.max_seq_len);
+  log(fmt::format("model: {} with {} layers, d_model {}, {:.2f}M parameters", cfg_.model.arch, cfg_.model.n_layers,
+                  cfg_.model.d_model, model.num_parameters() / 1e6));
+
+  auto groups = optim::decay_groups(model.named_parameters(), cfg_.optimizer.weight_decay,
+                                    cfg_.optimizer.decay_embeddings);
+  std::unique_ptr<optim::Optimizer> opt;
+  if (cfg_.optimizer.name == "sgd") {
+    opt = std::make_unique<optim::SGD>(groups, cfg_.optimizer.momentum);
+  } else {
+    opt = std::make_unique<optim::AdamW>(groups, optim::AdamWOptions{cfg_.optimizer.beta1, cfg_.optimizer.beta2,
+                                                                    cfg_.optimizer.eps});
+  }
+  const int64_t B = cfg_.data.batch_size;
+  const int64_t T = cfg_.data.dataset == "mqar" ? cfg_.data.mqar.seq_len : cfg_.data.seq_len;
+  const int64_t tokens_per_step = B * T * t.grad_accum;
+  const int64_t total_steps = t.steps > 0 ? t.steps : (t.max_tokens + tokens_per_step - 1) / tokens_per_step;
+  optim::Schedule sched{cfg_.schedule.name, cfg_.optimizer.lr, cfg_.schedule.warmup_steps, total_steps,
+                        cfg_.schedule.min_lr_ratio, cfg_.schedule.decay_fraction};
+  Generator data_gen(static_cast<uint64_t>(t.seed) + 1), sample_gen(static_cast<uint64_t>(t.seed) + 2);
+
+  int64_t start = 0;
+  if (latest && cfg_.checkpoint.resume) {
+    Checkpoint ck = load_checkpoint(*latest);
+    model.load_state_dict(ck.model);
+    opt->load_state_dict(ck.optimizer);
+    data.restore(DataPosition::from_string(ck.metadata.at("data_position")), data_gen);
+    model_gen.set_state(rng_state_from_string(ck.metadata.at("model_rng")));
+    sample_gen.set_state(rng_state_from_string(ck.metadata.at("sample_rng")));
+    start = ck.step;
+    log(fmt::format("resumed from {} (step {})", latest->string(), start));
+  }
+
+  // Everything is valid: only now write into the run directory.
+  fs::create_directories(run_dir);
+  io::write_file_atomic(run_dir / "config.yaml", to_yaml(cfg_));
+  MetricsLog metrics(run_dir / "metrics.jsonl", start > 0 ? start : (latest ? 0 : -1));
+
+  auto save = [&](int64_t step) {
+    StringMap meta;
+    meta["config"] = to_yaml(cfg_);
+    meta["data_position"] = data.position(data_gen).to_string();
+    meta["model_rng"] = rng_state_to_string(model_gen.state());
+    meta["sample_rng"] = rng_state_to_string(sample_gen.state());
+    meta["tokens"] = std::to_string(step * tokens_per_step);
+    fs::path p = save_checkpoint(ckpt_dir, step, model.state_dict(), opt->state_dict(), meta, cfg_.checkpoint.keep_last);
+    log(fmt::format("saved checkpoint {}", p.string()));
+  };
+
+  TrainSummary sum;
+  sum.run_dir = run_dir.string();
+  model.train();
+  const auto t_start = Clock::now();
+  int64_t steps_here = 0;
+  for (int64_t step = start; step < total_steps; ++step) {
+    const auto t0 = Clock::now();
+    double loss_sum = 0;
+    for (int a = 0; a < t.grad_accum; ++a) {
+      Batch b = data.next_train_batch(data_gen);
+      Tensor loss = cross_entropy(model.forward(b.inputs), b.targets, kIgnoreIndex);
+      loss_sum += loss.item();
+      (t.grad_accum > 1 ? mul(loss, 1.0 / t.grad_accum) : loss).backward();
+    }
+    const double loss = loss_sum / t.grad_accum;
+    const double gnorm = optim::clip_grad_norm(model.parameters(), t.grad_clip);
+    const double lr = sched.lr_at(step);
+    const bool skip = !std::isfinite(gnorm) || !std::isfinite(loss);
+    if (skip) {
+      log(fmt::format("step {}: skipped, the gradients are not finite (loss {}, grad norm {})", step + 1, loss, gnorm));
+    } else {
+      opt->step(lr);
+    }
+    opt->zero_grad();
+    ++steps_here;
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    const double elapsed = std::chrono::duration<double>(Clock::now() - t_start).count();
+    StepStats st{step + 1, total_steps, loss, lr, gnorm, steps_here * tokens_per_step / elapsed, ms,
+                 elapsed / steps_here * (total_steps - step - 1), skip};
+    progress.step(st);
+    sum.last_loss = loss;
+    if ((step + 1) % cfg_.logging.log_every == 0 || step + 1 == total_steps)
+      metrics.write("train", step + 1, {{"tokens", std::to_string((step + 1) * tokens_per_step)},
+                                        {"loss", json_number(loss)},
+                                        {"lr", json_number(lr)},
+                                        {"grad_norm", json_number(gnorm)},
+                                        {"tokens_per_s", json_number(st.tokens_per_s)},
+                                        {"ms_per_step", json_number(ms)},
+                                        {"skipped", skip ? "true" : "false"}});
+    const bool last = step + 1 == total_steps;
+    if (stop_after_ > 0 && steps_here >= stop_after_ && !last) {
+      progress.finish();
+      sum.steps = step + 1;
+      return sum;  // as if killed here
+    }
+    if ((t.eval_every > 0 && (step + 1) % t.eval_every == 0) || last) {
+      model.eval();
+      EvalResult e = evaluate(model, data, t.eval_batches);
+      model.train();
+      metrics.write("eval", step + 1, {{"tokens", std::to_string((step + 1) * tokens_per_step)},
+                                       {"val_loss", json_number(e.loss)},
+                                       {"val_ppl", json_number(e.perplexity)},
+                                       {"val_bpb", json_number(e.bits_per_byte)},
+                                       {"val_accuracy", json_number(e.accuracy)}});
+      log(fmt::format("step {}: {}", step + 1, eval_line(e)));
+      sum.final_eval = e;
+      const bool sample_now = t.sample_every > 0 ? (step + 1) % t.sample_every == 0 : true;
+      if (sample_now || last) {
+        sum.sample = sample_text(model, data, t, sample_gen);
+        if (!sum.sample.empty()) log(fmt::format("sample: {}", sum.sample));
+      }
+    }
+    if ((cfg_.checkpoint.every > 0 && (step + 1) % cfg_.checkpoint.every == 0) || last) save(step + 1);
+  }
+  progress.finish();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - t_start).count();
+  sum.steps = total_steps;
+  sum.tokens = total_steps * tokens_per_step;
+  sum.tokens_per_s = steps_here > 0 ? steps_here * tokens_per_step / elapsed : 0;
+  return sum;
+}
+
+}  // namespace loglin
