@@ -412,3 +412,24 @@ TEST_CASE("f32 leaves get f32 gradients; bf16 leaves accumulate too", "[autograd
   (b.to(DType::f32) * 2.0).sum().backward();  // a second call accumulates
   CHECK(b.grad().to_vector<float>() == std::vector<float>{6, 6});
 }
+
+TEST_CASE("gradients of 0-dim leaves and of views that drop dims", "[autograd]") {
+  Tensor s = Tensor::scalar(2.0, DType::f64).set_requires_grad(true);
+  Tensor y = (s.expand({2, 3}) * s).sum();  // 6 s^2
+  y.backward();
+  REQUIRE(s.grad().defined());
+  CHECK(s.grad().dim() == 0);
+  CHECK(s.grad().item() == 24.0);
+
+  Tensor v = leaf({1, 2, 3, 4}, {4});
+  Tensor e = v.select(0, 1) * v.select(0, -1);  // v1 * v3
+  CHECK(e.dim() == 0);
+  e.backward();
+  CHECK(grad_of(v) == std::vector<double>{0, 4, 0, 2});
+  v.zero_grad();
+  (v.slice(0, 0, 4, 2) * 10.0).sum().backward();
+  CHECK(grad_of(v) == std::vector<double>{10, 0, 10, 0});
+  v.zero_grad();
+  (v.reshape({2, 2}).transpose(0, 1).unsqueeze(0).squeeze(0).narrow(0, 1, 1) * 5.0).sum().backward();
+  CHECK(grad_of(v) == std::vector<double>{0, 5, 0, 5});  // column 1 of [[1,2],[3,4]]
+}

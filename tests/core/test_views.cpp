@@ -255,3 +255,21 @@ TEST_CASE("detach and views of views keep sharing", "[core]") {
   CHECK_FALSE(base.shares_storage_with(Tensor()));
   CHECK_FALSE(Tensor().shares_storage_with(base));
 }
+
+TEST_CASE("views of 0-dim and 1-element tensors", "[core]") {
+  Tensor s = Tensor::scalar(5.0);
+  Tensor e = s.expand({2, 3});
+  CHECK(e.shape() == Shape{2, 3});
+  CHECK(e.strides() == Shape{0, 0});
+  CHECK(vals(e) == std::vector<float>(6, 5.0f));
+  CHECK(s.reshape({1, 1}).shape() == Shape{1, 1});
+  CHECK(s.unsqueeze(0).shape() == Shape{1});
+  CHECK(Tensor::ones({1, 1}).view({}).dim() == 0);
+  Tensor v = iota({4});
+  Tensor one = v.select(0, 2);
+  CHECK(one.dim() == 0);
+  CHECK(one.item() == 2.0);
+  CHECK(one.shares_storage_with(v));
+  CHECK(vals(v.slice(0, 0, -1)) == std::vector<float>{0, 1, 2});
+  CHECK(vals(v.slice(0, -100, 100)) == std::vector<float>{0, 1, 2, 3});
+}

@@ -1,6 +1,7 @@
 // Log-linear attention backward: the hand-written chunked backward (through
 // autograd) against the naive T x T gradients, in f32, for every input.
 #include "catch.h"
+#include "ops/gradcheck_cases.h"
 #include "ops/ops.h"
 #include "test_log_linear_attention_util.h"
 
@@ -67,4 +68,15 @@ TEST_CASE("log_linear_attention: strong decay and large level scales", "[ops][lo
   CHECK(rel_err(log_linear_attention(in.q, in.k, in.v, in.g, in.ls, LogLinearAttentionOptions().chunk_size(32)), ref) <
         1e-5);
   check_grads(in, LogLinearAttentionOptions().chunk_size(32), gen, 1e-4);
+}
+
+TEST_CASE("log_linear_attention: gradcheck cases (f64 finite differences)", "[ops][log_linear_attention]") {
+  // The registry's cases for this op (also run by the [gradcheck] test): every
+  // input, G < H, varlen, initial state and final state.
+  const auto rows = run_gradcheck("log_linear_attention", 0);
+  CHECK(rows.size() >= 5);
+  for (const auto& row : rows) {
+    INFO(row.gcase->label << ": " << row.result.message);
+    CHECK(row.result.passed);
+  }
 }

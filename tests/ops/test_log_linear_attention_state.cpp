@@ -92,7 +92,7 @@ TEST_CASE("log_linear_attention: a forward from a state continues the sequence",
 
 TEST_CASE("log_linear_attention: prefill then step equals one long forward", "[ops][log_linear_attention]") {
   Generator gen(43);
-  const int64_t B = 2, T = 150, G = 1, H = 2, K = 4, V = 3;
+  const int64_t B = 2, T = 150, G = 2, H = 4, K = 4, V = 3;
   const Inputs full = random_inputs(gen, B, T, G, H, K, V);
   const Tensor o_full = log_linear_attention(full.q, full.k, full.v, full.g, full.ls);
   for (int64_t prefill : {0, 1, 70, 128}) {
@@ -113,6 +113,21 @@ TEST_CASE("log_linear_attention: prefill then step equals one long forward", "[o
     CHECK(worst_step < 1e-5);
     CHECK(st.positions == std::vector<int64_t>{T, T});
   }
+}
+
+TEST_CASE("log_linear_attention: forward, step, forward again", "[ops][log_linear_attention]") {
+  // The state a step leaves is one a forward continues from, and back.
+  Generator gen(46);
+  const int64_t B = 1, T = 200, G = 1, H = 2, K = 3, V = 4;
+  const Inputs full = random_inputs(gen, B, T, G, H, K, V);
+  const Tensor o_full = log_linear_attention(full.q, full.k, full.v, full.g, full.ls);
+  const auto opt = LogLinearAttentionOptions().chunk_size(16).return_final_state();
+  LogLinearState st = run(slice_t(full, 0, 70), opt).final_state;
+  for (int64_t t = 70; t < 83; ++t)
+    log_linear_attention_step(st, at(full.q, t), at(full.k, t), at(full.v, t), at(full.g, t), at(full.ls, t));
+  const LogLinearAttentionOutput rest = run(slice_t(full, 83, T - 83), LogLinearAttentionOptions(opt).initial_state(st));
+  CHECK(rel_err(rest.o, o_full.narrow(1, 83, T - 83)) < 1e-5);
+  CHECK(rest.final_state.positions == std::vector<int64_t>{T});
 }
 
 TEST_CASE("log_linear_attention: varlen with initial states and final states", "[ops][log_linear_attention]") {

@@ -139,8 +139,12 @@ TEST_CASE("config: a wrong type names the line and the expected type", "[train]"
   CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model: \"256\"\n"),
             "x.yaml:3: 'model.d_model' expects an integer, got the quoted string \"256\""));
   CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model: [1, 2]\n"),
-            "x.yaml:3: 'model.d_model' expects an integer value, got a list"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model:\n"), "x.yaml:3: 'model.d_model' has no value"));
+            "x.yaml:3: 'model.d_model' expects an integer (>= 1), got a list"));
+  CHECK(has(parse_error("model:\n  arch: [mamba2]\n"),
+            "x.yaml:2: 'model.arch' expects one of transformer | mamba2 | loglinear_mamba2, got a list"));
+  CHECK(has(parse_error("model:\n  arch: mamba2\n---\nmodel:\n  arch: mamba2\n"), "x.yaml: holds 2 YAML documents"));
+  CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model:\n"),
+            "x.yaml:3: 'model.d_model' has no value (expects an integer (>= 1))"));
   CHECK(has(parse_error("model: transformer\n"), "x.yaml:1: 'model' is a section and needs keys under it"));
   CHECK(has(parse_error("- model\n"), "the top level must be a map of sections"));
   CHECK(has(parse_error("model:\n  arch: mamba2\noptimizer:\n  lr: .inf\n"), "x.yaml:4: 'optimizer.lr' expects a number"));

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "train/cli/arg_parser.h"
 #include "train/cli/commands.h"
 #include "train/config/config.h"
 
@@ -36,33 +37,23 @@ int config_command(const std::vector<std::string>& args) {
     return 0;
   }
   if (sub == "keys") {
+    if (args.size() == 2 && (args[1] == "-h" || args[1] == "--help")) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
     LOGLIN_CHECK(args.size() == 1, "[config] `loglin config keys` takes no arguments, got '{}'", args[1]);
     std::fputs(config_reference_markdown().c_str(), stdout);
     return 0;
   }
   LOGLIN_CHECK(sub == "check", "[config] unknown subcommand '{}' (expected check or keys; see loglin config --help)",
                sub);
-  std::string path;
-  std::vector<std::string> overrides;
-  for (size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--set") {
-      LOGLIN_CHECK(i + 1 < args.size(), "[config] --set needs KEY=VALUE");
-      overrides.push_back(args[++i]);
-    } else if (a.rfind("--set=", 0) == 0) {
-      overrides.push_back(a.substr(6));
-    } else if (!a.empty() && a[0] == '-') {
-      LOGLIN_FAIL("[config] unknown option '{}' (see loglin config --help)", a);
-    } else {
-      LOGLIN_CHECK(path.empty(), "[config] only one config file may be given, got '{}' and '{}'", path, a);
-      path = a;
-    }
+  Args o("config check", std::vector<std::string>(args.begin() + 1, args.end()), {});
+  if (o.help()) {
+    std::fputs(kUsage, stdout);
+    return 0;
   }
-  LOGLIN_CHECK(!path.empty(), "[config] `loglin config check` needs a CONFIG file");
-  TrainConfig config = load_config(path, overrides);
+  const std::string path = o.positional("CONFIG");
+  TrainConfig config = load_config(path, o.sets());
   std::fputs(to_yaml(config).c_str(), stdout);
   fmt::print(stderr, "{}: valid\n", path);
   return 0;

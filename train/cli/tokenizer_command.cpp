@@ -8,10 +8,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <iterator>
-#include <map>
+#include <set>
 #include <sstream>
 
 #include "core/error.h"
+#include "train/cli/arg_parser.h"
 #include "train/cli/commands.h"
 #include "train/tokenizer/bpe_trainer.h"
 #include "train/tokenizer/byte_tokenizer.h"
@@ -38,30 +39,20 @@ constexpr const char* kUsage = R"(usage: loglin tokenizer train --input FILE_OR_
   --tokenizer PATH  a file written by `tokenizer train`, or `byte`
 )";
 
-using Args = std::map<std::string, std::string>;
-
-// --name VALUE pairs (and bare flags listed in flags) into a map.
-Args parse_options(const std::vector<std::string>& args, size_t from, const std::vector<std::string>& names,
-                   const std::vector<std::string>& flags) {
-  Args out;
-  for (size_t i = from; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (std::find(flags.begin(), flags.end(), a) != flags.end()) {
-      out[a] = std::string(1, '1');
-      continue;
-    }
-    LOGLIN_CHECK(std::find(names.begin(), names.end(), a) != names.end(),
-                 "[tokenizer] unknown option '{}' for `tokenizer {}` (see loglin tokenizer --help)", a, args[0]);
-    LOGLIN_CHECK(i + 1 < args.size(), "[tokenizer] {} needs a value", a);
-    out[a] = args[++i];
-  }
-  return out;
+// No positionals: every input of these subcommands is a named option.
+Args options(const std::string& sub, const std::vector<std::string>& args, const std::set<std::string>& value_flags,
+             const std::set<std::string>& bool_flags = {}) {
+  Args o("tokenizer " + sub, std::vector<std::string>(args.begin() + 1, args.end()), value_flags, bool_flags);
+  LOGLIN_CHECK(o.positionals().empty(), "[tokenizer {}] unexpected argument '{}' (see loglin tokenizer --help)", sub,
+               o.positionals().empty() ? "" : o.positionals()[0]);
+  LOGLIN_CHECK(o.sets().empty(), "[tokenizer {}] takes no --set", sub);
+  return o;
 }
 
-std::string need(const Args& o, const std::string& name, const std::string& cmd) {
-  auto it = o.find(name);
-  LOGLIN_CHECK(it != o.end() && !it->second.empty(), "[tokenizer] `tokenizer {}` needs {}", cmd, name);
-  return it->second;
+std::string need(const Args& o, const std::string& flag, const std::string& sub) {
+  const std::string v = o.get(flag, "");
+  LOGLIN_CHECK(!v.empty(), "[tokenizer {}] needs {}", sub, flag);
+  return v;
 }
 
 std::vector<fs::path> corpus_files(const std::string& input) {
@@ -95,18 +86,12 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 int train(const std::vector<std::string>& args) {
-  Args o = parse_options(args, 1, {"--input", "--vocab-size", "--output"}, {});
+  Args o = options("train", args, {"--input", "--vocab-size", "--output"});
   const std::string input = need(o, "--input", "train"), output = need(o, "--output", "train");
-  const std::string vs = need(o, "--vocab-size", "train");
-  int vocab = 0;
-  try {
-    size_t used = 0;
-    vocab = std::stoi(vs, &used);
-    if (used != vs.size()) vocab = -1;
-  } catch (const std::exception&) {
-    vocab = -1;
-  }
-  LOGLIN_CHECK(vocab >= 256, "[tokenizer] --vocab-size must be an integer >= 256 (the byte ids), got '{}'", vs);
+  need(o, "--vocab-size", "train");
+  const int64_t vocab = o.get_int("--vocab-size", 0);
+  LOGLIN_CHECK(vocab >= 256 && vocab <= (1 << 24),
+               "[tokenizer train] --vocab-size must be in [256, 16777216] (256 byte ids plus merges), got {}", vocab);
 
   const auto t0 = std::chrono::steady_clock::now();
   const std::vector<fs::path> files = corpus_files(input);
@@ -117,7 +102,7 @@ int train(const std::vector<std::string>& args) {
 
   const auto t1 = std::chrono::steady_clock::now();
   double last = 0;
-  BpeTokenizer tok = trainer.train(vocab, [&](int done, int total) {
+  BpeTokenizer tok = trainer.train(int(vocab), [&](int done, int total) {
     const double s = seconds_since(t1);
     if (s - last >= 2.0 || done == total) {
       last = s;
@@ -149,12 +134,12 @@ int train(const std::vector<std::string>& args) {
 }
 
 int encode(const std::vector<std::string>& args) {
-  Args o = parse_options(args, 1, {"--tokenizer", "--text", "--file"}, {"--pieces"});
+  Args o = options("encode", args, {"--tokenizer", "--text", "--file"}, {"--pieces"});
   auto tok = open_tokenizer(need(o, "--tokenizer", "encode"));
-  LOGLIN_CHECK(o.count("--text") != o.count("--file"), "[tokenizer] `tokenizer encode` needs one of --text or --file");
-  const std::string text = o.count("--text") ? o["--text"] : read_file(o["--file"], "tokenizer");
+  LOGLIN_CHECK(o.has("--text") != o.has("--file"), "[tokenizer encode] needs one of --text or --file");
+  const std::string text = o.has("--text") ? o.get("--text", "") : read_file(o.get("--file", ""), "tokenizer");
   const std::vector<int32_t> ids = tok->encode(text);
-  if (o.count("--pieces")) {
+  if (o.has("--pieces")) {
     for (int32_t id : ids) fmt::print("{}\t{}\n", id, printable(tok->decode({id}), 80));
   } else {
     std::string line;
@@ -167,7 +152,7 @@ int encode(const std::vector<std::string>& args) {
 }
 
 int decode(const std::vector<std::string>& args) {
-  Args o = parse_options(args, 1, {"--tokenizer", "--ids"}, {});
+  Args o = options("decode", args, {"--tokenizer", "--ids"});
   auto tok = open_tokenizer(need(o, "--tokenizer", "decode"));
   std::istringstream in(need(o, "--ids", "decode"));
   std::vector<int32_t> ids;
@@ -180,7 +165,7 @@ int decode(const std::vector<std::string>& args) {
     } catch (const std::exception&) {
       used = 0;
     }
-    LOGLIN_CHECK(used == word.size() && v >= INT32_MIN && v <= INT32_MAX, "[tokenizer] --ids: '{}' is not an id",
+    LOGLIN_CHECK(used == word.size() && v >= INT32_MIN && v <= INT32_MAX, "[tokenizer decode] --ids: '{}' is not an id",
                  word);
     ids.push_back(int32_t(v));
   }

@@ -31,6 +31,14 @@ const char* node_kind(const YAML::Node& n) {
   return "a scalar";
 }
 
+// "an integer (>= 1)", "one of byte | bpe": what a key accepts, for errors.
+std::string expectation(const KeySpec& key) {
+  const std::string type = type_name(key), allowed = allowed_text(key);
+  if (type == "choice") return "one of " + allowed;
+  std::string out = type == "integer" ? "an integer" : "a " + type;
+  return allowed.empty() ? out : fmt::format("{} ({})", out, allowed);
+}
+
 struct Loader {
   const std::string& source;
   TrainConfig& config;
@@ -45,13 +53,13 @@ struct Loader {
     if (v.IsNull()) {
       // "sample_prompt:" with nothing after it reads as the empty string;
       // for any other type an empty value is a mistake, not a default.
-      LOGLIN_CHECK(type_name(key) == "string", "[config] {}: '{}' has no value (expects {}{})", where, key.path,
-                   type_name(key), allowed_text(key).empty() ? "" : ": " + allowed_text(key));
+      LOGLIN_CHECK(type_name(key) == "string", "[config] {}: '{}' has no value (expects {})", where, key.path,
+                   expectation(key));
       assign_value(key, config, "", false, where);
       return;
     }
-    LOGLIN_CHECK(v.IsScalar(), "[config] {}: '{}' expects {} value, got {}", where, key.path,
-                 type_name(key) == "integer" ? "an integer" : "a " + type_name(key), node_kind(v));
+    LOGLIN_CHECK(v.IsScalar(), "[config] {}: '{}' expects {}, got {}", where, key.path, expectation(key),
+                 node_kind(v));
     assign_value(key, config, v.Scalar(), v.Tag() == "!", where);
   }
 
@@ -136,7 +144,10 @@ TrainConfig parse_config(const std::string& yaml_text, const std::string& source
   using namespace config_detail;
   YAML::Node root;
   try {
-    root = YAML::Load(yaml_text);
+    std::vector<YAML::Node> docs = YAML::LoadAll(yaml_text);
+    LOGLIN_CHECK(docs.size() <= 1, "[config] {}: holds {} YAML documents (separated by ---); a config is one",
+                 source_name, docs.size());
+    if (!docs.empty()) root = docs[0];
   } catch (const YAML::Exception& e) {
     LOGLIN_FAIL("[config] {}{}: invalid YAML: {}", source_name,
                 e.mark.is_null() ? "" : fmt::format(":{}", e.mark.line + 1), e.msg);

@@ -73,7 +73,10 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text) const {
     auto it = seen.find(chunk);
     if (it != seen.end()) {
       const auto [begin, len] = it->second;
-      for (size_t i = 0; i < len; ++i) out.push_back(out[begin + i]);
+      for (size_t i = 0; i < len; ++i) {
+        const int32_t id = out[begin + i];  // a copy: push_back may move out's storage
+        out.push_back(id);
+      }
       return;
     }
     const size_t begin = out.size();
