@@ -13,7 +13,8 @@ void add_conv1d_gradcheck_cases(std::vector<GradcheckCase>& cases) {
   for (Case k : {Case{2, 6, 3, 4, true}, Case{2, 5, 3, 1, true}, Case{2, 6, 3, 4, false}, Case{2, 2, 3, 4, true},
                  Case{1, 3, 2, 4, false}}) {
     Shape sx{k.B, k.T, k.C}, sw{k.C, k.W}, sb{k.C};
-    std::string label = k.bias ? gc_label({{"x", sx}, {"w", sw}, {"b", sb}}) : gc_label({{"x", sx}, {"w", sw}}) + " no bias";
+    std::string label =
+        k.bias ? gc_label({{"x", sx}, {"w", sw}, {"b", sb}}) : gc_label({{"x", sx}, {"w", sw}}) + " no bias";
     cases.push_back({"causal_conv1d", label,
                      [sx, sw, sb, k](Generator& g) {
                        std::vector<Tensor> in{gc_randn(g, sx), gc_randn(g, sw)};

@@ -70,13 +70,15 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
 
   Tensor w = weight.is_contiguous() ? weight : core::contiguous_copy(weight);
   Tensor out = Tensor::empty(out_shape, weight.dtype());
-  dispatch_float(weight.dtype(), "embedding", [&]<class T>() { embedding_fwd_cpu<T>(w.data<T>(), idv, D, out.data<T>()); });
+  dispatch_float(weight.dtype(), "embedding",
+                 [&]<class T>() { embedding_fwd_cpu<T>(w.data<T>(), idv, D, out.data<T>()); });
 
   autograd::record("embedding", {weight, ids}, {out}, [idv = std::move(idv), V, D](autograd::BackwardContext& ctx) {
     const Tensor& g = ctx.grads[0];
     Tensor gc = g.is_contiguous() ? g : core::contiguous_copy(g);
     Tensor dw = Tensor::zeros({V, D}, g.dtype());
-    dispatch_float(g.dtype(), "embedding", [&]<class T>() { embedding_bwd_cpu<T>(gc.data<T>(), idv, V, D, dw.data<T>()); });
+    dispatch_float(g.dtype(), "embedding",
+                   [&]<class T>() { embedding_bwd_cpu<T>(gc.data<T>(), idv, V, D, dw.data<T>()); });
     return std::vector<Tensor>{dw, Tensor()};
   });
   return out;

@@ -106,12 +106,14 @@ Tensor log_linear_attention_step(LogLinearState& state, const Tensor& q, const T
   Tensor o = Tensor::empty({N, H, V}, D);
   dispatch_float(D, kOpName, [&]<class T>() {
     const int64_t per = H / G, jobs = N * H;
+    const T *pq = qc.data<T>(), *pk = kc.data<T>(), *pv = vc.data<T>(), *pg = gc.data<T>(), *pl = lc.data<T>();
+    T *pS = S.data<T>(), *po = o.data<T>();
+    const int64_t* pos = state.positions.data();
 #pragma omp parallel for if (jobs * L * K * V > (1 << 16))
     for (int64_t job = 0; job < jobs; ++job) {
       const int64_t n = job / H, h = job % H, grp = h / per;
-      step_head<T>(qc.data<T>() + (n * G + grp) * K, kc.data<T>() + (n * G + grp) * K, vc.data<T>() + job * V,
-                   gc.data<T>()[job], lc.data<T>() + job * L, state.positions[n], L, K, V,
-                   S.data<T>() + job * L * K * V, o.data<T>() + job * V);
+      step_head<T>(pq + (n * G + grp) * K, pk + (n * G + grp) * K, pv + job * V, pg[job], pl + job * L, pos[n], L, K,
+                   V, pS + job * L * K * V, po + job * V);
     }
   });
   state.levels = S;

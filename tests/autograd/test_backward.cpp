@@ -43,7 +43,7 @@ TEST_CASE("requires_grad propagates through ops", "[autograd]") {
   CHECK_FALSE((a + b).requires_grad());
 }
 
-TEST_CASE("leaves have no grad_fn; op results do", "[autograd]") {
+TEST_CASE("leaves have no grad_fn, op results do", "[autograd]") {
   Tensor x = Tensor::ones({3}).set_requires_grad(true);
   Tensor c = Tensor::ones({3});
   CHECK(x.is_leaf());
@@ -237,7 +237,7 @@ TEST_CASE("detach stops the gradient", "[autograd]") {
   CHECK(m.grad_fn() != nullptr);
 }
 
-TEST_CASE("a second backward through a freed graph fails; retain_graph allows it", "[autograd]") {
+TEST_CASE("a second backward through a freed graph fails, retain_graph allows it", "[autograd]") {
   Tensor x = leaf({1, 2}, {2});
   SECTION("freed") {
     Tensor y = (tanh(x) * x).sum();
@@ -395,7 +395,7 @@ TEST_CASE("backward through empty tensors", "[autograd]") {
   CHECK(x.grad().shape() == Shape{0, 3});
 }
 
-TEST_CASE("f32 leaves get f32 gradients; bf16 leaves accumulate too", "[autograd]") {
+TEST_CASE("f32 leaves get f32 gradients, bf16 leaves accumulate too", "[autograd]") {
   Tensor x = Tensor::from_vector<float>({1, 2, 3}, {3}).set_requires_grad(true);
   (x * x).sum().backward();
   CHECK(x.grad().dtype() == DType::f32);

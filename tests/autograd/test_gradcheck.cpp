@@ -132,7 +132,7 @@ TEST_CASE("gradcheck reports which input is wrong and skips constants", "[autogr
   CHECK(r2.inputs.size() == 1);
 }
 
-TEST_CASE("gradcheck tolerances come from its options; its projection from the seed", "[autograd]") {
+TEST_CASE("gradcheck tolerances come from its options, its projection from the seed", "[autograd]") {
   Generator gen(11);
   Tensor x = rand_leaf(gen, {5});
   auto bad = [](const std::vector<Tensor>& v) { return scaled_square(v[0], 2.0); };

@@ -21,7 +21,7 @@ void mean_std(const std::vector<double>& v, double& mean, double& std) {
 
 }  // namespace
 
-TEST_CASE("a seed fixes the sequence; another seed changes it", "[core]") {
+TEST_CASE("a seed fixes the sequence, another seed changes it", "[core]") {
   Generator a(42), b(42), c(43);
   std::vector<uint64_t> va, vb, vc;
   for (int i = 0; i < 100; ++i) {
@@ -77,7 +77,7 @@ TEST_CASE("normal draws have mean 0 and std 1", "[core]") {
   LL_CHECK_NEAR(std, 1.0, 0.02);
 }
 
-TEST_CASE("uniform draws stay in [low, high)", "[core]") {
+TEST_CASE("uniform draws stay in low..high, high excluded", "[core]") {
   Generator gen(11);
   for (int i = 0; i < 100000; ++i) {
     double u = gen.uniform();
@@ -110,7 +110,7 @@ TEST_CASE("uniform draws stay in [low, high)", "[core]") {
   CHECK(rand({10}, 4.0, 4.0, DType::f32, g).to_vector<float>() == std::vector<float>(10, 4.0f));
 }
 
-TEST_CASE("randint stays in [low, high) and hits every value", "[core]") {
+TEST_CASE("randint stays in low..high, high excluded, and hits every value", "[core]") {
   for (DType t : {DType::i64, DType::i32}) {
     INFO(dtype_name(t));
     Generator gen(77);

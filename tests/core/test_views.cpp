@@ -156,7 +156,7 @@ TEST_CASE("unsqueeze and squeeze", "[core]") {
   LL_CHECK_ERROR(m.unsqueeze(3), "[unsqueeze]");
 }
 
-TEST_CASE("view refuses a non-viewable transpose; reshape copies it", "[core]") {
+TEST_CASE("view refuses a non-viewable transpose, reshape copies it", "[core]") {
   Tensor m = iota({3, 4});
   Tensor t = m.transpose(0, 1);  // [4,3], strides [1,4]
   LL_CHECK_ERROR(t.view({12}), "[view]");

@@ -42,7 +42,7 @@ TEST_CASE("register errors: duplicate and dotted names", "[nn]") {
   CHECK_THROWS_AS(net.register_parameter("a.b", Tensor::zeros({1})), loglin::Error);
 }
 
-TEST_CASE("train/eval propagates; zero_grad clears", "[nn]") {
+TEST_CASE("train/eval propagates, zero_grad clears", "[nn]") {
   Net net;
   net.eval();
   CHECK_FALSE(net.fc1->is_training());

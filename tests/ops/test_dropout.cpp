@@ -53,7 +53,7 @@ TEST_CASE("dropout zeroes about p of the elements and scales the rest", "[ops]")
   }
 }
 
-TEST_CASE("dropout is the identity in eval mode and for p = 0; p = 1 gives zeros", "[ops]") {
+TEST_CASE("dropout is the identity in eval mode and for p = 0, p = 1 gives zeros", "[ops]") {
   Generator gen(2);
   Tensor x = randn({4, 5}, DType::f32, gen);
   auto xv = x.to_vector<float>();
@@ -84,7 +84,7 @@ TEST_CASE("dropout backward multiplies by the same mask and scale", "[ops]") {
   CHECK(bad == 0);
 }
 
-TEST_CASE("dropout rejects p outside [0, 1]", "[ops]") {
+TEST_CASE("dropout rejects p outside 0..1", "[ops]") {
   Tensor x = Tensor::ones({3});
   for (double p : {-0.1, 1.5, std::nan("")}) {
     CHECK_THROWS_AS(dropout(x, p, true), loglin::Error);

@@ -115,4 +115,15 @@ TEST_CASE("log_linear_attention: strided and bf16 inputs", "[ops][log_linear_att
   const Tensor ref_b = log_linear_attention_naive(qb.to(DType::f32), kb.to(DType::f32), vb.to(DType::f32), in.g,
                                                   lb.to(DType::f32));
   CHECK(rel_err(ob, ref_b) < 1e-2);
+
+  // Gradients of bf16 inputs come back in bf16, close to the f32 ones.
+  Tensor qg = qb.clone().detach();
+  qg.set_requires_grad(true);
+  sum(log_linear_attention(qg, kb, vb, in.g, lb).to(DType::f32)).backward();
+  REQUIRE(qg.grad().defined());
+  CHECK(qg.grad().dtype() == DType::bf16);
+  Tensor qf = qb.to(DType::f32).detach();
+  qf.set_requires_grad(true);
+  sum(log_linear_attention(qf, kb.to(DType::f32), vb.to(DType::f32), in.g, lb.to(DType::f32))).backward();
+  CHECK(rel_err(qg.grad(), qf.grad()) < 1e-2);
 }

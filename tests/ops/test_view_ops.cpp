@@ -18,7 +18,7 @@ TEST_CASE("views share storage and see writes", "[ops]") {
   CHECK(e.to_vector<float>()[4 * 4 + 1] == 100);
 }
 
-TEST_CASE("reshape copies only when it must; view refuses", "[ops]") {
+TEST_CASE("reshape copies only when it must, view refuses", "[ops]") {
   Tensor x = randn({3, 4});
   CHECK(x.reshape({2, 6}).shares_storage_with(x));
   Tensor t = x.transpose(0, 1);

@@ -147,8 +147,10 @@ TEST_CASE("config: a wrong type names the line and the expected type", "[train]"
             "x.yaml:3: 'model.d_model' has no value (expects an integer (>= 1))"));
   CHECK(has(parse_error("model: transformer\n"), "x.yaml:1: 'model' is a section and needs keys under it"));
   CHECK(has(parse_error("- model\n"), "the top level must be a map of sections"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\noptimizer:\n  lr: .inf\n"), "x.yaml:4: 'optimizer.lr' expects a number"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model: 99999999999\n"), "x.yaml:3: 'model.d_model' is out of range"));
+  CHECK(has(parse_error("model:\n  arch: mamba2\noptimizer:\n  lr: .inf\n"),
+            "x.yaml:4: 'optimizer.lr' expects a number"));
+  CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model: 99999999999\n"),
+            "x.yaml:3: 'model.d_model' is out of range"));
 }
 
 TEST_CASE("config: a missing required key is named", "[train]") {
@@ -159,7 +161,8 @@ TEST_CASE("config: a missing required key is named", "[train]") {
 }
 
 TEST_CASE("config: out-of-range values and bad choices are named with the allowed range", "[train]") {
-  CHECK(has(parse_error("model:\n  arch: mamba2\noptimizer:\n  lr: 0\n"), "x.yaml:4: 'optimizer.lr' must be > 0, got 0"));
+  CHECK(
+      has(parse_error("model:\n  arch: mamba2\noptimizer:\n  lr: 0\n"), "x.yaml:4: 'optimizer.lr' must be > 0, got 0"));
   CHECK(has(parse_error("model:\n  arch: mamba2\ndata:\n  val_fraction: 0.6\n"),
             "x.yaml:4: 'data.val_fraction' must be in (0, 0.5], got 0.6"));
   CHECK(has(parse_error("model:\n  arch: mamba2\nschedule:\n  min_lr_ratio: 1.5\n"),
@@ -185,10 +188,10 @@ TEST_CASE("config: duplicate keys and YAML syntax errors name their lines", "[tr
 }
 
 TEST_CASE("config: --set overrides keys of every type", "[train]") {
-  TrainConfig c = parse_config(kMinimal, "x.yaml",
-                               {"model.d_model=512", "optimizer.lr=1e-4", "model.mlp=false", "data.path=corpus dir/",
-                                "model.arch=mamba2", "data.mqar.num_pairs=16", "data.mqar.vocab_size=128",
-                                "training.sample_prompt=", "training.seed=42"});
+  TrainConfig c = parse_config(
+      kMinimal, "x.yaml",
+      {"model.d_model=512", "optimizer.lr=1e-4", "model.mlp=false", "data.path=corpus dir/", "model.arch=mamba2",
+       "data.mqar.num_pairs=16", "data.mqar.vocab_size=128", "training.sample_prompt=", "training.seed=42"});
   CHECK(c.model.d_model == 512);
   CHECK(c.optimizer.lr == 1e-4);
   CHECK_FALSE(c.model.mlp);
@@ -227,15 +230,17 @@ TEST_CASE("config: cross-key checks", "[train]") {
             "x.yaml:4: training.steps (10) and training.max_tokens (1000) are both set"));
   CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model: 96\n  head_dim: 80\n"),
             "x.yaml:4: model.head_dim (80) must divide model.d_model * model.expand (96 * 2 = 192)"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  n_groups: 3\n"), "x.yaml:3: model.n_groups (3) must divide the head count"));
+  CHECK(has(parse_error("model:\n  arch: mamba2\n  n_groups: 3\n"),
+            "x.yaml:3: model.n_groups (3) must divide the head count"));
   CHECK(has(parse_error("model:\n  arch: transformer\n  n_heads: 5\n"),
             "x.yaml:3: model.n_heads (5) must divide model.d_model (256)"));
   CHECK(has(parse_error("model:\n  arch: mamba2\n  max_seq_len: 128\n"),
             "x.yaml:3: data.seq_len (256) exceeds model.max_seq_len (128)"));
   CHECK(has(parse_error("model: {arch: mamba2}\ntraining:\n  device: cpu\n  precision: bf16-mixed\n"),
             "x.yaml:4: training.precision bf16-mixed needs a CUDA device"));
-  CHECK(has(parse_error("model: {arch: mamba2}\ndata:\n  dataset: mqar\n  mqar:\n    num_pairs: 4\n    num_queries: 5\n"),
-            "x.yaml:6: data.mqar.num_queries (5) must not exceed data.mqar.num_pairs (4)"));
+  CHECK(
+      has(parse_error("model: {arch: mamba2}\ndata:\n  dataset: mqar\n  mqar:\n    num_pairs: 4\n    num_queries: 5\n"),
+          "x.yaml:6: data.mqar.num_queries (5) must not exceed data.mqar.num_pairs (4)"));
   CHECK(has(parse_error("model: {arch: mamba2}\ndata:\n  dataset: mqar\n  mqar:\n    num_pairs: 40\n"),
             "data.mqar.vocab_size (64) must be at least 2 * num_pairs (80)"));
   CHECK(has(parse_error(kMinimal, {"model.vocab_size=100"}), "--set model.vocab_size=100: model.vocab_size (100)"));

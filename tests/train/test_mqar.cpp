@@ -102,7 +102,7 @@ TEST_CASE("mqar resolves num_queries 0 to num_pairs and draws fresh examples whe
   }
 }
 
-TEST_CASE("mqar validation is fixed by its own seed; training resumes exactly", "[train][mqar]") {
+TEST_CASE("mqar validation is fixed by its own seed, training resumes exactly", "[train][mqar]") {
   MqarOptions o{.num_pairs = 4, .vocab_size = 32, .seq_len = 24, .batch_size = 8, .train_examples = 100,
                 .val_examples = 16};
   MqarOptions other_seed = o;

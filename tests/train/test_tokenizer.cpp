@@ -50,17 +50,16 @@ std::string random_bytes(size_t n, uint32_t seed) {
 
 // A few hundred KB of English-like text: Zipf-ish words, punctuation, numbers.
 std::string make_corpus(size_t words, uint32_t seed) {
-  static const char* vocab[] = {"the",   "of",     "and",    "to",       "a",      "in",      "is",     "that",
-                                "for",   "it",     "was",    "on",       "with",   "he",      "as",     "his",
-                                "they",  "be",     "at",     "one",      "have",   "this",    "from",   "by",
-                                "hot",   "word",   "but",    "what",     "some",   "we",      "can",    "out",
-                                "other", "were",   "all",    "there",    "when",   "up",      "use",    "your",
-                                "how",   "said",   "an",     "each",     "she",    "which",   "do",     "their",
-                                "time",  "if",     "will",   "way",      "about",  "many",    "then",   "them",
-                                "write", "would",  "like",   "so",       "these",  "her",     "long",   "make",
-                                "thing", "see",    "him",    "two",      "has",    "look",    "more",   "day",
-                                "could", "go",     "come",   "did",      "number", "sound",   "no",     "most",
-                                "river", "people", "water",  "mountain", "caf\xc3\xa9", "na\xc3\xafve"};
+  static const char* vocab[] = {
+      "the",   "of",     "and",   "to",       "a",           "in",          "is",     "that",  "for",  "it",
+      "was",   "on",     "with",  "he",       "as",          "his",         "they",   "be",    "at",   "one",
+      "have",  "this",   "from",  "by",       "hot",         "word",        "but",    "what",  "some", "we",
+      "can",   "out",    "other", "were",     "all",         "there",       "when",   "up",    "use",  "your",
+      "how",   "said",   "an",    "each",     "she",         "which",       "do",     "their", "time", "if",
+      "will",  "way",    "about", "many",     "then",        "them",        "write",  "would", "like", "so",
+      "these", "her",    "long",  "make",     "thing",       "see",         "him",    "two",   "has",  "look",
+      "more",  "day",    "could", "go",       "come",        "did",         "number", "sound", "no",   "most",
+      "river", "people", "water", "mountain", "caf\xc3\xa9", "na\xc3\xafve"};
   constexpr size_t n = sizeof(vocab) / sizeof(vocab[0]);
   std::mt19937 rng(seed);
   std::string out;
@@ -71,11 +70,16 @@ std::string make_corpus(size_t words, uint32_t seed) {
     if (i % 12 == 0) w[0] = char(std::toupper(static_cast<unsigned char>(w[0])));
     out += w;
     const uint32_t r = rng() % 40;
-    if (r == 0) out += ".\n";
-    else if (r == 1) out += ", ";
-    else if (r == 2) out += " " + std::to_string(rng() % 2000) + " ";
-    else if (r == 3) out += "\n\n";
-    else out += " ";
+    if (r == 0)
+      out += ".\n";
+    else if (r == 1)
+      out += ", ";
+    else if (r == 2)
+      out += " " + std::to_string(rng() % 2000) + " ";
+    else if (r == 3)
+      out += "\n\n";
+    else
+      out += " ";
   }
   return out;
 }
@@ -110,7 +114,9 @@ TEST_CASE("tokenizer: decoding an invalid id names it", "[train]") {
   CHECK(has(error_of([&] { byte.decode({-1}); }), "cannot decode id -1 at position 0"));
   BpeTokenizer bpe = BpeTokenizer::train(make_corpus(2000, 1), 300);
   CHECK_THROWS_AS(bpe.decode({1 << 30}), loglin::Error);
-  CHECK(has(error_of([&] { bpe.decode({3, bpe.vocab_size()}); }),
+  CHECK(has(error_of([&] {
+              bpe.decode({3, bpe.vocab_size()});
+            }),
             "[tokenizer] bpe: cannot decode id " + std::to_string(bpe.vocab_size()) + " at position 1"));
   CHECK(has(error_of([&] { bpe.decode({-7}); }), "cannot decode id -7"));
   CHECK(bpe.decode({}).empty());
@@ -123,8 +129,8 @@ TEST_CASE("tokenizer: chunks cover the text and keep one leading space with the 
   std::string joined;
   for (const auto& c : chunks) joined += c;
   CHECK(joined == text);
-  const std::vector<std::string> expected = {"Hello", ",", " world", "!", " ", " It", "'", "s", " 2024", "\n\n ",
-                                             " caf\xc3\xa9", " ok"};
+  const std::vector<std::string> expected = {"Hello", ",",     " world",       "!",  " ", " It", "'", "s",
+                                             " 2024", "\n\n ", " caf\xc3\xa9", " ok"};
   CHECK(chunks == expected);
   chunks.clear();
   loglin::bpe_detail::for_each_chunk(std::string(200, 'a'), [&](std::string_view c) { chunks.emplace_back(c); });

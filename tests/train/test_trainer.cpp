@@ -83,7 +83,7 @@ TEST_CASE("a run directory with checkpoints is not overwritten without resume", 
   fs::remove_all(d);
 }
 
-TEST_CASE("training on text lowers the loss; eval and sampling work from the checkpoint", "[train]") {
+TEST_CASE("training on text lowers the loss, eval and sampling work from the checkpoint", "[train]") {
   fs::path d = scratch("text");
   fs::create_directories(d);
   {

@@ -57,7 +57,7 @@ std::string need(const Args& o, const std::string& flag, const std::string& sub)
 
 std::vector<fs::path> corpus_files(const std::string& input) {
   std::error_code ec;
-  LOGLIN_CHECK(fs::exists(input, ec), "[tokenizer] --input '{}' does not exist", input);
+  LOGLIN_CHECK(fs::exists(input, ec), "[tokenizer train] --input '{}' does not exist", input);
   if (!fs::is_directory(input, ec)) return {fs::path(input)};
   std::vector<fs::path> files;
   for (auto it = fs::recursive_directory_iterator(input, ec); !ec && it != fs::recursive_directory_iterator();
@@ -69,8 +69,8 @@ std::vector<fs::path> corpus_files(const std::string& input) {
     }
     if (it->is_regular_file()) files.push_back(it->path());
   }
-  LOGLIN_CHECK(!ec, "[tokenizer] cannot list '{}': {}", input, ec.message());
-  LOGLIN_CHECK(!files.empty(), "[tokenizer] --input directory '{}' holds no files", input);
+  LOGLIN_CHECK(!ec, "[tokenizer train] cannot list '{}': {}", input, ec.message());
+  LOGLIN_CHECK(!files.empty(), "[tokenizer train] --input directory '{}' holds no files", input);
   std::sort(files.begin(), files.end());
   return files;
 }
@@ -146,8 +146,7 @@ int encode(const std::vector<std::string>& args) {
     for (int32_t id : ids) fmt::format_to(std::back_inserter(line), "{}{}", line.empty() ? "" : " ", id);
     fmt::print("{}\n", line);
   }
-  fmt::print(stderr, "{} bytes -> {} tokens ({}, vocab {})\n", text.size(), ids.size(), tok->name(),
-             tok->vocab_size());
+  fmt::print(stderr, "{} bytes -> {} tokens ({}, vocab {})\n", text.size(), ids.size(), tok->name(), tok->vocab_size());
   return 0;
 }
 

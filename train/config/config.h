@@ -51,8 +51,8 @@ struct MqarConfig {
 };
 
 struct DataConfig {
-  std::string dataset = "brown";  // brown | text | mqar
-  std::string path;               // text: a file or a directory
+  std::string dataset = "brown";   // brown | text | mqar
+  std::string path;                // text: a file or a directory
   std::string tokenizer = "byte";  // byte | bpe
   std::string tokenizer_path;
   int seq_len = 256;
@@ -89,7 +89,7 @@ struct TrainingConfig {
   int grad_accum = 1;
   double grad_clip = 1.0;  // 0 = off
   int64_t seed = 0;
-  std::string device = "auto";     // auto | cpu | cuda | cuda:N
+  std::string device = "auto";    // auto | cpu | cuda | cuda:N
   std::string precision = "f32";  // f32 | bf16-mixed
   int eval_every = 100;
   int eval_batches = 10;

@@ -75,8 +75,8 @@ void check_config(TrainConfig& c, const Origins& origins, const std::string& sou
                  k.where({"data.mqar.vocab_size", "data.mqar.num_pairs"}), q.vocab_size, 2 * q.num_pairs);
     LOGLIN_CHECK(q.seq_len >= 2 * (q.num_pairs + queries),
                  "[config] {}: data.mqar.seq_len ({}) must hold the pairs and the queries (2 * ({} + {}) = {})",
-                 k.where({"data.mqar.seq_len", "data.mqar.num_pairs", "data.mqar.num_queries"}), q.seq_len,
-                 q.num_pairs, queries, 2 * (q.num_pairs + queries));
+                 k.where({"data.mqar.seq_len", "data.mqar.num_pairs", "data.mqar.num_queries"}), q.seq_len, q.num_pairs,
+                 queries, 2 * (q.num_pairs + queries));
     LOGLIN_CHECK(q.seq_len <= m.max_seq_len, "[config] {}: data.mqar.seq_len ({}) exceeds model.max_seq_len ({})",
                  k.where({"data.mqar.seq_len", "model.max_seq_len"}), q.seq_len, m.max_seq_len);
     LOGLIN_CHECK(m.vocab_size == 0 || m.vocab_size >= q.vocab_size,

@@ -55,8 +55,8 @@ std::string config_reference_markdown() {
   std::string out = "| key | type | default | allowed | description |\n|---|---|---|---|---|\n";
   for (const auto& key : schema()) {
     std::string def = key.required ? std::string("(required)") : fmt::format("`{}`", format_value(key, defaults));
-    out += fmt::format("| `{}` | {} | {} | {} | {} |\n", key.path, type_name(key), cell(def),
-                       cell(allowed_text(key)), cell(key.help));
+    out += fmt::format("| `{}` | {} | {} | {} | {} |\n", key.path, type_name(key), cell(def), cell(allowed_text(key)),
+                       cell(key.help));
   }
   return out;
 }

@@ -45,9 +45,7 @@ struct Loader {
   Origins& origins;
   std::map<std::string, std::string> seen;  // path -> where, for duplicates
 
-  std::string at(const YAML::Mark& m) const {
-    return m.is_null() ? source : fmt::format("{}:{}", source, m.line + 1);
-  }
+  std::string at(const YAML::Mark& m) const { return m.is_null() ? source : fmt::format("{}:{}", source, m.line + 1); }
 
   void assign(const KeySpec& key, const YAML::Node& v, const std::string& where) {
     if (v.IsNull()) {
@@ -58,8 +56,7 @@ struct Loader {
       assign_value(key, config, "", false, where);
       return;
     }
-    LOGLIN_CHECK(v.IsScalar(), "[config] {}: '{}' expects {}, got {}", where, key.path, expectation(key),
-                 node_kind(v));
+    LOGLIN_CHECK(v.IsScalar(), "[config] {}: '{}' expects {}, got {}", where, key.path, expectation(key), node_kind(v));
     assign_value(key, config, v.Scalar(), v.Tag() == "!", where);
   }
 

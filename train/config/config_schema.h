@@ -30,22 +30,47 @@ struct KeySpec {
 
   KeySpec(std::string p, std::function<FieldRef(TrainConfig&)> f, std::string h)
       : path(std::move(p)), field(std::move(f)), help(std::move(h)) {}
-  KeySpec& min(double v) { lo = v; lo_open = false; return *this; }
-  KeySpec& above(double v) { lo = v; lo_open = true; return *this; }
-  KeySpec& max(double v) { hi = v; hi_open = false; return *this; }
-  KeySpec& below(double v) { hi = v; hi_open = true; return *this; }
-  KeySpec& pow2() { power_of_two = true; return *this; }
-  KeySpec& one_of(std::vector<std::string> c) { choices = std::move(c); return *this; }
-  KeySpec& device_name() { device = true; return *this; }
-  KeySpec& needed() { required = true; return *this; }
+  KeySpec& min(double v) {
+    lo = v;
+    lo_open = false;
+    return *this;
+  }
+  KeySpec& above(double v) {
+    lo = v;
+    lo_open = true;
+    return *this;
+  }
+  KeySpec& max(double v) {
+    hi = v;
+    hi_open = false;
+    return *this;
+  }
+  KeySpec& below(double v) {
+    hi = v;
+    hi_open = true;
+    return *this;
+  }
+  KeySpec& pow2() {
+    power_of_two = true;
+    return *this;
+  }
+  KeySpec& one_of(std::vector<std::string> c) {
+    choices = std::move(c);
+    return *this;
+  }
+  KeySpec& device_name() {
+    device = true;
+    return *this;
+  }
+  KeySpec& needed() {
+    required = true;
+    return *this;
+  }
 };
 
-#define LOGLIN_CONFIG_KEY(member, help)                                                                   \
-  ::loglin::config_detail::KeySpec(#member,                                                              \
-                                   [](::loglin::TrainConfig& c) -> ::loglin::config_detail::FieldRef { \
-                                     return &c.member;                                                  \
-                                   },                                                                    \
-                                   help)
+#define LOGLIN_CONFIG_KEY(member, help) \
+  ::loglin::config_detail::KeySpec(     \
+      #member, [](::loglin::TrainConfig& c) -> ::loglin::config_detail::FieldRef { return &c.member; }, help)
 
 // Every key, grouped by section in the order to_yaml writes them.
 const std::vector<KeySpec>& schema();

@@ -106,11 +106,21 @@ std::string yaml_quote(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20 || c == 0x7f)
           out += fmt::format("\\x{:02x}", c);
@@ -129,10 +139,14 @@ std::string type_name(const KeySpec& key) {
   return std::visit(
       [](auto* p) -> std::string {
         using T = std::remove_pointer_t<decltype(p)>;
-        if constexpr (std::is_same_v<T, bool>) return "bool";
-        else if constexpr (std::is_same_v<T, double>) return "number";
-        else if constexpr (std::is_same_v<T, std::string>) return "string";
-        else return "integer";
+        if constexpr (std::is_same_v<T, bool>)
+          return "bool";
+        else if constexpr (std::is_same_v<T, double>)
+          return "number";
+        else if constexpr (std::is_same_v<T, std::string>)
+          return "string";
+        else
+          return "integer";
       },
       key.field(probe));
 }
@@ -195,11 +209,14 @@ std::string format_value(const KeySpec& key, const TrainConfig& config) {
   return std::visit(
       [&](auto* field) -> std::string {
         using T = std::remove_pointer_t<decltype(field)>;
-        if constexpr (std::is_same_v<T, bool>) return *field ? "true" : "false";
-        else if constexpr (std::is_same_v<T, double>) return format_double(*field);
+        if constexpr (std::is_same_v<T, bool>)
+          return *field ? "true" : "false";
+        else if constexpr (std::is_same_v<T, double>)
+          return format_double(*field);
         else if constexpr (std::is_same_v<T, std::string>)
           return key.choices.empty() && !key.device ? yaml_quote(*field) : *field;
-        else return fmt::format("{}", *field);
+        else
+          return fmt::format("{}", *field);
       },
       key.field(const_cast<TrainConfig&>(config)));
 }

@@ -25,8 +25,8 @@ BpeTokenizer::BpeTokenizer(std::vector<Merge> merges) : merges_(std::move(merges
     LOGLIN_CHECK(a >= 0 && a < defined && b >= 0 && b < defined,
                  "[tokenizer] bpe: merge {} joins ids {} and {}, but only ids 0..{} exist before it", i, a, b,
                  defined - 1);
-    LOGLIN_CHECK(rank_.emplace(pair_key(a, b), int32_t(i)).second,
-                 "[tokenizer] bpe: merge {} repeats merge {} ({} {})", i, rank_.at(pair_key(a, b)), a, b);
+    LOGLIN_CHECK(rank_.emplace(pair_key(a, b), int32_t(i)).second, "[tokenizer] bpe: merge {} repeats merge {} ({} {})",
+                 i, rank_.at(pair_key(a, b)), a, b);
     pieces_.push_back(pieces_[a] + pieces_[b]);
   }
 }
@@ -147,8 +147,8 @@ BpeTokenizer BpeTokenizer::load(const std::string& path) {
     merges.emplace_back(int32_t(a), int32_t(b));
   }
   if (int64_t(merges.size()) != count)
-    lines.fail(fmt::format("the file ends after {} merges; the header announced {} (truncated file?)",
-                           merges.size(), count));
+    lines.fail(
+        fmt::format("the file ends after {} merges; the header announced {} (truncated file?)", merges.size(), count));
   return BpeTokenizer(std::move(merges));
 }
 

@@ -31,9 +31,10 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   first >> magic >> kind;
   if (magic == kTokenizerMagic && kind == "byte") return std::make_unique<ByteTokenizer>(ByteTokenizer::load(path));
   if (magic == kTokenizerMagic && kind == "bpe") return std::make_unique<BpeTokenizer>(BpeTokenizer::load(path));
-  LOGLIN_FAIL("[tokenizer] {}:1: not a loglin tokenizer file: expected '{} <byte|bpe> <version>' as the first line, "
-              "got '{}'",
-              path, kTokenizerMagic, printable(text.substr(0, text.find('\n'))));
+  LOGLIN_FAIL(
+      "[tokenizer] {}:1: not a loglin tokenizer file: expected '{} <byte|bpe> <version>' as the first line, "
+      "got '{}'",
+      path, kTokenizerMagic, printable(text.substr(0, text.find('\n'))));
 }
 
 }  // namespace loglin
