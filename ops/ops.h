@@ -8,6 +8,7 @@
 #include "ops/elementwise/unary.h"
 #include "ops/embedding/embedding.h"
 #include "ops/log_linear_attention/log_linear_attention.h"
+#include "ops/log_linear_attention/scalar_decay_attention.h"
 #include "ops/matmul/matmul.h"
 #include "ops/norm/layer_norm.h"
 #include "ops/norm/rms_norm.h"

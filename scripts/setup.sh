@@ -31,7 +31,21 @@ command -v cmake >/dev/null || missing+=(cmake)
 command -v ninja >/dev/null || missing+=(ninja-build)
 command -v g++ >/dev/null || missing+=(g++)
 
-[ ${#missing[@]} -eq 0 ] && exit 0
+# gnuplot draws `loglin plot`; nothing else needs it, so failing to get it
+# (no registry, as on the GPU machine) is a note, not an error.
+optional=()
+command -v gnuplot >/dev/null || optional+=(gnuplot-nox)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  if [ ${#optional[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" -eq 0 ]; then
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${optional[@]}" >/dev/null 2>&1; then
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${optional[@]}"; } >/dev/null 2>&1 ||
+        echo "setup: could not install ${optional[*]} (only \`loglin plot\` needs it)" >&2
+    fi
+  fi
+  exit 0
+fi
+missing+=("${optional[@]}")
 
 if ! command -v apt-get >/dev/null; then
   echo "setup: missing ${missing[*]} and no apt-get to install them; install them by hand" >&2

@@ -4,6 +4,7 @@
 
 #include "autograd/grad_mode.h"
 #include "ops/log_linear_attention/log_linear_attention.h"
+#include "ops/log_linear_attention/scalar_decay_attention.h"
 #include "ops/ops.h"
 
 namespace loglin::nn {
@@ -104,12 +105,13 @@ Tensor Mamba2Mixer::finish(const Parts& p, const Tensor& y) const {
 Tensor Mamba2Mixer::forward(const Tensor& x) const {
   LOGLIN_CHECK(x.dim() == 3 && x.size(2) == options.d_model(), "[{}] input must be [B, T, {}], got {}", type_name(),
                options.d_model(), shape_str(x.shape()));
-  const int64_t B = x.size(0), T = x.size(1);
   Tensor zxbcdt = in_proj->forward(x);
   Parts p = project(zxbcdt, conv->forward(zxbcdt.narrow(-1, d_inner_, conv_dim_)));
-  Tensor lambda = p.lambda.defined() ? p.lambda : Tensor::ones({B, T, n_heads_, levels_for_length(T)}, x.dtype());
-  Tensor y = log_linear_attention(p.q, p.k, p.v, p.g, lambda,
-                                  LogLinearAttentionOptions().chunk_size(options.chunk_size()));
+  // Mamba-2 (lambda == 1) takes the scalar-decay path, which pays for no levels.
+  Tensor y = log_linear_
+                 ? log_linear_attention(p.q, p.k, p.v, p.g, p.lambda,
+                                        LogLinearAttentionOptions().chunk_size(options.chunk_size()))
+                 : scalar_decay_attention(p.q, p.k, p.v, p.g, ScalarDecayOptions().chunk_size(options.chunk_size()));
   return finish(p, y);
 }
 
