@@ -37,11 +37,10 @@ optional=()
 command -v gnuplot >/dev/null || optional+=(gnuplot-nox)
 
 if [ ${#missing[@]} -eq 0 ]; then
+  # No `apt-get update` here: on a machine without a registry it can hang.
   if [ ${#optional[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" -eq 0 ]; then
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${optional[@]}" >/dev/null 2>&1; then
-      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${optional[@]}"; } >/dev/null 2>&1 ||
-        echo "setup: could not install ${optional[*]} (only \`loglin plot\` needs it)" >&2
-    fi
+    DEBIAN_FRONTEND=noninteractive timeout 120 apt-get install -y -qq --no-install-recommends "${optional[@]}" >/dev/null 2>&1 ||
+      echo "setup: could not install ${optional[*]} (only \`loglin plot\` needs it)" >&2
   fi
   exit 0
 fi

@@ -78,6 +78,12 @@ struct ScalarDecayGradArgs {
   T *dv = nullptr, *dg = nullptr;  // (B,T,H,V), (B,T,H)
 };
 
+// The causal decay mask of one chunk, shared by the forward and the backward:
+// W (n x n, row-major) with W[i, j] = exp(G[i] - G[j]) for j <= i, 0 above
+// the diagonal. Differences in double, exps vectorised in T.
+template <class T>
+void scalar_decay_mask(const double* G, int64_t n, T* W);
+
 template <class T>
 void scalar_decay_forward_cpu(const Layout& lay, const ScalarDecayArgs<T>& a);
 template <class T>

@@ -68,9 +68,8 @@ void scalar_decay_backward_head(const Layout& lay, const ScalarDecayGradArgs<T>&
     auto dKn = dK.middleRows(r0, nr);
     auto dVn = dV.middleRows(r0, nr);
     // Intra-chunk, with the causal decay mask W = D_n.
-    W.setZero(nr, nr);
-    for (int64_t i = 0; i < nr; ++i)
-      for (int64_t j = 0; j <= i; ++j) W(i, j) = static_cast<T>(std::exp(Gd[r0 + i] - Gd[r0 + j]));
+    W.resize(nr, nr);
+    scalar_decay_mask(Gd.data() + r0, nr, W.data());
     A.noalias() = Qn * Kn.transpose();
     A = A.cwiseProduct(W);
     dVn.noalias() = A.transpose() * dOn;
@@ -130,7 +129,8 @@ void scalar_decay_backward_cpu(const Layout& lay, const ScalarDecayGradArgs<T>& 
     dkh = dk_head.data();
   }
   const int64_t jobs = static_cast<int64_t>(lay.seqs.size()) * H;
-#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
+  const bool threaded = jobs > 1 && lay.rows * H * (K + lay.V) >= (int64_t{1} << 15);  // as the forward
+#pragma omp parallel for schedule(dynamic, 1) if (threaded)
   for (int64_t job = 0; job < jobs; ++job) scalar_decay_backward_head(lay, args, dqh, dkh, job / H, job % H);
   if (G == H) return;
   // Group reduction: dq[row, grp] = sum of the group's heads, in head order.

@@ -15,6 +15,17 @@
 #include "ops/log_linear_attention/scalar_decay_attention.h"
 
 namespace loglin::lla {
+
+template <class T>
+void scalar_decay_mask(const double* G, int64_t n, T* W) {
+  // W (n, n): exp(G_i - G_j) on and below the diagonal, 0 above it.
+  MMap<T> Wm(W, n, n, Eigen::OuterStride<>(n));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j <= i; ++j) Wm(i, j) = static_cast<T>(G[i] - G[j]);  // <= 0 when g <= 0
+  for (int64_t i = 0; i < n; ++i) Wm.row(i).tail(n - 1 - i).setConstant(T(0));
+  for (int64_t i = 0; i < n; ++i) Wm.row(i).head(i + 1) = Wm.row(i).head(i + 1).array().exp();
+}
+
 namespace {
 
 template <class T>
@@ -26,7 +37,7 @@ void scalar_decay_forward_head(const Layout& lay, const ScalarDecayArgs<T>& args
   const ChunkGrid grid(lay, s);
   MMap<T> O = rows_of(args.o + s.row0 * lay.H * lay.V + h * lay.V, s.len, lay.V, lay.H * lay.V);
 
-  RowMat<T> state = RowMat<T>::Zero(lay.K, lay.V), A, X, Kw;
+  RowMat<T> state = RowMat<T>::Zero(lay.K, lay.V), A, W, X, Kw;
   double Gb = 0;  // G at the row before the chunk (0 before the first)
   for (int64_t n = grid.n0; n <= grid.n1; ++n) {
     const int64_t r0 = grid.first_row(n), r1 = grid.end_row(n), nr = r1 - r0;
@@ -34,11 +45,10 @@ void scalar_decay_forward_head(const Layout& lay, const ScalarDecayArgs<T>& args
     const auto Kn = hv.Kr(r0, nr);
     const auto Vn = hv.Vr(r0, nr);
     // Intra-chunk: scores times the causal decay mask.
+    W.resize(nr, nr);
+    scalar_decay_mask(Gd.data() + r0, nr, W.data());
     A.noalias() = Qn * Kn.transpose();
-    for (int64_t i = 0; i < nr; ++i) {
-      for (int64_t j = 0; j <= i; ++j) A(i, j) *= static_cast<T>(std::exp(Gd[r0 + i] - Gd[r0 + j]));
-      for (int64_t j = i + 1; j < nr; ++j) A(i, j) = T(0);
-    }
+    A = A.cwiseProduct(W);
     auto On = O.middleRows(r0, nr);
     On.noalias() = A * Vn;
     // The sources before the chunk, through the state.
@@ -64,11 +74,16 @@ template <class T>
 void scalar_decay_forward_cpu(const Layout& lay, const ScalarDecayArgs<T>& args) {
   // q, k (B,T,G,K); v, o (B,T,H,V); g (B,T,H).
   const int64_t jobs = static_cast<int64_t>(lay.seqs.size()) * lay.H;
-  // One (sequence, head) per task; dynamic because varlen sequences differ in length.
-#pragma omp parallel for schedule(dynamic, 1) if (jobs > 1)
+  // One (sequence, head) per task; dynamic because varlen sequences differ in
+  // length. Tiny problems (gradcheck, tests) stay on one thread: starting the
+  // team costs more than the work.
+  const bool threaded = jobs > 1 && lay.rows * lay.H * (lay.K + lay.V) >= (int64_t{1} << 15);
+#pragma omp parallel for schedule(dynamic, 1) if (threaded)
   for (int64_t job = 0; job < jobs; ++job) scalar_decay_forward_head(lay, args, job / lay.H, job % lay.H);
 }
 
+template void scalar_decay_mask<float>(const double*, int64_t, float*);
+template void scalar_decay_mask<double>(const double*, int64_t, double*);
 template void scalar_decay_forward_cpu<float>(const Layout&, const ScalarDecayArgs<float>&);
 template void scalar_decay_forward_cpu<double>(const Layout&, const ScalarDecayArgs<double>&);
 
