@@ -40,7 +40,7 @@ int plot_command(const std::vector<std::string>& argv) {
   io::write_file_atomic(tmp / "val.dat", val.empty() ? std::string("0 0\n") : val);
   fs::path png_tmp = out.string() + ".tmp.png";
   std::string script = fmt::format(
-      "set terminal pngcairo size 900,540 noenhanced\nset output '{}'\nset title 'loss: {}'\n"
+      "set terminal pngcairo size 900,540 noenhanced\nset rmargin 6\nset output '{}'\nset title 'loss: {}'\n"
       "set xlabel 'tokens'\nset ylabel 'loss (nats/token)'\nset grid\nset key top right\n"
       "plot '{}' using 1:2 with lines lw 1 lc rgb '#4477aa' title 'train', "
       "'{}' using 1:2 with linespoints lw 2 pt 7 lc rgb '#ee6677' title 'val'\n",
