@@ -1,7 +1,7 @@
 // NoGradGuard and GradMode.
 #include "autograd/grad_mode.h"
 #include "ops/ops.h"
-#include "autograd_test_util.h"
+#include "test_util.h"
 
 using namespace loglin;
 

@@ -7,7 +7,7 @@
 #include "autograd/node.h"
 #include "core/rng.h"
 #include "ops/ops.h"
-#include "autograd_test_util.h"
+#include "test_util.h"
 
 using namespace loglin;
 using loglin_test::contains;

@@ -4,7 +4,7 @@
 #include "core/allocator.h"
 #include "core/rng.h"
 #include "ops/ops.h"
-#include "autograd_test_util.h"
+#include "test_util.h"
 
 using namespace loglin;
 

@@ -2,7 +2,7 @@
 #include "core/allocator.h"
 #include "core/device.h"
 #include "core/tensor.h"
-#include "core_test_util.h"
+#include "test_util.h"
 
 using namespace loglin;
 

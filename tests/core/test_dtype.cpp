@@ -5,7 +5,7 @@
 
 #include "core/dtype.h"
 #include "core/rng.h"
-#include "core_test_util.h"
+#include "test_util.h"
 
 using namespace loglin;
 using loglin_test::contains;

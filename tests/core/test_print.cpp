@@ -2,7 +2,7 @@
 #include <sstream>
 
 #include "core/tensor.h"
-#include "core_test_util.h"
+#include "test_util.h"
 
 using namespace loglin;
 using loglin_test::contains;

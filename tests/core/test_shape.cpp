@@ -1,7 +1,7 @@
 // Broadcasting rules and shape inference.
 #include "core/shape.h"
 #include "core/tensor.h"
-#include "core_test_util.h"
+#include "test_util.h"
 
 using namespace loglin;
 

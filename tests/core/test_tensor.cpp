@@ -4,7 +4,7 @@
 
 #include "core/rng.h"
 #include "core/tensor.h"
-#include "core_test_util.h"
+#include "test_util.h"
 
 using namespace loglin;
 

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "core_test_util.h"
+#include "test_util.h"
 
 using namespace loglin;
 

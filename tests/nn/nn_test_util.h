@@ -1,12 +1,12 @@
 // Helpers for the nn tests: gradcheck a module in float64 through its
-// parameters, and relative error.
+// parameters (rel_err comes from test_util.h).
 #pragma once
-#include <cmath>
 #include <functional>
 #include <vector>
 
 #include "autograd/gradcheck.h"
 #include "nn/module.h"
+#include "test_util.h"
 
 namespace loglin::test {
 
@@ -21,14 +21,7 @@ inline GradcheckResult gradcheck_module(nn::Module& m, const Tensor& x, const st
   return gradcheck([&](const std::vector<Tensor>& in) { return fn(in[0]); }, inputs, opt);
 }
 
-inline double rel_err(const Tensor& a, const Tensor& b) {
-  std::vector<double> av = a.to_vector<double>(), bv = b.to_vector<double>();
-  double num = 0, den = 0;
-  for (size_t i = 0; i < av.size(); ++i) {
-    num += (av[i] - bv[i]) * (av[i] - bv[i]);
-    den += bv[i] * bv[i];
-  }
-  return std::sqrt(num / std::max(den, 1e-300));
-}
+// The shared ||a - b|| / ||b|| (see test_util.h).
+using ::loglin_test::rel_err;
 
 }  // namespace loglin::test

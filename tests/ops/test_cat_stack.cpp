@@ -4,25 +4,11 @@
 #include "core/rng.h"
 #include "ops/gradcheck_cases.h"
 #include "ops/ops.h"
+#include "test_util.h"
 
 using namespace loglin;
-
-namespace {
-
-// The message of the loglin::Error that f() throws ("" when none).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const loglin::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool has(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
-
-}  // namespace
+using loglin_test::contains;
+using loglin_test::error_message;
 
 TEST_CASE("cat matches a loop on every dim", "[ops]") {
   Generator gen(1);
@@ -101,17 +87,17 @@ TEST_CASE("cat and stack gradients are slices of the output gradient", "[ops]") 
 TEST_CASE("cat and stack errors name the op and the shapes", "[ops]") {
   Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5});
   CHECK_THROWS_AS(cat({a, b}, 1), loglin::Error);
-  std::string m = error_of([&] { cat({a, b}, 1); });
-  CHECK(has(m, "[cat]"));
-  CHECK(has(m, "[4, 5]"));
-  CHECK(has(error_of([&] { cat({}, 0); }), "[cat] needs at least one tensor"));
-  CHECK(has(error_of([&] { cat({a, Tensor::zeros({2, 3, 1})}, 0); }), "[cat]"));
-  CHECK(has(error_of([&] { cat({a, Tensor::zeros({2, 3}, DType::f64)}, 0); }), "[cat] dtypes"));
-  CHECK(has(error_of([&] { cat({a, a}, 2); }), "[cat]"));
-  CHECK(has(error_of([&] { cat({Tensor::scalar(1.0)}, 0); }), "[cat]"));
+  std::string m = error_message([&] { cat({a, b}, 1); });
+  CHECK(contains(m, "[cat]"));
+  CHECK(contains(m, "[4, 5]"));
+  CHECK(contains(error_message([&] { cat({}, 0); }), "[cat] needs at least one tensor"));
+  CHECK(contains(error_message([&] { cat({a, Tensor::zeros({2, 3, 1})}, 0); }), "[cat]"));
+  CHECK(contains(error_message([&] { cat({a, Tensor::zeros({2, 3}, DType::f64)}, 0); }), "[cat] dtypes"));
+  CHECK(contains(error_message([&] { cat({a, a}, 2); }), "[cat]"));
+  CHECK(contains(error_message([&] { cat({Tensor::scalar(1.0)}, 0); }), "[cat]"));
   CHECK_THROWS_AS(stack({a, Tensor::zeros({3, 2})}, 0), loglin::Error);
-  CHECK(has(error_of([&] { stack({a, Tensor::zeros({3, 2})}, 0); }), "[stack] tensor 1 has shape [3, 2]"));
-  CHECK(has(error_of([&] { stack({a, a}, 3); }), "[stack]"));
+  CHECK(contains(error_message([&] { stack({a, Tensor::zeros({3, 2})}, 0); }), "[stack] tensor 1 has shape [3, 2]"));
+  CHECK(contains(error_message([&] { stack({a, a}, 3); }), "[stack]"));
 }
 
 TEST_CASE("cat and stack pass gradcheck", "[ops]") {

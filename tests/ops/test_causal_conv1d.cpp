@@ -5,22 +5,13 @@
 #include "core/rng.h"
 #include "ops/gradcheck_cases.h"
 #include "ops/ops.h"
+#include "test_util.h"
 
 using namespace loglin;
+using loglin_test::contains;
+using loglin_test::error_message;
 
 namespace {
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const loglin::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool has(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 
 struct Dims {
   int64_t B, T, C, W;
@@ -140,15 +131,17 @@ TEST_CASE("causal_conv1d gradients match loops on a large input", "[ops]") {
 TEST_CASE("causal_conv1d shape errors say what was expected", "[ops]") {
   Tensor x = Tensor::zeros({2, 5, 8});
   CHECK_THROWS_AS(causal_conv1d(x, Tensor::zeros({4, 3}), Tensor()), loglin::Error);
-  CHECK(has(error_of([&] { causal_conv1d(x, Tensor::zeros({4, 3}), Tensor()); }),
-            "[causal_conv1d] weight must be [C, W] with C = 8, got [4, 3]"));
-  CHECK(has(error_of([&] { causal_conv1d(x, Tensor::zeros({8}), Tensor()); }), "[causal_conv1d] weight must be [C, W]"));
-  CHECK(has(error_of([&] { causal_conv1d(x, Tensor::zeros({8, 0}), Tensor()); }), "[causal_conv1d]"));
-  CHECK(has(error_of([&] { causal_conv1d(x, Tensor::zeros({8, 3}), Tensor::zeros({4})); }),
-            "[causal_conv1d] bias must be [C] with C = 8, got [4]"));
-  CHECK(has(error_of([&] { causal_conv1d(Tensor::zeros({5, 8}), Tensor::zeros({8, 3}), Tensor()); }),
-            "[causal_conv1d] x [B, T, C] must have 3 dims"));
-  CHECK(has(error_of([&] { causal_conv1d(x, Tensor::zeros({8, 3}, DType::f64), Tensor()); }), "[causal_conv1d] dtypes"));
+  CHECK(contains(error_message([&] { causal_conv1d(x, Tensor::zeros({4, 3}), Tensor()); }),
+                 "[causal_conv1d] weight must be [C, W] with C = 8, got [4, 3]"));
+  CHECK(contains(error_message([&] { causal_conv1d(x, Tensor::zeros({8}), Tensor()); }),
+                 "[causal_conv1d] weight must be [C, W]"));
+  CHECK(contains(error_message([&] { causal_conv1d(x, Tensor::zeros({8, 0}), Tensor()); }), "[causal_conv1d]"));
+  CHECK(contains(error_message([&] { causal_conv1d(x, Tensor::zeros({8, 3}), Tensor::zeros({4})); }),
+                 "[causal_conv1d] bias must be [C] with C = 8, got [4]"));
+  CHECK(contains(error_message([&] { causal_conv1d(Tensor::zeros({5, 8}), Tensor::zeros({8, 3}), Tensor()); }),
+                 "[causal_conv1d] x [B, T, C] must have 3 dims"));
+  CHECK(contains(error_message([&] { causal_conv1d(x, Tensor::zeros({8, 3}, DType::f64), Tensor()); }),
+                 "[causal_conv1d] dtypes"));
 }
 
 TEST_CASE("causal_conv1d passes gradcheck", "[ops]") {

@@ -5,22 +5,10 @@
 #include "core/rng.h"
 #include "ops/gradcheck_cases.h"
 #include "ops/ops.h"
+#include "test_util.h"
 
 using namespace loglin;
-
-namespace {
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const loglin::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-}  // namespace
+using loglin_test::error_message;
 
 TEST_CASE("dropout is reproducible from a seed", "[ops]") {
   Tensor x = Tensor::ones({1000});
@@ -88,7 +76,7 @@ TEST_CASE("dropout rejects p outside 0..1", "[ops]") {
   Tensor x = Tensor::ones({3});
   for (double p : {-0.1, 1.5, std::nan("")}) {
     CHECK_THROWS_AS(dropout(x, p, true), loglin::Error);
-    CHECK(error_of([&] { dropout(x, p, true); }).find("[dropout] p must be in [0, 1]") != std::string::npos);
+    CHECK(error_message([&] { dropout(x, p, true); }).find("[dropout] p must be in [0, 1]") != std::string::npos);
   }
 }
 

@@ -11,28 +11,13 @@
 #include "core/rng.h"
 #include "ops/gradcheck_cases.h"
 #include "ops/ops.h"
+#include "test_util.h"
 
 using namespace loglin;
+using loglin_test::all_finite;
+using loglin_test::rel_err;
 
 namespace {
-
-double rel_err(const Tensor& a, const Tensor& b) {
-  std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
-  if (va.size() != vb.size()) return INFINITY;
-  double num = 0, den = 0;
-  for (size_t i = 0; i < va.size(); ++i) {
-    num += (va[i] - vb[i]) * (va[i] - vb[i]);
-    den += vb[i] * vb[i];
-  }
-  double e = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-  return std::isnan(e) ? INFINITY : e;
-}
-
-bool all_finite(const Tensor& t) {
-  for (double v : t.to_vector<double>())
-    if (!std::isfinite(v)) return false;
-  return true;
-}
 
 Tensor leaf(const Tensor& t) { return core::contiguous_copy(t).set_requires_grad(true); }
 

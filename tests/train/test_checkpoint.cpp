@@ -1,7 +1,5 @@
 // Checkpoints: save/load round trip, pruning to keep_last, no leftovers,
 // and damaged files refused with a clear message.
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -9,38 +7,16 @@
 
 #include "catch.h"
 #include "core/rng.h"
+#include "test_util.h"
 #include "train/checkpoint/checkpoint.h"
 
 namespace fs = std::filesystem;
 using namespace loglin;
+using loglin_test::TempDir;
+using loglin_test::contains;
+using loglin_test::error_message;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const char* tag) {
-    static int counter = 0;
-    path = fs::temp_directory_path() / fmt::format("loglin_{}_{}_{}", tag, ::getpid(), counter++);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 std::vector<std::string> names_in(const fs::path& dir) {
   std::vector<std::string> out;
@@ -129,7 +105,7 @@ TEST_CASE("checkpoint ignores and clears what a crashed save left", "[train][che
   CHECK(*latest_checkpoint(dir.path) == dir.path / "step_000001");
   CHECK(list_checkpoints(dir.path).size() == 1);
   CHECK_THROWS_AS(load_checkpoint(dir.path / "step_000003"), Error);
-  CHECK(has(error_of([&] { load_checkpoint(dir.path / "step_000003"); }), "has no state.json"));
+  CHECK(contains(error_message([&] { load_checkpoint(dir.path / "step_000003"); }), "has no state.json"));
 
   save_checkpoint(dir.path, 4, small_model(4), {}, {}, 5);
   CHECK_FALSE(fs::exists(dir.path / ".tmp_step_2.999999"));
@@ -144,9 +120,9 @@ TEST_CASE("checkpoint rejects truncated and corrupted files", "[train][checkpoin
   SECTION("truncated model") {
     fs::resize_file(model, size - 10);
     CHECK_THROWS_AS(load_checkpoint(ck), Error);
-    const std::string msg = error_of([&] { load_checkpoint(ck); });
-    CHECK(has(msg, "checkpoint " + model.string() + " is truncated"));
-    CHECK(has(msg, fmt::format("says {} bytes, file has {}", size, size - 10)));
+    const std::string msg = error_message([&] { load_checkpoint(ck); });
+    CHECK(contains(msg, "checkpoint " + model.string() + " is truncated"));
+    CHECK(contains(msg, fmt::format("says {} bytes, file has {}", size, size - 10)));
   }
   SECTION("a flipped byte") {
     {
@@ -154,17 +130,17 @@ TEST_CASE("checkpoint rejects truncated and corrupted files", "[train][checkpoin
       f.seekp(static_cast<std::streamoff>(size - 1));
       f.put('\x55');
     }
-    CHECK(has(error_of([&] { load_checkpoint(ck); }), "is corrupt"));
+    CHECK(contains(error_message([&] { load_checkpoint(ck); }), "is corrupt"));
   }
   SECTION("missing optimizer file") {
     fs::remove(ck / "optimizer.safetensors");
-    CHECK(has(error_of([&] { load_checkpoint(ck); }), "optimizer.safetensors is missing"));
+    CHECK(contains(error_message([&] { load_checkpoint(ck); }), "optimizer.safetensors is missing"));
   }
   SECTION("truncated state.json") {
     const fs::path state = ck / "state.json";
     fs::resize_file(state, fs::file_size(state) / 2);
-    const std::string msg = error_of([&] { load_checkpoint(ck); });
-    CHECK(has(msg, state.string()));
-    CHECK(has(msg, "invalid JSON at byte"));
+    const std::string msg = error_message([&] { load_checkpoint(ck); });
+    CHECK(contains(msg, state.string()));
+    CHECK(contains(msg, "invalid JSON at byte"));
   }
 }

@@ -6,29 +6,19 @@
 
 #include "catch.h"
 #include "core/error.h"
+#include "test_util.h"
 #include "train/config/config.h"
 #include "train/config/suggest.h"
 
 using loglin::parse_config;
 using loglin::TrainConfig;
+using loglin_test::contains;
+using loglin_test::error_message;
 
 namespace {
 
-// The message of the loglin::Error that f() throws, or "" when it throws none.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const loglin::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
 std::string parse_error(const std::string& yaml, const std::vector<std::string>& sets = {}) {
-  return error_of([&] { parse_config(yaml, "x.yaml", sets); });
+  return error_message([&] { parse_config(yaml, "x.yaml", sets); });
 }
 
 const char* kMinimal = "model:\n  arch: transformer\n";
@@ -109,82 +99,85 @@ TEST_CASE("config: integers may be written as 1e6", "[train]") {
 
 TEST_CASE("config: an unknown key names its line and the near miss", "[train]") {
   std::string e = parse_error("model:\n  arch: mamba2\n  d_modle: 3\n");
-  CHECK(has(e, "[config] x.yaml:3: unknown key 'model.d_modle' (did you mean 'model.d_model'?)"));
+  CHECK(contains(e, "[config] x.yaml:3: unknown key 'model.d_modle' (did you mean 'model.d_model'?)"));
 
   e = parse_error("modle:\n  arch: mamba2\n");
-  CHECK(has(e, "x.yaml:1: unknown key 'modle' (did you mean 'model'?)"));
+  CHECK(contains(e, "x.yaml:1: unknown key 'modle' (did you mean 'model'?)"));
 
   e = parse_error("model:\n  arch: mamba2\ndata:\n  mqar:\n    num_pair: 3\n");
-  CHECK(has(e, "x.yaml:5: unknown key 'data.mqar.num_pair' (did you mean 'data.mqar.num_pairs'?)"));
+  CHECK(contains(e, "x.yaml:5: unknown key 'data.mqar.num_pair' (did you mean 'data.mqar.num_pairs'?)"));
 
   // The right name in the wrong section.
   e = parse_error("model:\n  arch: mamba2\ntraining:\n  lr: 0.1\n");
-  CHECK(has(e, "x.yaml:4: unknown key 'training.lr' (did you mean 'optimizer.lr'?)"));
+  CHECK(contains(e, "x.yaml:4: unknown key 'training.lr' (did you mean 'optimizer.lr'?)"));
 
   // Nothing close: list what the section holds.
   e = parse_error("model:\n  arch: mamba2\n  zzzzzzzz: 1\n");
-  CHECK(has(e, "x.yaml:3: unknown key 'model.zzzzzzzz' (the keys in 'model' are: arch, d_model"));
-  CHECK_FALSE(has(e, "did you mean"));
+  CHECK(contains(e, "x.yaml:3: unknown key 'model.zzzzzzzz' (the keys in 'model' are: arch, d_model"));
+  CHECK_FALSE(contains(e, "did you mean"));
 
   CHECK_THROWS_AS(parse_config("model:\n  arch: mamba2\n  d_modle: 3\n", "x.yaml"), loglin::Error);
 }
 
 TEST_CASE("config: a wrong type names the line and the expected type", "[train]") {
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model: abc\n"),
-            "[config] x.yaml:3: 'model.d_model' expects an integer, got 'abc'"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  dropout: lots\n"),
-            "x.yaml:3: 'model.dropout' expects a number, got 'lots'"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  mlp: maybe\n"),
-            "x.yaml:3: 'model.mlp' expects a bool (true or false), got 'maybe'"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model: \"256\"\n"),
-            "x.yaml:3: 'model.d_model' expects an integer, got the quoted string \"256\""));
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model: [1, 2]\n"),
-            "x.yaml:3: 'model.d_model' expects an integer (>= 1), got a list"));
-  CHECK(has(parse_error("model:\n  arch: [mamba2]\n"),
-            "x.yaml:2: 'model.arch' expects one of transformer | mamba2 | loglinear_mamba2, got a list"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\n---\nmodel:\n  arch: mamba2\n"), "x.yaml: holds 2 YAML documents"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model:\n"),
-            "x.yaml:3: 'model.d_model' has no value (expects an integer (>= 1))"));
-  CHECK(has(parse_error("model: transformer\n"), "x.yaml:1: 'model' is a section and needs keys under it"));
-  CHECK(has(parse_error("- model\n"), "the top level must be a map of sections"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\noptimizer:\n  lr: .inf\n"),
-            "x.yaml:4: 'optimizer.lr' expects a number"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model: 99999999999\n"),
-            "x.yaml:3: 'model.d_model' is out of range"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\n  d_model: abc\n"),
+                 "[config] x.yaml:3: 'model.d_model' expects an integer, got 'abc'"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\n  dropout: lots\n"),
+                 "x.yaml:3: 'model.dropout' expects a number, got 'lots'"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\n  mlp: maybe\n"),
+                 "x.yaml:3: 'model.mlp' expects a bool (true or false), got 'maybe'"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\n  d_model: \"256\"\n"),
+                 "x.yaml:3: 'model.d_model' expects an integer, got the quoted string \"256\""));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\n  d_model: [1, 2]\n"),
+                 "x.yaml:3: 'model.d_model' expects an integer (>= 1), got a list"));
+  CHECK(contains(parse_error("model:\n  arch: [mamba2]\n"),
+                 "x.yaml:2: 'model.arch' expects one of transformer | mamba2 | loglinear_mamba2, got a list"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\n---\nmodel:\n  arch: mamba2\n"),
+                 "x.yaml: holds 2 YAML documents"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\n  d_model:\n"),
+                 "x.yaml:3: 'model.d_model' has no value (expects an integer (>= 1))"));
+  CHECK(contains(parse_error("model: transformer\n"), "x.yaml:1: 'model' is a section and needs keys under it"));
+  CHECK(contains(parse_error("- model\n"), "the top level must be a map of sections"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\noptimizer:\n  lr: .inf\n"),
+                 "x.yaml:4: 'optimizer.lr' expects a number"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\n  d_model: 99999999999\n"),
+                 "x.yaml:3: 'model.d_model' is out of range"));
 }
 
 TEST_CASE("config: a missing required key is named", "[train]") {
   std::string e = parse_error("data:\n  batch_size: 4\n");
-  CHECK(has(e, "[config] x.yaml: missing required key 'model.arch' (one of transformer | mamba2 | loglinear_mamba2)"));
-  CHECK(has(parse_error(""), "missing required key 'model.arch'"));
-  CHECK(has(parse_error("model:\n"), "missing required key 'model.arch'"));
+  CHECK(contains(
+      e, "[config] x.yaml: missing required key 'model.arch' (one of transformer | mamba2 | loglinear_mamba2)"));
+  CHECK(contains(parse_error(""), "missing required key 'model.arch'"));
+  CHECK(contains(parse_error("model:\n"), "missing required key 'model.arch'"));
 }
 
 TEST_CASE("config: out-of-range values and bad choices are named with the allowed range", "[train]") {
-  CHECK(
-      has(parse_error("model:\n  arch: mamba2\noptimizer:\n  lr: 0\n"), "x.yaml:4: 'optimizer.lr' must be > 0, got 0"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\ndata:\n  val_fraction: 0.6\n"),
-            "x.yaml:4: 'data.val_fraction' must be in (0, 0.5], got 0.6"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\nschedule:\n  min_lr_ratio: 1.5\n"),
-            "'schedule.min_lr_ratio' must be in [0, 1], got 1.5"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  chunk_size: 48\n"),
-            "x.yaml:3: 'model.chunk_size' must be a power of two, got 48"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\ncheckpoint:\n  keep_last: 0\n"),
-            "x.yaml:4: 'checkpoint.keep_last' must be >= 1, got 0"));
-  CHECK(has(parse_error("model:\n  arch: transfomer\n"),
-            "x.yaml:2: 'model.arch' must be one of transformer | mamba2 | loglinear_mamba2, got 'transfomer' (did "
-            "you mean 'transformer'?)"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\ntraining:\n  device: gpu\n"),
-            "x.yaml:4: 'training.device' must be one of auto | cpu | cuda | cuda:N, got 'gpu'"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\ntraining:\n  device: cuda:x\n"), "'training.device' must be one of"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\noptimizer:\n  lr: 0\n"),
+                 "x.yaml:4: 'optimizer.lr' must be > 0, got 0"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\ndata:\n  val_fraction: 0.6\n"),
+                 "x.yaml:4: 'data.val_fraction' must be in (0, 0.5], got 0.6"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\nschedule:\n  min_lr_ratio: 1.5\n"),
+                 "'schedule.min_lr_ratio' must be in [0, 1], got 1.5"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\n  chunk_size: 48\n"),
+                 "x.yaml:3: 'model.chunk_size' must be a power of two, got 48"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\ncheckpoint:\n  keep_last: 0\n"),
+                 "x.yaml:4: 'checkpoint.keep_last' must be >= 1, got 0"));
+  CHECK(contains(parse_error("model:\n  arch: transfomer\n"),
+                 "x.yaml:2: 'model.arch' must be one of transformer | mamba2 | loglinear_mamba2, got 'transfomer' (did "
+                 "you mean 'transformer'?)"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\ntraining:\n  device: gpu\n"),
+                 "x.yaml:4: 'training.device' must be one of auto | cpu | cuda | cuda:N, got 'gpu'"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\ntraining:\n  device: cuda:x\n"),
+                 "'training.device' must be one of"));
 }
 
 TEST_CASE("config: duplicate keys and YAML syntax errors name their lines", "[train]") {
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model: 64\n  d_model: 128\n"),
-            "x.yaml:4: duplicate key 'model.d_model' (first given at x.yaml:3)"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\n  d_model: 64\n  d_model: 128\n"),
+                 "x.yaml:4: duplicate key 'model.d_model' (first given at x.yaml:3)"));
   std::string e = parse_error("model:\n  arch: mamba2\n  d_model: [1, 2\n");
-  CHECK(has(e, "[config] x.yaml:"));
-  CHECK(has(e, "invalid YAML"));
+  CHECK(contains(e, "[config] x.yaml:"));
+  CHECK(contains(e, "invalid YAML"));
 }
 
 TEST_CASE("config: --set overrides keys of every type", "[train]") {
@@ -209,41 +202,43 @@ TEST_CASE("config: --set overrides keys of every type", "[train]") {
 }
 
 TEST_CASE("config: bad --set overrides are named", "[train]") {
-  CHECK(has(parse_error(kMinimal, {"model.d_model"}), "[config] bad --set 'model.d_model': expected a.b=value"));
-  CHECK(has(parse_error(kMinimal, {"=3"}), "expected a.b=value"));
-  CHECK(has(parse_error(kMinimal, {"model.d_modle=3"}),
-            "[config] --set model.d_modle=3: unknown key 'model.d_modle' (did you mean 'model.d_model'?)"));
-  CHECK(has(parse_error(kMinimal, {"data.mqar.num_pair=3"}), "did you mean 'data.mqar.num_pairs'?"));
-  CHECK(has(parse_error(kMinimal, {"model.d_model=big"}),
-            "--set model.d_model=big: 'model.d_model' expects an integer, got 'big'"));
-  CHECK(has(parse_error(kMinimal, {"data.mqar=3"}), "'data.mqar' is a section"));
-  CHECK(has(parse_error(kMinimal, {"optimizer.lr=-1"}), "--set optimizer.lr=-1: 'optimizer.lr' must be > 0"));
+  CHECK(contains(parse_error(kMinimal, {"model.d_model"}), "[config] bad --set 'model.d_model': expected a.b=value"));
+  CHECK(contains(parse_error(kMinimal, {"=3"}), "expected a.b=value"));
+  CHECK(contains(parse_error(kMinimal, {"model.d_modle=3"}),
+                 "[config] --set model.d_modle=3: unknown key 'model.d_modle' (did you mean 'model.d_model'?)"));
+  CHECK(contains(parse_error(kMinimal, {"data.mqar.num_pair=3"}), "did you mean 'data.mqar.num_pairs'?"));
+  CHECK(contains(parse_error(kMinimal, {"model.d_model=big"}),
+                 "--set model.d_model=big: 'model.d_model' expects an integer, got 'big'"));
+  CHECK(contains(parse_error(kMinimal, {"data.mqar=3"}), "'data.mqar' is a section"));
+  CHECK(contains(parse_error(kMinimal, {"optimizer.lr=-1"}), "--set optimizer.lr=-1: 'optimizer.lr' must be > 0"));
 }
 
 TEST_CASE("config: cross-key checks", "[train]") {
-  CHECK(has(parse_error("model: {arch: mamba2}\ndata:\n  tokenizer: bpe\n"),
-            "x.yaml:3: data.tokenizer is bpe but data.tokenizer_path is empty"));
-  CHECK(has(parse_error("model: {arch: mamba2}\ndata:\n  dataset: text\n"), "data.path is empty"));
-  CHECK(has(parse_error("model: {arch: mamba2}\ntraining:\n  steps: 0\n"),
-            "x.yaml:3: training.steps and training.max_tokens are both 0"));
-  CHECK(has(parse_error("model: {arch: mamba2}\ntraining:\n  steps: 10\n  max_tokens: 1000\n"),
-            "x.yaml:4: training.steps (10) and training.max_tokens (1000) are both set"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  d_model: 96\n  head_dim: 80\n"),
-            "x.yaml:4: model.head_dim (80) must divide model.d_model * model.expand (96 * 2 = 192)"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  n_groups: 3\n"),
-            "x.yaml:3: model.n_groups (3) must divide the head count"));
-  CHECK(has(parse_error("model:\n  arch: transformer\n  n_heads: 5\n"),
-            "x.yaml:3: model.n_heads (5) must divide model.d_model (256)"));
-  CHECK(has(parse_error("model:\n  arch: mamba2\n  max_seq_len: 128\n"),
-            "x.yaml:3: data.seq_len (256) exceeds model.max_seq_len (128)"));
-  CHECK(has(parse_error("model: {arch: mamba2}\ntraining:\n  device: cpu\n  precision: bf16-mixed\n"),
-            "x.yaml:4: training.precision bf16-mixed needs a CUDA device"));
+  CHECK(contains(parse_error("model: {arch: mamba2}\ndata:\n  tokenizer: bpe\n"),
+                 "x.yaml:3: data.tokenizer is bpe but data.tokenizer_path is empty"));
+  CHECK(contains(parse_error("model: {arch: mamba2}\ndata:\n  dataset: text\n"), "data.path is empty"));
+  CHECK(contains(parse_error("model: {arch: mamba2}\ntraining:\n  steps: 0\n"),
+                 "x.yaml:3: training.steps and training.max_tokens are both 0"));
+  CHECK(contains(parse_error("model: {arch: mamba2}\ntraining:\n  steps: 10\n  max_tokens: 1000\n"),
+                 "x.yaml:4: training.steps (10) and training.max_tokens (1000) are both set"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\n  d_model: 96\n  head_dim: 80\n"),
+                 "x.yaml:4: model.head_dim (80) must divide model.d_model * model.expand (96 * 2 = 192)"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\n  n_groups: 3\n"),
+                 "x.yaml:3: model.n_groups (3) must divide the head count"));
+  CHECK(contains(parse_error("model:\n  arch: transformer\n  n_heads: 5\n"),
+                 "x.yaml:3: model.n_heads (5) must divide model.d_model (256)"));
+  CHECK(contains(parse_error("model:\n  arch: mamba2\n  max_seq_len: 128\n"),
+                 "x.yaml:3: data.seq_len (256) exceeds model.max_seq_len (128)"));
+  CHECK(contains(parse_error("model: {arch: mamba2}\ntraining:\n  device: cpu\n  precision: bf16-mixed\n"),
+                 "x.yaml:4: training.precision bf16-mixed needs a CUDA device"));
   CHECK(
-      has(parse_error("model: {arch: mamba2}\ndata:\n  dataset: mqar\n  mqar:\n    num_pairs: 4\n    num_queries: 5\n"),
+      contains(
+          parse_error("model: {arch: mamba2}\ndata:\n  dataset: mqar\n  mqar:\n    num_pairs: 4\n    num_queries: 5\n"),
           "x.yaml:6: data.mqar.num_queries (5) must not exceed data.mqar.num_pairs (4)"));
-  CHECK(has(parse_error("model: {arch: mamba2}\ndata:\n  dataset: mqar\n  mqar:\n    num_pairs: 40\n"),
-            "data.mqar.vocab_size (64) must be at least 2 * num_pairs (80)"));
-  CHECK(has(parse_error(kMinimal, {"model.vocab_size=100"}), "--set model.vocab_size=100: model.vocab_size (100)"));
+  CHECK(contains(parse_error("model: {arch: mamba2}\ndata:\n  dataset: mqar\n  mqar:\n    num_pairs: 40\n"),
+                 "data.mqar.vocab_size (64) must be at least 2 * num_pairs (80)"));
+  CHECK(contains(parse_error(kMinimal, {"model.vocab_size=100"}),
+                 "--set model.vocab_size=100: model.vocab_size (100)"));
   // Mamba-only keys do not constrain a transformer, and vice versa.
   CHECK_NOTHROW(parse_config("model:\n  arch: transformer\n  head_dim: 60\n", "x.yaml"));
   CHECK_NOTHROW(parse_config("model:\n  arch: mamba2\n  n_heads: 7\n", "x.yaml"));
@@ -276,7 +271,7 @@ TEST_CASE("config: to_yaml writes every key and reads back the same config", "[t
   const std::string yaml = loglin::to_yaml(c);
   for (const auto& key : loglin::config_key_paths()) {
     const std::string leaf = key.substr(key.rfind('.') + 1) + ":";
-    CHECK(has(yaml, leaf));
+    CHECK(contains(yaml, leaf));
   }
   TrainConfig back = parse_config(yaml, "resolved.yaml");
   CHECK(back == c);
@@ -286,11 +281,11 @@ TEST_CASE("config: to_yaml writes every key and reads back the same config", "[t
 
 TEST_CASE("config: the reference table lists every key", "[train]") {
   const std::string md = loglin::config_reference_markdown();
-  CHECK(has(md, "| key | type | default | allowed | description |"));
-  for (const auto& key : loglin::config_key_paths()) CHECK(has(md, "| `" + key + "` |"));
-  CHECK(has(md, "| `model.arch` | choice | (required) | transformer \\| mamba2 \\| loglinear_mamba2 |"));
-  CHECK(has(md, "| `optimizer.lr` | number | `0.003` | > 0 |"));
-  CHECK(has(md, "| `data.mqar.num_pairs` | integer | `8` | >= 1 |"));
+  CHECK(contains(md, "| key | type | default | allowed | description |"));
+  for (const auto& key : loglin::config_key_paths()) CHECK(contains(md, "| `" + key + "` |"));
+  CHECK(contains(md, "| `model.arch` | choice | (required) | transformer \\| mamba2 \\| loglinear_mamba2 |"));
+  CHECK(contains(md, "| `optimizer.lr` | number | `0.003` | > 0 |"));
+  CHECK(contains(md, "| `data.mqar.num_pairs` | integer | `8` | >= 1 |"));
 }
 
 TEST_CASE("config: load_config reads a file and names it in errors", "[train]") {
@@ -299,16 +294,16 @@ TEST_CASE("config: load_config reads a file and names it in errors", "[train]") 
     std::ofstream f(path);
     f << "model:\n  arch: mamba2\n  d_modle: 1\n";
   }
-  std::string e = error_of([&] { loglin::load_config(path); });
-  CHECK(has(e, "[config] test_config_tmp.yaml:3: unknown key 'model.d_modle'"));
+  std::string e = error_message([&] { loglin::load_config(path); });
+  CHECK(contains(e, "[config] test_config_tmp.yaml:3: unknown key 'model.d_modle'"));
   {
     std::ofstream f(path);
     f << "model:\n  arch: mamba2\n";
   }
   CHECK(loglin::load_config(path, {"model.n_layers=2"}).model.n_layers == 2);
   std::remove(path.c_str());
-  CHECK(has(error_of([&] { loglin::load_config("no/such/config.yaml"); }),
-            "[config] cannot read config file 'no/such/config.yaml'"));
+  CHECK(contains(error_message([&] { loglin::load_config("no/such/config.yaml"); }),
+                 "[config] cannot read config file 'no/such/config.yaml'"));
 }
 
 TEST_CASE("config: edit distance and suggestions", "[train]") {

@@ -1,46 +1,22 @@
 // Text data: the token cache (reuse, rebuild on change, damage detected) and
 // the dataset's windows (bounds, reproducibility, resume, validation coverage).
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
 
 #include "catch.h"
+#include "test_util.h"
 #include "train/data/text_dataset.h"
 #include "train/data/token_file.h"
 
 namespace fs = std::filesystem;
 using namespace loglin;
+using loglin_test::TempDir;
+using loglin_test::contains;
+using loglin_test::error_message;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const char* tag) {
-    static int counter = 0;
-    path = fs::temp_directory_path() / fmt::format("loglin_{}_{}_{}", tag, ::getpid(), counter++);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 void write_text(const fs::path& p, const std::string& text) {
   fs::create_directories(p.parent_path());
@@ -104,7 +80,7 @@ TEST_CASE("token cache is built once and reused", "[train][data]") {
     write_text(src, generated_text(50) + "one more line\n");
     TokenFile again = TokenFile::open(opts, enc.fn());
     CHECK(again.built());
-    CHECK(has(again.rebuild_reason(), "changed"));
+    CHECK(contains(again.rebuild_reason(), "changed"));
     CHECK(enc.calls == 2);
     CHECK(again.size() == first.size() + 14);
   }
@@ -122,17 +98,17 @@ TEST_CASE("token cache is built once and reused", "[train][data]") {
     CHECK(tf.path().filename() == "corpus.byte-v2.tokens");
     other = opts;
     other.vocab_size = 300;
-    CHECK(has(TokenFile::open(other, enc.fn()).rebuild_reason(), "vocab size 256"));
+    CHECK(contains(TokenFile::open(other, enc.fn()).rebuild_reason(), "vocab size 256"));
   }
   SECTION("a truncated cache is reported by read() and rebuilt by open()") {
     fs::resize_file(first.path(), fs::file_size(first.path()) - 6);
-    const std::string msg = error_of([&] { TokenFile::read(first.path()); });
-    CHECK(has(msg, "token cache " + first.path().string() + " is truncated"));
-    CHECK(has(msg, "at byte 24"));
+    const std::string msg = error_message([&] { TokenFile::read(first.path()); });
+    CHECK(contains(msg, "token cache " + first.path().string() + " is truncated"));
+    CHECK(contains(msg, "at byte 24"));
     CHECK_THROWS_AS(TokenFile::read(first.path()), Error);
     TokenFile rebuilt = TokenFile::open(opts, enc.fn());
     CHECK(rebuilt.built());
-    CHECK(has(rebuilt.rebuild_reason(), "truncated"));
+    CHECK(contains(rebuilt.rebuild_reason(), "truncated"));
     CHECK(*TokenFile::read(first.path()).tokens() == *first.tokens());
   }
   SECTION("a cache shorter than its header, or with a flipped byte, is refused") {
@@ -141,11 +117,11 @@ TEST_CASE("token cache is built once and reused", "[train][data]") {
       f.seekp(100);
       f.put('\x7f');
     }
-    CHECK(has(error_of([&] { TokenFile::read(first.path()); }), "is corrupt"));
+    CHECK(contains(error_message([&] { TokenFile::read(first.path()); }), "is corrupt"));
     fs::resize_file(first.path(), 10);
-    CHECK(has(error_of([&] { TokenFile::read(first.path()); }), "shorter than the 64-byte header"));
+    CHECK(contains(error_message([&] { TokenFile::read(first.path()); }), "shorter than the 64-byte header"));
     write_text(first.path(), std::string(80, 'z'));
-    CHECK(has(error_of([&] { TokenFile::read(first.path()); }), "magic at byte 0"));
+    CHECK(contains(error_message([&] { TokenFile::read(first.path()); }), "magic at byte 0"));
     CHECK(TokenFile::open(opts, enc.fn()).built());
   }
 }
@@ -169,11 +145,11 @@ TEST_CASE("token cache reads a directory of .txt files in sorted order", "[train
 
   CHECK_THROWS_AS(read_text_source(dir.path / "missing"), Error);
   fs::create_directories(dir.path / "empty");
-  CHECK(has(error_of([&] { read_text_source(dir.path / "empty"); }), "no *.txt files"));
+  CHECK(contains(error_message([&] { read_text_source(dir.path / "empty"); }), "no *.txt files"));
   CHECK_THROWS_AS(TokenFile::open({src, dir.path / "cache", "bad/id", 256}, enc.fn()), Error);
   // A tokenizer that strays outside its vocabulary is caught.
-  CHECK(has(error_of([&] { TokenFile::open({src, dir.path / "cache", "tiny", 60}, enc.fn()); }),
-            "outside the vocabulary"));
+  CHECK(contains(error_message([&] { TokenFile::open({src, dir.path / "cache", "tiny", 60}, enc.fn()); }),
+                 "outside the vocabulary"));
 }
 
 TEST_CASE("text windows stay inside the training split", "[train][data]") {
@@ -252,10 +228,11 @@ TEST_CASE("validation batches cover the validation split in order", "[train][dat
 }
 
 TEST_CASE("text dataset rejects splits too short for a window", "[train][data]") {
-  const std::string msg = error_of([] { TextDataset(counting_tokens(20), {.seq_len = 32, .batch_size = 1}); });
-  CHECK(has(msg, "seq_len + 1 = 33"));
-  CHECK(has(error_of([] { TextDataset(counting_tokens(100), {.seq_len = 8, .batch_size = 1, .val_fraction = 0.05}); }),
-            "validation split"));
+  const std::string msg = error_message([] { TextDataset(counting_tokens(20), {.seq_len = 32, .batch_size = 1}); });
+  CHECK(contains(msg, "seq_len + 1 = 33"));
+  CHECK(contains(
+      error_message([] { TextDataset(counting_tokens(100), {.seq_len = 8, .batch_size = 1, .val_fraction = 0.05}); }),
+      "validation split"));
   CHECK_THROWS_AS(TextDataset(counting_tokens(100), {.seq_len = 8, .batch_size = 1, .val_fraction = 1.0}), Error);
   CHECK_THROWS_AS(TextDataset(counting_tokens(100), {.seq_len = 0, .batch_size = 1}), Error);
 }

@@ -5,23 +5,14 @@
 #include <string>
 
 #include "catch.h"
+#include "test_util.h"
 #include "train/data/mqar.h"
 
 using namespace loglin;
+using loglin_test::contains;
+using loglin_test::error_message;
 
 namespace {
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 std::vector<int64_t> ids(const Tensor& t) { return t.to_vector<int64_t>(); }
 
@@ -125,10 +116,11 @@ TEST_CASE("mqar validation is fixed by its own seed, training resumes exactly", 
 }
 
 TEST_CASE("mqar rejects impossible settings with a clear message", "[train][mqar]") {
-  const std::string msg = error_of([] { MqarDataset(MqarOptions{.num_pairs = 8, .seq_len = 30, .num_queries = 8}); });
-  CHECK(has(msg, "seq_len 30 is too short"));
-  CHECK(has(msg, "2*num_pairs + 2*num_queries = 32"));
-  CHECK(has(error_of([] { MqarDataset(MqarOptions{.num_pairs = 8, .vocab_size = 16}); }), "vocab_size"));
+  const std::string msg =
+      error_message([] { MqarDataset(MqarOptions{.num_pairs = 8, .seq_len = 30, .num_queries = 8}); });
+  CHECK(contains(msg, "seq_len 30 is too short"));
+  CHECK(contains(msg, "2*num_pairs + 2*num_queries = 32"));
+  CHECK(contains(error_message([] { MqarDataset(MqarOptions{.num_pairs = 8, .vocab_size = 16}); }), "vocab_size"));
   CHECK_THROWS_AS(MqarDataset(MqarOptions{.num_pairs = 4, .num_queries = 5}), Error);
   CHECK_THROWS_AS(MqarDataset(MqarOptions{.num_pairs = 0}), Error);
   CHECK_THROWS_AS(MqarDataset(MqarOptions{.batch_size = 0}), Error);

@@ -1,45 +1,21 @@
 // safetensors: round trips for every dtype and odd shape, the exact bytes of
 // a tiny file, and a clear error for each way a file can be damaged.
-#include <unistd.h>
-
 #include <cstring>
 #include <filesystem>
 #include <string>
 
 #include "catch.h"
 #include "core/rng.h"
+#include "test_util.h"
 #include "train/checkpoint/safetensors.h"
 
 namespace fs = std::filesystem;
 using namespace loglin;
+using loglin_test::TempDir;
+using loglin_test::contains;
+using loglin_test::error_message;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const char* tag) {
-    static int counter = 0;
-    path = fs::temp_directory_path() / fmt::format("loglin_{}_{}_{}", tag, ::getpid(), counter++);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 std::string raw_bytes(const Tensor& t) {
   Tensor c = t.is_contiguous() ? t : core::contiguous_copy(t);
@@ -143,36 +119,36 @@ TEST_CASE("safetensors rejects damaged headers with file and byte offset", "[tra
   }
   SECTION("shorter than the length prefix") {
     CHECK_THROWS_AS(load("\x01\x02"), Error);
-    CHECK(has(error_of([&] { load("\x01\x02"); }), "x.safetensors is truncated"));
+    CHECK(contains(error_message([&] { load("\x01\x02"); }), "x.safetensors is truncated"));
   }
   SECTION("header length past the end") {
     std::string bytes = craft(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", f32x2);
     bytes[0] = static_cast<char>(0xff);
     bytes[1] = static_cast<char>(0xff);
-    const std::string msg = error_of([&] { load(bytes); });
-    CHECK(has(msg, "x.safetensors"));
-    CHECK(has(msg, "header length at byte 0"));
+    const std::string msg = error_message([&] { load(bytes); });
+    CHECK(contains(msg, "x.safetensors"));
+    CHECK(contains(msg, "header length at byte 0"));
     bytes[7] = 0x7f;  // absurdly large
-    CHECK(has(error_of([&] { load(bytes); }), "implausible"));
+    CHECK(contains(error_message([&] { load(bytes); }), "implausible"));
   }
   SECTION("invalid JSON names the byte in the file") {
     // {"a":} : the value is missing at header byte 5, file byte 13.
-    const std::string msg = error_of([&] { load(craft(R"({"a":})", "")); });
-    CHECK(has(msg, "x.safetensors"));
-    CHECK(has(msg, "invalid JSON at byte 13"));
+    const std::string msg = error_message([&] { load(craft(R"({"a":})", "")); });
+    CHECK(contains(msg, "x.safetensors"));
+    CHECK(contains(msg, "invalid JSON at byte 13"));
     CHECK_THROWS_AS(load(craft("[1,2]", "")), Error);
     CHECK_THROWS_AS(load(craft(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})", f32x2)), Error);
   }
   SECTION("unknown dtype") {
     const std::string msg =
-        error_of([&] { load(craft(R"({"a":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}})", f32x2)); });
-    CHECK(has(msg, "dtype \"F16\""));
-    CHECK(has(msg, "'a' at byte 9"));
+        error_message([&] { load(craft(R"({"a":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}})", f32x2)); });
+    CHECK(contains(msg, "dtype \"F16\""));
+    CHECK(contains(msg, "'a' at byte 9"));
   }
   SECTION("shape and offsets disagree") {
     const std::string msg =
-        error_of([&] { load(craft(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", f32x2)); });
-    CHECK(has(msg, "needs 12 bytes"));
+        error_message([&] { load(craft(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", f32x2)); });
+    CHECK(contains(msg, "needs 12 bytes"));
     CHECK_THROWS_AS(load(craft(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", f32x2)), Error);
     CHECK_THROWS_AS(load(craft(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", f32x2)), Error);
     CHECK_THROWS_AS(load(craft(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", f32x2)), Error);
@@ -181,25 +157,26 @@ TEST_CASE("safetensors rejects damaged headers with file and byte offset", "[tra
   }
   SECTION("offsets out of range") {
     const std::string msg =
-        error_of([&] { load(craft(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", f32x2)); });
-    CHECK(has(msg, "x.safetensors is truncated: header says 16 bytes of data, file has 8"));
+        error_message([&] { load(craft(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", f32x2)); });
+    CHECK(contains(msg, "x.safetensors is truncated: header says 16 bytes of data, file has 8"));
   }
   SECTION("overlapping, gapped and trailing data") {
     const std::string data12(12, '\0');
-    CHECK(has(error_of([&] {
-                load(craft(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                           R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-                           data12));
-              }),
-              "overlaps 'a'"));
-    CHECK(has(error_of([&] {
-                load(craft(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
-                           R"("b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
-                           data12));
-              }),
-              "unused data"));
-    CHECK(has(error_of([&] { load(craft(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", data12)); }),
-              "4 unexpected bytes after the last tensor"));
+    CHECK(contains(error_message([&] {
+                     load(craft(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                                data12));
+                   }),
+                   "overlaps 'a'"));
+    CHECK(contains(error_message([&] {
+                     load(craft(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                R"("b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
+                                data12));
+                   }),
+                   "unused data"));
+    CHECK(contains(
+        error_message([&] { load(craft(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", data12)); }),
+        "4 unexpected bytes after the last tensor"));
   }
   SECTION("metadata must map strings to strings") {
     CHECK_THROWS_AS(load(craft(R"({"__metadata__":{"n":1}})", "")), Error);
@@ -215,7 +192,7 @@ TEST_CASE("safetensors reports a truncated file with both sizes", "[train][safet
   const uint64_t full = fs::file_size(file);
   fs::resize_file(file, full - 100);
   CHECK_THROWS_AS(load_safetensors(file), Error);
-  const std::string msg = error_of([&] { load_safetensors(file); });
-  CHECK(has(msg, file.string() + " is truncated: header says 400 bytes of data, file has 300"));
+  const std::string msg = error_message([&] { load_safetensors(file); });
+  CHECK(contains(msg, file.string() + " is truncated: header says 400 bytes of data, file has 300"));
   CHECK_THROWS_AS(load_safetensors(dir.path / "missing.safetensors"), Error);
 }

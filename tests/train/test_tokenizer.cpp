@@ -9,6 +9,7 @@
 
 #include "catch.h"
 #include "core/error.h"
+#include "test_util.h"
 #include "train/tokenizer/bpe_tokenizer.h"
 #include "train/tokenizer/bpe_trainer.h"
 #include "train/tokenizer/byte_tokenizer.h"
@@ -16,20 +17,10 @@
 
 using loglin::BpeTokenizer;
 using loglin::ByteTokenizer;
+using loglin_test::contains;
+using loglin_test::error_message;
 
 namespace {
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const loglin::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // Every byte value, a NUL in the middle, and invalid UTF-8 (a lone
 // continuation byte, a truncated sequence, an overlong form).
@@ -110,15 +101,14 @@ TEST_CASE("tokenizer: byte round-trips arbitrary bytes", "[train]") {
 TEST_CASE("tokenizer: decoding an invalid id names it", "[train]") {
   ByteTokenizer byte;
   CHECK_THROWS_AS(byte.decode({65, 256}), loglin::Error);
-  CHECK(has(error_of([&] { byte.decode({65, 256}); }), "[tokenizer] byte: cannot decode id 256 at position 1"));
-  CHECK(has(error_of([&] { byte.decode({-1}); }), "cannot decode id -1 at position 0"));
+  CHECK(contains(error_message([&] { byte.decode({65, 256}); }),
+                 "[tokenizer] byte: cannot decode id 256 at position 1"));
+  CHECK(contains(error_message([&] { byte.decode({-1}); }), "cannot decode id -1 at position 0"));
   BpeTokenizer bpe = BpeTokenizer::train(make_corpus(2000, 1), 300);
   CHECK_THROWS_AS(bpe.decode({1 << 30}), loglin::Error);
-  CHECK(has(error_of([&] {
-              bpe.decode({3, bpe.vocab_size()});
-            }),
-            "[tokenizer] bpe: cannot decode id " + std::to_string(bpe.vocab_size()) + " at position 1"));
-  CHECK(has(error_of([&] { bpe.decode({-7}); }), "cannot decode id -7"));
+  CHECK(contains(error_message([&] { bpe.decode({3, bpe.vocab_size()}); }),
+                 "[tokenizer] bpe: cannot decode id " + std::to_string(bpe.vocab_size()) + " at position 1"));
+  CHECK(contains(error_message([&] { bpe.decode({-7}); }), "cannot decode id -7"));
   CHECK(bpe.decode({}).empty());
 }
 
@@ -187,7 +177,8 @@ TEST_CASE("tokenizer: BPE stops when no pair repeats, and checks the vocab size"
   CHECK(tok.decode(tok.encode("abab")) == "abab");
   CHECK(BpeTokenizer::train("", 512).vocab_size() == 256);
   CHECK(BpeTokenizer::train(make_corpus(100, 1), 256).merges().empty());
-  CHECK(has(error_of([] { BpeTokenizer::train("abc", 100); }), "[tokenizer] bpe: vocab size must be in [256"));
+  CHECK(contains(error_message([] { BpeTokenizer::train("abc", 100); }),
+                 "[tokenizer] bpe: vocab size must be in [256"));
 }
 
 TEST_CASE("tokenizer: BPE save/load gives identical encodings", "[train]") {
@@ -206,13 +197,14 @@ TEST_CASE("tokenizer: BPE save/load gives identical encodings", "[train]") {
   CHECK(any->encode(corpus) == tok.encode(corpus));
   CHECK(loglin::make_tokenizer("bpe", path)->vocab_size() == tok.vocab_size());
   CHECK(loglin::make_tokenizer("byte", "")->vocab_size() == 256);
-  CHECK(has(error_of([] { loglin::make_tokenizer("bep", "x"); }), "unknown tokenizer kind 'bep'"));
-  CHECK(has(error_of([] { loglin::make_tokenizer("bpe", ""); }), "bpe needs a tokenizer file"));
+  CHECK(contains(error_message([] { loglin::make_tokenizer("bep", "x"); }), "unknown tokenizer kind 'bep'"));
+  CHECK(contains(error_message([] { loglin::make_tokenizer("bpe", ""); }), "bpe needs a tokenizer file"));
   // The byte tokenizer saves and loads too.
   const std::string byte_path = tmp_path("saved.byte");
   ByteTokenizer().save(byte_path);
   CHECK(loglin::load_tokenizer(byte_path)->name() == "byte");
-  CHECK(has(error_of([&] { BpeTokenizer::load(byte_path); }), "this is a 'byte' tokenizer file, not a 'bpe' one"));
+  CHECK(contains(error_message([&] { BpeTokenizer::load(byte_path); }),
+                 "this is a 'byte' tokenizer file, not a 'bpe' one"));
   std::remove(path.c_str());
   std::remove(byte_path.c_str());
 }
@@ -221,34 +213,36 @@ TEST_CASE("tokenizer: corrupted BPE files are errors naming the file and line", 
   const std::string path = tmp_path("bad.bpe");
   auto load_error = [&](const std::string& text) {
     write_text(path, text);
-    return error_of([&] { BpeTokenizer::load(path); });
+    return error_message([&] { BpeTokenizer::load(path); });
   };
   const std::string p = path + ":";
-  CHECK(has(load_error("hello\n"), "[tokenizer] " + p + "1: not a loglin tokenizer file"));
-  CHECK(has(load_error(""), p + "1: empty file"));
-  CHECK(has(load_error("loglin-tokenizer bpe 9\nmerges 0\n"), p + "1: format version 9 is newer"));
-  CHECK(has(load_error("loglin-tokenizer bpe 1\n"), p + "1: the file ends after the header"));
-  CHECK(has(load_error("loglin-tokenizer bpe 1\nmerge 2\n"), p + "2: expected 'merges M'"));
-  CHECK(has(load_error("loglin-tokenizer bpe 1\nmerges 2\n97 98\n98 x\n"), p + "4: expected a merge 'A B'"));
-  CHECK(has(load_error("loglin-tokenizer bpe 1\nmerges 2\n97 98\n256 300\n"),
-            p + "4: merge 1 uses id 300, but only ids 0..256 are defined"));
-  CHECK(has(load_error("loglin-tokenizer bpe 1\nmerges 2\n97 98\n97 98\n"), p + "4: merge 1 (97 98) repeats"));
-  CHECK(has(load_error("loglin-tokenizer bpe 1\nmerges 3\n97 98\n256 99\n"),
-            p + "4: the file ends after 2 merges; the header announced 3"));
-  CHECK(has(load_error("loglin-tokenizer bpe 1\nmerges 1\n97 98\n99 100\n"), p + "4: more merge lines than the 1"));
-  CHECK(has(load_error("loglin-tokenizer bpe 1\nmerges 1\n-1 98\n"), p + "3: expected a merge"));
+  CHECK(contains(load_error("hello\n"), "[tokenizer] " + p + "1: not a loglin tokenizer file"));
+  CHECK(contains(load_error(""), p + "1: empty file"));
+  CHECK(contains(load_error("loglin-tokenizer bpe 9\nmerges 0\n"), p + "1: format version 9 is newer"));
+  CHECK(contains(load_error("loglin-tokenizer bpe 1\n"), p + "1: the file ends after the header"));
+  CHECK(contains(load_error("loglin-tokenizer bpe 1\nmerge 2\n"), p + "2: expected 'merges M'"));
+  CHECK(contains(load_error("loglin-tokenizer bpe 1\nmerges 2\n97 98\n98 x\n"), p + "4: expected a merge 'A B'"));
+  CHECK(contains(load_error("loglin-tokenizer bpe 1\nmerges 2\n97 98\n256 300\n"),
+                 p + "4: merge 1 uses id 300, but only ids 0..256 are defined"));
+  CHECK(contains(load_error("loglin-tokenizer bpe 1\nmerges 2\n97 98\n97 98\n"), p + "4: merge 1 (97 98) repeats"));
+  CHECK(contains(load_error("loglin-tokenizer bpe 1\nmerges 3\n97 98\n256 99\n"),
+                 p + "4: the file ends after 2 merges; the header announced 3"));
+  CHECK(contains(load_error("loglin-tokenizer bpe 1\nmerges 1\n97 98\n99 100\n"),
+                 p + "4: more merge lines than the 1"));
+  CHECK(contains(load_error("loglin-tokenizer bpe 1\nmerges 1\n-1 98\n"), p + "3: expected a merge"));
   CHECK_THROWS_AS(BpeTokenizer::load(path), loglin::Error);
   // Comments, CRLF endings and trailing comments are fine.
   write_text(path, "loglin-tokenizer bpe 1\r\n# made by hand\r\nmerges 2\r\n97 98  # ab\r\n256 99\r\n");
   BpeTokenizer ok = BpeTokenizer::load(path);
   CHECK(ok.encode("abc") == std::vector<int32_t>{257});
   std::remove(path.c_str());
-  CHECK(has(error_of([] { BpeTokenizer::load("no/such/file.bpe"); }), "[tokenizer] cannot read 'no/such/file.bpe'"));
+  CHECK(contains(error_message([] { BpeTokenizer::load("no/such/file.bpe"); }),
+                 "[tokenizer] cannot read 'no/such/file.bpe'"));
 }
 
 TEST_CASE("tokenizer: merges must use ids defined before them", "[train]") {
   CHECK_THROWS_AS(BpeTokenizer({{97, 256}}), loglin::Error);
-  CHECK(has(error_of([] { BpeTokenizer({{97, 98}, {97, 98}}); }), "merge 1 repeats merge 0"));
+  CHECK(contains(error_message([] { BpeTokenizer({{97, 98}, {97, 98}}); }), "merge 1 repeats merge 0"));
   BpeTokenizer t({{97, 98}, {256, 256}});
   CHECK(t.piece(257) == "abab");
   CHECK(t.encode("ababab") == std::vector<int32_t>{257, 256});

@@ -1,13 +1,18 @@
-// Small helpers for the autograd tests that read the same under Catch2 2.13 and 3.x
-// (no Approx, no matchers): a tolerance check and an error-message check.
+// Helpers shared by every test folder that read the same under Catch2 2.13
+// and 3.x (no Approx, no matchers): error-message and tolerance checks, a
+// relative error of tensors, and a scratch directory.
 #pragma once
-#include <algorithm>
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "catch.h"
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace loglin_test {
 
@@ -35,6 +40,45 @@ inline double max_abs_diff(const std::vector<double>& a, const std::vector<doubl
   }
   return m;
 }
+
+// ||a - b|| / ||b|| in double (||a - b|| when b is all zeros); NaN anywhere or
+// a size mismatch gives infinity so it never passes.
+inline double rel_err(const ::loglin::Tensor& a, const ::loglin::Tensor& b) {
+  std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
+  if (va.size() != vb.size()) return INFINITY;
+  double num = 0, den = 0;
+  for (size_t i = 0; i < va.size(); ++i) {
+    num += (va[i] - vb[i]) * (va[i] - vb[i]);
+    den += vb[i] * vb[i];
+  }
+  double e = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+  return std::isnan(e) ? INFINITY : e;
+}
+
+inline bool all_finite(const ::loglin::Tensor& t) {
+  for (double v : t.to_vector<double>())
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+// A fresh scratch directory under the system temp directory, named
+// loglin_<tag>_<pid>_<counter>, removed with everything in it on destruction.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const char* tag) {
+    static int counter = 0;
+    path = std::filesystem::temp_directory_path() /
+           ("loglin_" + std::string(tag) + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
 
 }  // namespace loglin_test
 
