@@ -11,6 +11,9 @@
 namespace loglin::autograd {
 
 Tensor add_gradients(const Tensor& dst, const Tensor& src) {
+  LOGLIN_CHECK(dst.device().is_cpu() && src.device().is_cpu(),
+               "[autograd] summing gradients on {} needs the CUDA kernels (step 4/6)",
+               dst.device().is_cpu() ? src.device().str() : dst.device().str());
   LOGLIN_CHECK(dst.shape() == src.shape(), "[autograd] gradients of shapes {} and {} cannot be summed",
                shape_str(dst.shape()), shape_str(src.shape()));
   // bf16 is storage-only on the cpu (a bf16 leaf reached through .to(f32)):
@@ -110,7 +113,7 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads
     size_t n_out = std::max<size_t>(n->outputs().size(), 1);
     in.resize(n_out);
     for (size_t i = 0; i < n->outputs().size(); ++i)
-      if (!in[i].defined()) in[i] = Tensor::zeros(n->outputs()[i].shape, n->outputs()[i].dtype);
+      if (!in[i].defined()) in[i] = Tensor::zeros(n->outputs()[i].shape, n->outputs()[i].dtype, n->outputs()[i].device);
     std::vector<Tensor> out = n->apply(in);
     if (!retain_graph) n->release();
     auto& edges = n->next_edges();

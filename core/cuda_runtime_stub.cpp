@@ -7,3 +7,24 @@ bool built_with_cuda() { return false; }
 int cuda_device_count() { return 0; }
 
 }  // namespace loglin
+
+// ---- core/cuda_memory.h without CUDA ----
+#include "core/cuda_memory.h"
+#include "core/error.h"
+
+namespace loglin::cuda {
+namespace {
+[[noreturn]] void no_cuda() {
+  LOGLIN_FAIL("[cuda] this loglin was built without CUDA (configure with -DLOGLIN_CUDA=ON on a machine with nvcc)");
+}
+}  // namespace
+void* allocate(size_t, int) { no_cuda(); }
+void free(void*, size_t, int) {}
+MemoryStats memory_stats(int) { no_cuda(); }
+void reset_peak_memory(int) { no_cuda(); }
+void empty_cache(int) { no_cuda(); }
+void copy_host_to_device(void*, const void*, size_t, int) { no_cuda(); }
+void copy_device_to_host(void*, const void*, size_t, int) { no_cuda(); }
+void copy_device_to_device(void*, const void*, size_t, int) { no_cuda(); }
+void fill_zero(void*, size_t, int) { no_cuda(); }
+}  // namespace loglin::cuda

@@ -5,6 +5,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "core/cuda_memory.h"
 #include "core/dispatch.h"
 #include "core/strided_loop.h"
 
@@ -27,6 +28,10 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
+  if (device.is_cuda()) {
+    cuda::fill_zero(t.raw_data(), static_cast<size_t>(t.numel()) * dtype_size(dtype), device.index);
+    return t;
+  }
   std::memset(t.raw_data(), 0, static_cast<size_t>(t.numel()) * dtype_size(dtype));
   return t;
 }
@@ -34,8 +39,13 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
 Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
-  Tensor t = empty(shape, dtype, device);
+  Tensor t = empty(shape, dtype);
   core::fill(t, value);
+  if (device.is_cuda()) {
+    Tensor d = empty(shape, dtype, device);
+    core::copy_into(d, t);
+    return d;
+  }
   return t;
 }
 
@@ -122,7 +132,8 @@ std::string Tensor::str() const {
   os << "Tensor(shape=" << shape_str(shape()) << ", dtype=" << dtype_name(dtype()) << ", device=" << device().str();
   if (requires_grad()) os << ", requires_grad";
   os << ")\n";
-  Tensor c = core::contiguous_copy(*this);
+  Tensor c = Tensor::empty(shape(), dtype());  // on the cpu, whatever the device
+  core::copy_into(c, *this);
   int64_t pos = 0, printed = 0;
   format_rec(os, c, 0, pos, printed, 64);
   return os.str();
@@ -179,8 +190,48 @@ inline To convert_value(From v) {
 }
 }  // namespace
 
+namespace {
+
+size_t byte_size(const Tensor& t) { return static_cast<size_t>(t.numel()) * dtype_size(t.dtype()); }
+
+// Copies that involve a CUDA tensor: whole contiguous buffers move between
+// devices; any conversion or re-striding happens on the cpu side.
+void copy_across_devices(const Tensor& dst, const Tensor& src) {
+  LOGLIN_CHECK(src.shape() == dst.shape(), "[copy] cannot copy shape {} on {} into shape {} on {}",
+               shape_str(src.shape()), src.device().str(), shape_str(dst.shape()), dst.device().str());
+  if (src.device().is_cuda() && dst.device().is_cuda()) {
+    LOGLIN_CHECK(src.device() == dst.device(), "[copy] copies between two GPUs ({} -> {}) are not supported yet",
+                 src.device().str(), dst.device().str());
+    LOGLIN_CHECK(src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous(),
+                 "[copy] strided or converting copies on {} need the CUDA kernels (step 4/6)", dst.device().str());
+    cuda::copy_device_to_device(dst.raw_data(), src.raw_data(), byte_size(dst), dst.device().index);
+    return;
+  }
+  if (dst.device().is_cuda()) {
+    LOGLIN_CHECK(dst.is_contiguous(), "[copy] a strided destination on {} needs the CUDA kernels (step 4/6)",
+                 dst.device().str());
+    Tensor host = src.dtype() == dst.dtype() && src.is_contiguous() ? src : contiguous_copy(src, dst.dtype());
+    cuda::copy_host_to_device(dst.raw_data(), host.raw_data(), byte_size(dst), dst.device().index);
+    return;
+  }
+  LOGLIN_CHECK(src.is_contiguous(), "[copy] a strided source on {} needs the CUDA kernels (step 4/6)",
+               src.device().str());
+  if (dst.dtype() == src.dtype() && dst.is_contiguous()) {
+    cuda::copy_device_to_host(dst.raw_data(), src.raw_data(), byte_size(dst), src.device().index);
+    return;
+  }
+  Tensor host = Tensor::empty(src.shape(), src.dtype());
+  cuda::copy_device_to_host(host.raw_data(), src.raw_data(), byte_size(host), src.device().index);
+  copy_into(dst, host);
+}
+
+}  // namespace
+
 void copy_into(const Tensor& dst, const Tensor& src) {
-  LOGLIN_CHECK(dst.device().is_cpu() && src.device().is_cpu(), "[copy] only cpu tensors are supported here");
+  if (dst.device().is_cuda() || src.device().is_cuda()) {
+    copy_across_devices(dst, src);
+    return;
+  }
   // Check before computing broadcast strides: a source with more dims than
   // the destination must be an error, not an out-of-bounds write.
   LOGLIN_CHECK(src.shape() == dst.shape() || broadcast_shapes(src.shape(), dst.shape(), "copy") == dst.shape(),
@@ -206,6 +257,8 @@ void copy_into(const Tensor& dst, const Tensor& src) {
 }
 
 void fill(const Tensor& dst, double value) {
+  LOGLIN_CHECK(dst.device().is_cpu(), "[fill] filling a tensor on {} needs the CUDA kernels (step 4/6)",
+               dst.device().str());
   dispatch_all(dst.dtype(), [&]<class D>() {
     D v = convert_value<D>(value);
     D* d = dst.data<D>();

@@ -154,7 +154,8 @@ Tensor Tensor::from_vector(const std::vector<T>& data, const Shape& shape) {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  Tensor c = core::contiguous_copy(*this, dtype_of<T>::value);
+  Tensor c = Tensor::empty(shape(), dtype_of<T>::value);  // on the cpu, whatever the device
+  core::copy_into(c, *this);
   const T* p = c.data<T>();
   return std::vector<T>(p, p + c.numel());
 }

@@ -188,7 +188,12 @@ Tensor to_dtype(const Tensor& x, DType dtype) {
 Tensor to_device(const Tensor& x, Device device) {
   check_defined("to", {&x});
   if (x.device() == device) return x;
-  LOGLIN_FAIL("[to] copies between {} and {} arrive with the CUDA backend", x.device().str(), device.str());
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), device);
+  core::copy_into(out, x);
+  autograd::record("to_device", {x}, {out}, [from = x.device()](autograd::BackwardContext& ctx) {
+    return std::vector<Tensor>{to_device(ctx.grads[0], from)};
+  });
+  return out;
 }
 
 }  // namespace loglin

@@ -49,7 +49,7 @@ TEST_CASE("asking for a cuda tensor without a CUDA backend is a clear error", "[
   LL_CHECK_ERROR(Tensor::zeros({2, 2}, DType::f32, Device::cuda()), "[tensor]");
   LL_CHECK_ERROR(Tensor::empty({2}, DType::f32, Device::parse("cuda:1")), "without CUDA");
   LL_CHECK_ERROR(Tensor::full({2}, 1.0, DType::f32, Device::cuda()), "cuda:0");
-  LL_CHECK_ERROR(Tensor::ones({2}).to(Device::cuda()), "[to]");
+  LL_CHECK_ERROR(Tensor::ones({2}).to(Device::cuda()), "without CUDA");
 }
 
 TEST_CASE("host allocator counters follow tensor lifetimes", "[core]") {

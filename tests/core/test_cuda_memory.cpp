@@ -1,0 +1,73 @@
+// CUDA tensors: device memory, copies to and from the host, the caching
+// allocator. Skipped where no GPU answers.
+#include "catch.h"
+#include "core/cuda_memory.h"
+#include "core/rng.h"
+#include "ops/ops.h"
+#include "test_util.h"
+
+using namespace loglin;
+
+TEST_CASE("cpu -> cuda -> cpu round-trips every dtype exactly", "[cuda]") {
+  LOGLIN_REQUIRE_CUDA();
+  for (DType dt : {DType::f32, DType::f64, DType::bf16, DType::i32, DType::i64}) {
+    INFO(dtype_name(dt));
+    Tensor x = randn({37, 5}).to(dt);
+    Tensor d = x.to(Device::cuda());
+    CHECK(d.device() == Device::cuda());
+    CHECK(d.dtype() == dt);
+    Tensor back = d.to(Device::cpu());
+    CHECK(back.to_vector<double>() == x.to_vector<double>());
+    CHECK(d.to_vector<double>() == x.to_vector<double>());  // to_vector reads through the host
+  }
+}
+
+TEST_CASE("strided and converting copies to the GPU go through the host", "[cuda]") {
+  LOGLIN_REQUIRE_CUDA();
+  Tensor x = randn({6, 4}).transpose(0, 1);  // not contiguous
+  Tensor d = Tensor::empty({4, 6}, DType::f64, Device::cuda());
+  core::copy_into(d, x);
+  CHECK(d.to_vector<double>() == x.to_vector<double>());
+  CHECK(Tensor::zeros({3, 3}, DType::f32, Device::cuda()).to_vector<float>() == std::vector<float>(9, 0.0f));
+  CHECK(Tensor::full({2}, 2.5, DType::f32, Device::cuda()).to_vector<float>() == std::vector<float>{2.5f, 2.5f});
+  CHECK(Tensor::ones({2}, DType::f32, Device::cuda()).str().find("device=cuda:0") != std::string::npos);
+}
+
+TEST_CASE("gradients flow back through to(device)", "[cuda]") {
+  LOGLIN_REQUIRE_CUDA();
+  Tensor x = randn({3, 4}).set_requires_grad(true);
+  Tensor y = x.to(Device::cuda()).to(Device::cpu());
+  sum(y * y).backward();
+  std::vector<float> g = x.grad().to_vector<float>(), xv = x.to_vector<float>();
+  for (size_t i = 0; i < g.size(); ++i) CHECK(g[i] == 2 * xv[i]);
+}
+
+TEST_CASE("the CUDA allocator reuses freed blocks and keeps stats", "[cuda]") {
+  LOGLIN_REQUIRE_CUDA();
+  cuda::empty_cache(0);
+  const auto before = cuda::memory_stats(0);
+  const void* first;
+  {
+    Tensor a = Tensor::empty({1024, 1024}, DType::f32, Device::cuda());
+    first = a.raw_data();
+    CHECK(cuda::memory_stats(0).bytes_in_use == before.bytes_in_use + 4 * 1024 * 1024);
+  }
+  CHECK(cuda::memory_stats(0).cached_bytes >= 4 * 1024 * 1024);
+  for (int i = 0; i < 1000; ++i) {
+    Tensor b = Tensor::empty({1024, 1024}, DType::f32, Device::cuda());
+    if (i == 0) CHECK(b.raw_data() == first);
+  }
+  const auto after = cuda::memory_stats(0);
+  CHECK(after.bytes_in_use == before.bytes_in_use);
+  CHECK(after.total_allocations == before.total_allocations + 1001);
+  cuda::empty_cache(0);
+  CHECK(cuda::memory_stats(0).cached_bytes == 0);
+}
+
+TEST_CASE("CUDA errors name the problem", "[cuda]") {
+  LOGLIN_REQUIRE_CUDA();
+  LL_CHECK_ERROR(Tensor::empty({2}, DType::f32, Device::cuda(63)), "cuda:63 requested");
+  Tensor d = randn({4, 4}).to(Device::cuda());
+  LL_CHECK_ERROR(exp(d), "no CUDA implementation yet");
+  LL_CHECK_ERROR(core::contiguous_copy(d.transpose(0, 1)), "CUDA kernels");
+}
