@@ -22,7 +22,7 @@ sanitizer=skipped
 if command -v compute-sanitizer >/dev/null; then
   sanitizer=clean
   for t in build-gpu/tests/test_*; do
-    [ -x "$t" ] || continue
+    [ -x "$t" ] && "$t" --list-tags 2>/dev/null | grep -q "\[cuda\]" || continue
     compute-sanitizer --tool memcheck --error-exitcode 9 "$t" "[cuda]" >>"$out/sanitizer.log" 2>&1 || sanitizer=ERRORS
   done
 fi
