@@ -250,4 +250,32 @@ void chunk_forward_cpu(const Layout& lay, const ForwardArgs<T>& a);
 template <class T>
 void chunk_backward_cpu(const Layout& lay, const BackwardArgs<T>& a);
 
+// The sequence starts of a cu_seqlens tensor for an input of B rows of T
+// positions, checked (1-D integer [N + 1], B == 1, strictly increasing from 0
+// to T); errors name `op`. Shared by both ops of this folder.
+std::vector<int64_t> read_cu_seqlens(const char* op, const Tensor& cu, int64_t B, int64_t T);
+
+// dq, dk per group from per-head gradients [rows, H, K]: each group's heads
+// summed in head order, so the result does not depend on threading.
+template <class T>
+void reduce_heads_to_groups(const Layout& lay, int64_t G, const T* dq_head, const T* dk_head, T* dq, T* dk) {
+  const int64_t H = lay.H, K = lay.K, per = H / G;
+#pragma omp parallel for if (lay.rows * H * K > (1 << 16))
+  for (int64_t r = 0; r < lay.rows; ++r) {
+    for (int64_t grp = 0; grp < G; ++grp) {
+      T* q = dq + (r * G + grp) * K;
+      T* k = dk + (r * G + grp) * K;
+      for (int64_t x = 0; x < K; ++x) {
+        T sq = 0, sk = 0;
+        for (int64_t hh = grp * per; hh < (grp + 1) * per; ++hh) {
+          sq += dq_head[(r * H + hh) * K + x];
+          sk += dk_head[(r * H + hh) * K + x];
+        }
+        q[x] = sq;
+        k[x] = sk;
+      }
+    }
+  }
+}
+
 }  // namespace loglin::lla

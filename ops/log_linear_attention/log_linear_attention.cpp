@@ -14,23 +14,25 @@ namespace loglin {
 
 namespace lla {
 
-namespace {
-
-std::vector<int64_t> read_cu_seqlens(const Tensor& cu, int64_t B, int64_t T) {
+std::vector<int64_t> read_cu_seqlens(const char* op, const Tensor& cu, int64_t B, int64_t T) {
+  check_cpu(op, cu);
   LOGLIN_CHECK(cu.dim() == 1 && cu.size(0) >= 2,
-               "[{}] cu_seqlens must be a 1-D tensor [N + 1] with N >= 1 sequences, got shape {}", kOpName,
+               "[{}] cu_seqlens must be a 1-D tensor [N + 1] with N >= 1 sequences, got shape {}", op,
                shape_str(cu.shape()));
   LOGLIN_CHECK(cu.dtype() == DType::i32 || cu.dtype() == DType::i64,
-               "[{}] cu_seqlens must be an integer (i32 or i64) tensor, got {}", kOpName, dtype_name(cu.dtype()));
-  LOGLIN_CHECK(B == 1, "[{}] cu_seqlens packs the sequences along T: B must be 1, got B = {}", kOpName, B);
+               "[{}] cu_seqlens must be an integer (i32 or i64) tensor, got {}", op, dtype_name(cu.dtype()));
+  LOGLIN_CHECK(B == 1, "[{}] cu_seqlens packs the sequences along T: B must be 1, got B = {}", op, B);
   std::vector<int64_t> c = cu.to_vector<int64_t>();
-  LOGLIN_CHECK(c.front() == 0, "[{}] cu_seqlens must start at 0, got {}", kOpName, c.front());
+  LOGLIN_CHECK(c.front() == 0, "[{}] cu_seqlens must start at 0, got {}", op, c.front());
   for (size_t i = 1; i < c.size(); ++i)
-    LOGLIN_CHECK(c[i] > c[i - 1], "[{}] cu_seqlens must be strictly increasing, got {} then {} at index {}", kOpName,
+    LOGLIN_CHECK(c[i] > c[i - 1], "[{}] cu_seqlens must be strictly increasing, got {} then {} at index {}", op,
                  c[i - 1], c[i], i);
-  LOGLIN_CHECK(c.back() == T, "[{}] cu_seqlens must end at T = {}, got {}", kOpName, T, c.back());
+  LOGLIN_CHECK(c.back() == T, "[{}] cu_seqlens must end at T = {}, got {}", op, T, c.back());
   return c;
 }
+
+namespace {
+
 
 void check_state(const LogLinearState& st, const Layout& lay, DType dtype) {
   const int64_t N = static_cast<int64_t>(lay.seqs.size());
@@ -100,7 +102,7 @@ Layout check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Ten
   lay.c = bit_length(chunk) - 1;
   lay.rows = B * T;
   if (cu_seqlens.defined()) {
-    std::vector<int64_t> cu = read_cu_seqlens(cu_seqlens, B, T);
+    std::vector<int64_t> cu = read_cu_seqlens(kOpName, cu_seqlens, B, T);
     for (size_t i = 0; i + 1 < cu.size(); ++i) lay.seqs.push_back({cu[i], cu[i + 1] - cu[i], 0});
   } else {
     for (int64_t b = 0; b < B; ++b) lay.seqs.push_back({b * T, T, 0});

@@ -16,24 +16,6 @@ namespace {
 
 constexpr const char* kOpName = "scalar_decay_attention";
 
-// The sequence starts of cu_seqlens, checked as log_linear_attention checks them.
-std::vector<int64_t> read_cu_seqlens(const Tensor& cu, int64_t B, int64_t T) {
-  check_cpu(kOpName, cu);
-  LOGLIN_CHECK(cu.dim() == 1 && cu.size(0) >= 2,
-               "[{}] cu_seqlens must be a 1-D tensor [N + 1] with N >= 1 sequences, got shape {}", kOpName,
-               shape_str(cu.shape()));
-  LOGLIN_CHECK(cu.dtype() == DType::i32 || cu.dtype() == DType::i64,
-               "[{}] cu_seqlens must be an integer (i32 or i64) tensor, got {}", kOpName, dtype_name(cu.dtype()));
-  LOGLIN_CHECK(B == 1, "[{}] cu_seqlens packs the sequences along T: B must be 1, got B = {}", kOpName, B);
-  std::vector<int64_t> c = cu.to_vector<int64_t>();
-  LOGLIN_CHECK(c.front() == 0, "[{}] cu_seqlens must start at 0, got {}", kOpName, c.front());
-  for (size_t i = 1; i < c.size(); ++i)
-    LOGLIN_CHECK(c[i] > c[i - 1], "[{}] cu_seqlens must be strictly increasing, got {} then {} at index {}", kOpName,
-                 c[i - 1], c[i], i);
-  LOGLIN_CHECK(c.back() == T, "[{}] cu_seqlens must end at T = {}, got {}", kOpName, T, c.back());
-  return c;
-}
-
 // Checks shapes, G | H, the chunk size, dtypes, finite g and cu_seqlens;
 // returns the layout (L = 0: no levels).
 lla::Layout check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& cu_seqlens,
@@ -72,7 +54,7 @@ lla::Layout check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, cons
   lay.c = lla::bit_length(chunk) - 1;
   lay.rows = B * T;
   if (cu_seqlens.defined()) {
-    const std::vector<int64_t> cu = read_cu_seqlens(cu_seqlens, B, T);
+    const std::vector<int64_t> cu = lla::read_cu_seqlens(kOpName, cu_seqlens, B, T);
     for (size_t i = 0; i + 1 < cu.size(); ++i) lay.seqs.push_back({cu[i], cu[i + 1] - cu[i], 0});
   } else {
     for (int64_t b = 0; b < B; ++b) lay.seqs.push_back({b * T, T, 0});

@@ -133,24 +133,7 @@ void scalar_decay_backward_cpu(const Layout& lay, const ScalarDecayGradArgs<T>& 
 #pragma omp parallel for schedule(dynamic, 1) if (threaded)
   for (int64_t job = 0; job < jobs; ++job) scalar_decay_backward_head(lay, args, dqh, dkh, job / H, job % H);
   if (G == H) return;
-  // Group reduction: dq[row, grp] = sum of the group's heads, in head order.
-  const int64_t per = H / G;
-#pragma omp parallel for if (lay.rows * H * K > (1 << 16))
-  for (int64_t r = 0; r < lay.rows; ++r) {
-    for (int64_t grp = 0; grp < G; ++grp) {
-      T* dq = args.dq + (r * G + grp) * K;
-      T* dk = args.dk + (r * G + grp) * K;
-      for (int64_t x = 0; x < K; ++x) {
-        T sq = 0, sk = 0;
-        for (int64_t hh = grp * per; hh < (grp + 1) * per; ++hh) {
-          sq += dq_head[(r * H + hh) * K + x];
-          sk += dk_head[(r * H + hh) * K + x];
-        }
-        dq[x] = sq;
-        dk[x] = sk;
-      }
-    }
-  }
+  reduce_heads_to_groups(lay, G, dq_head.data(), dk_head.data(), args.dq, args.dk);
 }
 
 template void scalar_decay_backward_cpu<float>(const Layout&, const ScalarDecayGradArgs<float>&);
