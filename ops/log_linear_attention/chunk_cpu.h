@@ -255,6 +255,12 @@ void chunk_backward_cpu(const Layout& lay, const BackwardArgs<T>& a);
 // to T); errors name `op`. Shared by both ops of this folder.
 std::vector<int64_t> read_cu_seqlens(const char* op, const Tensor& cu, int64_t B, int64_t T);
 
+// Checks q, k, v, g (shapes, G | H, chunk a power of two, dtypes, finite g)
+// and cu_seqlens for `op`; returns the layout with L = 0 and every sequence
+// at position 0. Shared by both ops of this folder.
+Layout check_qkvg(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
+                  const Tensor& cu_seqlens, int64_t chunk);
+
 // dq, dk per group from per-head gradients [rows, H, K]: each group's heads
 // summed in head order, so the result does not depend on threading.
 template <class T>

@@ -61,63 +61,75 @@ void check_state(const LogLinearState& st, const Layout& lay, DType dtype) {
 
 }  // namespace
 
-Layout check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& ls,
-                    const Tensor& cu_seqlens, int64_t chunk, const LogLinearState* state) {
-  check_defined(kOpName, {&q, &k, &v, &g, &ls});
-  for (const Tensor* t : {&q, &k, &v, &g, &ls}) check_cpu(kOpName, *t);
-  check_dim(kOpName, q, 4, "q [B, T, G, K]");
-  check_dim(kOpName, k, 4, "k [B, T, G, K]");
-  check_dim(kOpName, v, 4, "v [B, T, H, V]");
-  check_dim(kOpName, g, 3, "g [B, T, H]");
-  check_dim(kOpName, ls, 4, "level_scales [B, T, H, L]");
+Layout check_qkvg(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
+                  const Tensor& cu_seqlens, int64_t chunk) {
+  check_defined(op, {&q, &k, &v, &g});
+  for (const Tensor* t : {&q, &k, &v, &g}) check_cpu(op, *t);
+  check_dim(op, q, 4, "q [B, T, G, K]");
+  check_dim(op, k, 4, "k [B, T, G, K]");
+  check_dim(op, v, 4, "v [B, T, H, V]");
+  check_dim(op, g, 3, "g [B, T, H]");
   const int64_t B = q.size(0), T = q.size(1), G = q.size(2), K = q.size(3);
-  const int64_t H = v.size(2), V = v.size(3), L = ls.size(3);
-  LOGLIN_CHECK(k.shape() == q.shape(), "[{}] q and k must have the same shape [B, T, G, K], got {} and {}", kOpName,
+  const int64_t H = v.size(2), V = v.size(3);
+  LOGLIN_CHECK(k.shape() == q.shape(), "[{}] q and k must have the same shape [B, T, G, K], got {} and {}", op,
                shape_str(q.shape()), shape_str(k.shape()));
-  LOGLIN_CHECK(v.size(0) == B && v.size(1) == T, "[{}] v must be [B, T, H, V] with B = {}, T = {} as q, got {}", kOpName,
+  LOGLIN_CHECK(v.size(0) == B && v.size(1) == T, "[{}] v must be [B, T, H, V] with B = {}, T = {} as q, got {}", op,
                B, T, shape_str(v.shape()));
-  LOGLIN_CHECK(g.shape() == (Shape{B, T, H}), "[{}] g must be [B, T, H] = {}, got {}", kOpName,
-               shape_str(Shape{B, T, H}), shape_str(g.shape()));
-  LOGLIN_CHECK(ls.size(0) == B && ls.size(1) == T && ls.size(2) == H,
-               "[{}] level_scales must be [B, T, H, L] with [B, T, H] = {}, got {}", kOpName, shape_str(Shape{B, T, H}),
-               shape_str(ls.shape()));
-  LOGLIN_CHECK(B >= 1 && T >= 1, "[{}] need B >= 1 and T >= 1, got B = {}, T = {}", kOpName, B, T);
+  LOGLIN_CHECK(g.shape() == (Shape{B, T, H}), "[{}] g must be [B, T, H] = {}, got {}", op, shape_str(Shape{B, T, H}),
+               shape_str(g.shape()));
+  LOGLIN_CHECK(B >= 1 && T >= 1, "[{}] need B >= 1 and T >= 1, got B = {}, T = {}", op, B, T);
   LOGLIN_CHECK(K >= 1 && V >= 1 && G >= 1 && H >= 1, "[{}] need K, V, G, H >= 1, got K = {}, V = {}, G = {}, H = {}",
-               kOpName, K, V, G, H);
-  LOGLIN_CHECK(H % G == 0, "[{}] the q/k groups G = {} must divide the heads H = {}", kOpName, G, H);
-  LOGLIN_CHECK(chunk >= 1 && (chunk & (chunk - 1)) == 0, "[{}] chunk size must be a power of two, got {}", kOpName,
-               chunk);
-  // dtypes: q, k, v, level_scales share f32 or f64 (bf16 was converted by the caller).
+               op, K, V, G, H);
+  LOGLIN_CHECK(H % G == 0, "[{}] the q/k groups G = {} must divide the heads H = {}", op, G, H);
+  LOGLIN_CHECK(chunk >= 1 && (chunk & (chunk - 1)) == 0, "[{}] chunk size must be a power of two, got {}", op, chunk);
+  // dtypes: q, k, v share f32 or f64 (bf16 was converted by the caller).
   const DType D = q.dtype();
-  LOGLIN_CHECK(D == DType::f32 || D == DType::f64, "[{}] q must be f32, f64 or bf16, got {}", kOpName, dtype_name(D));
-  for (const auto& [t, name] : {std::pair{&k, "k"}, std::pair{&v, "v"}, std::pair{&ls, "level_scales"}})
-    LOGLIN_CHECK(t->dtype() == D, "[{}] {} is {} but q is {}: q, k, v and level_scales must share one dtype", kOpName,
-                 name, dtype_name(t->dtype()), dtype_name(D));
+  LOGLIN_CHECK(D == DType::f32 || D == DType::f64, "[{}] q must be f32, f64 or bf16, got {}", op, dtype_name(D));
+  for (const auto& [t, name] : {std::pair{&k, "k"}, std::pair{&v, "v"}})
+    LOGLIN_CHECK(t->dtype() == D, "[{}] {} is {} but q is {}: q, k and v must share one dtype", op, name,
+                 dtype_name(t->dtype()), dtype_name(D));
   LOGLIN_CHECK(g.dtype() == DType::f32 || (g.dtype() == DType::f64 && D == DType::f64),
-               "[{}] g must be f32 (f64 only with f64 q, k, v, level_scales), got {}", kOpName, dtype_name(g.dtype()));
+               "[{}] g must be f32 (f64 only with f64 inputs), got {}", op, dtype_name(g.dtype()));
 
   Layout lay;
-  lay.H = H, lay.G = G, lay.K = K, lay.V = V, lay.L = L;
+  lay.H = H, lay.G = G, lay.K = K, lay.V = V, lay.L = 0;
   lay.C = chunk;
   lay.c = bit_length(chunk) - 1;
   lay.rows = B * T;
   if (cu_seqlens.defined()) {
-    std::vector<int64_t> cu = read_cu_seqlens(kOpName, cu_seqlens, B, T);
+    std::vector<int64_t> cu = read_cu_seqlens(op, cu_seqlens, B, T);
     for (size_t i = 0; i + 1 < cu.size(); ++i) lay.seqs.push_back({cu[i], cu[i + 1] - cu[i], 0});
   } else {
     for (int64_t b = 0; b < B; ++b) lay.seqs.push_back({b * T, T, 0});
   }
+  for (double x : g.to_vector<double>())
+    LOGLIN_CHECK(std::isfinite(x), "[{}] g has a non-finite value ({}): the decays must be finite", op, x);
+  return lay;
+}
+
+Layout check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& ls,
+                    const Tensor& cu_seqlens, int64_t chunk, const LogLinearState* state) {
+  check_defined(kOpName, {&ls});
+  check_cpu(kOpName, ls);
+  check_dim(kOpName, ls, 4, "level_scales [B, T, H, L]");
+  Layout lay = check_qkvg(kOpName, q, k, v, g, cu_seqlens, chunk);
+  const int64_t B = q.size(0), T = q.size(1), H = lay.H;
+  LOGLIN_CHECK(ls.size(0) == B && ls.size(1) == T && ls.size(2) == H,
+               "[{}] level_scales must be [B, T, H, L] with [B, T, H] = {}, got {}", kOpName, shape_str(Shape{B, T, H}),
+               shape_str(ls.shape()));
+  LOGLIN_CHECK(ls.dtype() == q.dtype(),
+               "[{}] level_scales is {} but q is {}: q, k, v and level_scales must share one dtype", kOpName,
+               dtype_name(ls.dtype()), dtype_name(q.dtype()));
+  lay.L = ls.size(3);
   if (state) {
-    check_state(*state, lay, D);
+    check_state(*state, lay, q.dtype());
     for (size_t n = 0; n < lay.seqs.size(); ++n) lay.seqs[n].pos = state->positions[n];
   }
   int64_t last = 0;
   for (const Seq& s : lay.seqs) last = std::max(last, s.pos + s.len - 1);
-  LOGLIN_CHECK(L >= bit_length(last) + 1,
+  LOGLIN_CHECK(lay.L >= bit_length(last) + 1,
                "[{}] level_scales has L = {} levels but the last position {} needs L >= bit_length({}) + 1 = {}", kOpName,
-               L, last, last, bit_length(last) + 1);
-  for (double x : g.to_vector<double>())
-    LOGLIN_CHECK(std::isfinite(x), "[{}] g has a non-finite value ({}): the decays must be finite", kOpName, x);
+               lay.L, last, last, bit_length(last) + 1);
   return lay;
 }
 
