@@ -6,16 +6,23 @@
 
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
+#include "core/cuda_copy.h"
 #include "core/dispatch.h"
 
 namespace loglin::autograd {
 
 Tensor add_gradients(const Tensor& dst, const Tensor& src) {
-  LOGLIN_CHECK(dst.device().is_cpu() && src.device().is_cpu(),
-               "[autograd] summing gradients on {} needs the CUDA kernels (step 4/6)",
-               dst.device().is_cpu() ? src.device().str() : dst.device().str());
+  LOGLIN_CHECK(dst.device() == src.device(), "[autograd] gradients on {} and {} cannot be summed",
+               dst.device().str(), src.device().str());
   LOGLIN_CHECK(dst.shape() == src.shape(), "[autograd] gradients of shapes {} and {} cannot be summed",
                shape_str(dst.shape()), shape_str(src.shape()));
+  if (dst.device().is_cuda()) {
+    // A fresh sum, never in place: dst may be a tensor an op still holds.
+    Tensor out = core::contiguous_copy(dst);
+    Tensor b = src.dtype() == dst.dtype() && src.is_contiguous() ? src : core::contiguous_copy(src, dst.dtype());
+    cuda::accumulate(out.raw_data(), b.raw_data(), out.dtype(), out.numel(), out.device().index);
+    return out;
+  }
   // bf16 is storage-only on the cpu (a bf16 leaf reached through .to(f32)):
   // add in f32 and round once.
   const DType compute = dst.dtype() == DType::bf16 ? DType::f32 : dst.dtype();

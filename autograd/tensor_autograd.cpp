@@ -36,7 +36,7 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
                  "[backward] a gradient must be given for a non-scalar tensor of shape {} (backward() alone works "
                  "on scalars, such as a loss)",
                  shape_str(shape()));
-    g = Tensor::ones(shape(), dtype());
+    g = Tensor::ones(shape(), dtype(), device());
   }
   autograd::backward({*this}, {g}, retain_graph);
 }

@@ -4,6 +4,7 @@
 
 #include "core/cuda_check.h"
 #include "core/cuda_memory.h"
+#include "core/cuda_stream.h"
 #include "core/device.h"
 
 namespace loglin::cuda {
@@ -36,17 +37,23 @@ void check_device(int device) {
                count);
 }
 
-cudaStream_t stream_of(int device) {
+}  // namespace
+
+cudaStream_t stream(int device) {
+  // Kernels launch on the calling thread's current device, so make it this
+  // one; remembering the last choice keeps cudaSetDevice off the hot path.
+  thread_local int current = -1;
+  if (current != device) {
+    LOGLIN_CUDA_CHECK(cudaSetDevice(device), "cuda");
+    current = device;
+  }
   DevicePool& p = pool(device);
   std::lock_guard<std::mutex> lock(p.mu);
-  if (!p.stream) {
-    LOGLIN_CUDA_CHECK(cudaSetDevice(device), "cuda");
-    LOGLIN_CUDA_CHECK(cudaStreamCreateWithFlags(&p.stream, cudaStreamNonBlocking), "cuda");
-  }
+  if (!p.stream) LOGLIN_CUDA_CHECK(cudaStreamCreateWithFlags(&p.stream, cudaStreamNonBlocking), "cuda");
   return p.stream;
 }
 
-}  // namespace
+void synchronize(int device) { LOGLIN_CUDA_CHECK(cudaStreamSynchronize(stream(device)), "cuda synchronize"); }
 
 void* allocate(size_t nbytes, int device) {
   check_device(device);
@@ -115,7 +122,7 @@ void empty_cache(int device) {
 
 void copy_host_to_device(void* dst, const void* src, size_t n, int device) {
   if (n == 0) return;
-  cudaStream_t s = stream_of(device);
+  cudaStream_t s = stream(device);
   LOGLIN_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, s), "to(cuda)");
   // The host buffer may be freed as soon as we return.
   LOGLIN_CUDA_CHECK(cudaStreamSynchronize(s), "to(cuda)");
@@ -123,19 +130,19 @@ void copy_host_to_device(void* dst, const void* src, size_t n, int device) {
 
 void copy_device_to_host(void* dst, const void* src, size_t n, int device) {
   if (n == 0) return;
-  cudaStream_t s = stream_of(device);
+  cudaStream_t s = stream(device);
   LOGLIN_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, s), "to(cpu)");
   LOGLIN_CUDA_CHECK(cudaStreamSynchronize(s), "to(cpu)");
 }
 
 void copy_device_to_device(void* dst, const void* src, size_t n, int device) {
   if (n == 0) return;
-  LOGLIN_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, stream_of(device)), "copy");
+  LOGLIN_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, stream(device)), "copy");
 }
 
 void fill_zero(void* p, size_t n, int device) {
   if (n == 0) return;
-  LOGLIN_CUDA_CHECK(cudaMemsetAsync(p, 0, n, stream_of(device)), "zeros");
+  LOGLIN_CUDA_CHECK(cudaMemsetAsync(p, 0, n, stream(device)), "zeros");
 }
 
 }  // namespace loglin::cuda

@@ -23,5 +23,7 @@ void copy_host_to_device(void* dst, const void* src, size_t nbytes, int device);
 void copy_device_to_host(void* dst, const void* src, size_t nbytes, int device);
 void copy_device_to_device(void* dst, const void* src, size_t nbytes, int device);
 void fill_zero(void* p, size_t nbytes, int device);
+// Waits for everything queued on the device's stream.
+void synchronize(int device);
 
 }  // namespace loglin::cuda

@@ -27,4 +27,16 @@ void copy_host_to_device(void*, const void*, size_t, int) { no_cuda(); }
 void copy_device_to_host(void*, const void*, size_t, int) { no_cuda(); }
 void copy_device_to_device(void*, const void*, size_t, int) { no_cuda(); }
 void fill_zero(void*, size_t, int) { no_cuda(); }
+void synchronize(int) { no_cuda(); }
+}  // namespace loglin::cuda
+
+// ---- core/cuda_copy.h without CUDA ----
+#include "core/cuda_copy.h"
+
+namespace loglin::cuda {
+void copy_strided(void*, DType, const StridedLayout&, const void*, DType, const StridedLayout&, int64_t, int) {
+  LOGLIN_FAIL("[cuda] this loglin was built without CUDA");
+}
+void fill(void*, DType, const StridedLayout&, double, int64_t, int) { LOGLIN_FAIL("[cuda] this loglin was built without CUDA"); }
+void accumulate(void*, const void*, DType, int64_t, int) { LOGLIN_FAIL("[cuda] this loglin was built without CUDA"); }
 }  // namespace loglin::cuda

@@ -5,7 +5,9 @@
 #include <ostream>
 #include <sstream>
 
+#include "core/cuda_copy.h"
 #include "core/cuda_memory.h"
+#include "core/strided_layout.h"
 #include "core/dispatch.h"
 #include "core/strided_loop.h"
 
@@ -39,13 +41,8 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
 Tensor Tensor::ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
-  Tensor t = empty(shape, dtype);
+  Tensor t = empty(shape, dtype, device);
   core::fill(t, value);
-  if (device.is_cuda()) {
-    Tensor d = empty(shape, dtype, device);
-    core::copy_into(d, t);
-    return d;
-  }
   return t;
 }
 
@@ -194,34 +191,54 @@ namespace {
 
 size_t byte_size(const Tensor& t) { return static_cast<size_t>(t.numel()) * dtype_size(t.dtype()); }
 
-// Copies that involve a CUDA tensor: whole contiguous buffers move between
-// devices; any conversion or re-striding happens on the cpu side.
-void copy_across_devices(const Tensor& dst, const Tensor& src) {
-  LOGLIN_CHECK(src.shape() == dst.shape(), "[copy] cannot copy shape {} on {} into shape {} on {}",
-               shape_str(src.shape()), src.device().str(), shape_str(dst.shape()), dst.device().str());
-  if (src.device().is_cuda() && dst.device().is_cuda()) {
-    LOGLIN_CHECK(src.device() == dst.device(), "[copy] copies between two GPUs ({} -> {}) are not supported yet",
-                 src.device().str(), dst.device().str());
-    LOGLIN_CHECK(src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous(),
-                 "[copy] strided or converting copies on {} need the CUDA kernels (step 4/6)", dst.device().str());
+// Copies that involve a CUDA tensor. On one device any re-striding,
+// broadcast or conversion runs as a kernel; between host and device whole
+// contiguous buffers move and the rest happens on the side that has kernels.
+void copy_on_device(const Tensor& dst, const Tensor& src) {
+  LOGLIN_CHECK(src.device() == dst.device(), "[copy] copies between two GPUs ({} -> {}) are not supported yet",
+               src.device().str(), dst.device().str());
+  LOGLIN_CHECK(src.shape() == dst.shape() || broadcast_shapes(src.shape(), dst.shape(), "copy") == dst.shape(),
+               "[copy] cannot copy shape {} into shape {}", shape_str(src.shape()), shape_str(dst.shape()));
+  if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous() && src.shape() == dst.shape()) {
     cuda::copy_device_to_device(dst.raw_data(), src.raw_data(), byte_size(dst), dst.device().index);
     return;
   }
-  if (dst.device().is_cuda()) {
-    LOGLIN_CHECK(dst.is_contiguous(), "[copy] a strided destination on {} needs the CUDA kernels (step 4/6)",
-                 dst.device().str());
-    Tensor host = src.dtype() == dst.dtype() && src.is_contiguous() ? src : contiguous_copy(src, dst.dtype());
-    cuda::copy_host_to_device(dst.raw_data(), host.raw_data(), byte_size(dst), dst.device().index);
+  Shape src_strides = src.shape() == dst.shape() ? src.strides()
+                                                 : broadcast_strides(src.shape(), src.strides(), dst.shape());
+  auto layouts = merged_layouts(dst.shape(), {dst.strides(), src_strides}, "copy");
+  cuda::copy_strided(dst.raw_data(), dst.dtype(), layouts[0], src.raw_data(), src.dtype(), layouts[1], dst.numel(),
+                     dst.device().index);
+}
+
+void copy_across_devices(const Tensor& dst, const Tensor& src) {
+  if (src.device().is_cuda() && dst.device().is_cuda()) {
+    copy_on_device(dst, src);
     return;
   }
-  LOGLIN_CHECK(src.is_contiguous(), "[copy] a strided source on {} needs the CUDA kernels (step 4/6)",
-               src.device().str());
-  if (dst.dtype() == src.dtype() && dst.is_contiguous()) {
+  LOGLIN_CHECK(src.shape() == dst.shape(), "[copy] cannot copy shape {} on {} into shape {} on {}",
+               shape_str(src.shape()), src.device().str(), shape_str(dst.shape()), dst.device().str());
+  if (dst.device().is_cuda()) {
+    if (dst.is_contiguous()) {
+      Tensor host = src.dtype() == dst.dtype() && src.is_contiguous() ? src : contiguous_copy(src, dst.dtype());
+      cuda::copy_host_to_device(dst.raw_data(), host.raw_data(), byte_size(dst), dst.device().index);
+    } else {
+      Tensor staged = Tensor::empty(src.shape(), src.dtype(), dst.device());
+      copy_across_devices(staged, src);
+      copy_on_device(dst, staged);
+    }
+    return;
+  }
+  if (dst.dtype() == src.dtype() && dst.is_contiguous() && src.is_contiguous()) {
     cuda::copy_device_to_host(dst.raw_data(), src.raw_data(), byte_size(dst), src.device().index);
     return;
   }
+  Tensor packed = src;
+  if (!src.is_contiguous()) {
+    packed = Tensor::empty(src.shape(), src.dtype(), src.device());
+    copy_on_device(packed, src);
+  }
   Tensor host = Tensor::empty(src.shape(), src.dtype());
-  cuda::copy_device_to_host(host.raw_data(), src.raw_data(), byte_size(host), src.device().index);
+  cuda::copy_device_to_host(host.raw_data(), packed.raw_data(), byte_size(host), src.device().index);
   copy_into(dst, host);
 }
 
@@ -257,8 +274,11 @@ void copy_into(const Tensor& dst, const Tensor& src) {
 }
 
 void fill(const Tensor& dst, double value) {
-  LOGLIN_CHECK(dst.device().is_cpu(), "[fill] filling a tensor on {} needs the CUDA kernels (step 4/6)",
-               dst.device().str());
+  if (dst.device().is_cuda()) {
+    auto layouts = merged_layouts(dst.shape(), {dst.strides()}, "fill");
+    cuda::fill(dst.raw_data(), dst.dtype(), layouts[0], value, dst.numel(), dst.device().index);
+    return;
+  }
   dispatch_all(dst.dtype(), [&]<class D>() {
     D v = convert_value<D>(value);
     D* d = dst.data<D>();

@@ -20,9 +20,14 @@ inline void check_same_device(const char* op, const Tensor& a, const Tensor& b) 
                a.device().str(), b.device().str());
 }
 
-// Until the CUDA backend lands, every op computes on the cpu only.
+// Ops with a CUDA path branch on this inside `#if LOGLIN_WITH_CUDA`, calling
+// the plain launch functions of their <op>_cuda.h; the CPU path follows.
+inline bool on_cuda(const Tensor& t) { return t.device().is_cuda(); }
+
+// For the CPU-only parts of an op.
 inline void check_cpu(const char* op, const Tensor& t) {
-  LOGLIN_CHECK(t.device().is_cpu(), "[{}] no CUDA implementation yet for tensors on {}", op, t.device().str());
+  LOGLIN_CHECK(t.device().is_cpu(), "[{}] has no CUDA path for tensors on {}: move them with .to(Device::cpu())", op,
+               t.device().str());
 }
 
 inline void check_dim(const char* op, const Tensor& t, int64_t ndim, const char* what) {

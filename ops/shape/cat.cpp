@@ -20,7 +20,6 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
     const Tensor& x = xs[i];
     check_same_dtype("cat", first, x);
     check_same_device("cat", first, x);
-    check_cpu("cat", x);
     LOGLIN_CHECK(x.dim() == first.dim(), "[cat] tensor {} has shape {} but tensor 0 has shape {} (ranks differ)", i,
                  shape_str(x.shape()), shape_str(first.shape()));
     for (int64_t k = 0; k < x.dim(); ++k)
@@ -30,7 +29,7 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
     out_shape[d] += x.shape()[d];
   }
 
-  Tensor out = Tensor::empty(out_shape, first.dtype());
+  Tensor out = Tensor::empty(out_shape, first.dtype(), first.device());
   std::vector<int64_t> starts;
   int64_t start = 0;
   for (const Tensor& x : xs) {

@@ -11,7 +11,7 @@ namespace {
 // written through the same view geometry (relative to the base's layout).
 Tensor scatter_into_zeros(const Tensor& g, const Shape& base_shape, DType dtype, const Shape& view_shape,
                           const Shape& view_strides, int64_t view_offset) {
-  Tensor dx = Tensor::zeros(base_shape, dtype);
+  Tensor dx = Tensor::zeros(base_shape, dtype, g.device());
   Tensor window = core::as_strided(dx, view_shape, view_strides, view_offset);
   core::copy_into(window, g);
   return dx;
@@ -164,7 +164,6 @@ Tensor contiguous(const Tensor& x) {
 
 Tensor clone(const Tensor& x) {
   check_defined("clone", {&x});
-  check_cpu("clone", x);
   Tensor out = core::contiguous_copy(x);
   autograd::record("clone", {x}, {out}, [](autograd::BackwardContext& ctx) {
     return std::vector<Tensor>{ctx.grads[0]};
@@ -175,7 +174,6 @@ Tensor clone(const Tensor& x) {
 Tensor to_dtype(const Tensor& x, DType dtype) {
   check_defined("to", {&x});
   if (x.dtype() == dtype) return x;
-  check_cpu("to", x);
   Tensor out = core::contiguous_copy(x, dtype);
   if (is_floating(dtype) && is_floating(x.dtype())) {
     autograd::record("to_dtype", {x}, {out}, [from = x.dtype()](autograd::BackwardContext& ctx) {
