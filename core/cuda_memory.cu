@@ -1,3 +1,4 @@
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -120,12 +121,62 @@ void empty_cache(int device) {
   p.stats.cached_bytes = 0;
 }
 
+namespace {
+
+// Pinned host buffers that small uploads (token batches, index tables) pass
+// through: the copy from pinned memory is truly asynchronous, so the host
+// returns at once and goes on queueing work. Two slots alternate; a slot is
+// reused only after the event recorded behind its last copy has fired.
+struct StagingSlot {
+  void* host = nullptr;
+  size_t capacity = 0;
+  cudaEvent_t done = nullptr;
+  bool pending = false;
+};
+
+constexpr size_t kStagingMax = size_t{64} << 20;
+
+struct Staging {
+  std::mutex mu;
+  StagingSlot slots[2];
+  int next = 0;
+};
+
+Staging& staging(int device) {
+  static Staging* all = new Staging[kMaxDevices];  // never destroyed, like the pools
+  return all[device];
+}
+
+}  // namespace
+
 void copy_host_to_device(void* dst, const void* src, size_t n, int device) {
   if (n == 0) return;
   cudaStream_t s = stream(device);
-  LOGLIN_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, s), "to(cuda)");
-  // The host buffer may be freed as soon as we return.
-  LOGLIN_CUDA_CHECK(cudaStreamSynchronize(s), "to(cuda)");
+  if (n > kStagingMax) {
+    LOGLIN_CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, s), "to(cuda)");
+    // Pageable source: it may be freed as soon as we return.
+    LOGLIN_CUDA_CHECK(cudaStreamSynchronize(s), "to(cuda)");
+    return;
+  }
+  Staging& st = staging(device);
+  std::lock_guard<std::mutex> lock(st.mu);
+  StagingSlot& slot = st.slots[st.next];
+  st.next ^= 1;
+  if (slot.pending) LOGLIN_CUDA_CHECK(cudaEventSynchronize(slot.done), "to(cuda) pinned staging");
+  slot.pending = false;
+  if (slot.capacity < n) {
+    if (slot.host) LOGLIN_CUDA_CHECK(cudaFreeHost(slot.host), "to(cuda) pinned staging");
+    slot.host = nullptr;
+    slot.capacity = 0;
+    const size_t cap = std::max<size_t>(n, size_t{1} << 20);
+    LOGLIN_CUDA_CHECK(cudaHostAlloc(&slot.host, cap, cudaHostAllocDefault), "to(cuda) pinned staging");
+    slot.capacity = cap;
+  }
+  if (!slot.done) LOGLIN_CUDA_CHECK(cudaEventCreateWithFlags(&slot.done, cudaEventDisableTiming), "to(cuda)");
+  std::memcpy(slot.host, src, n);
+  LOGLIN_CUDA_CHECK(cudaMemcpyAsync(dst, slot.host, n, cudaMemcpyHostToDevice, s), "to(cuda)");
+  LOGLIN_CUDA_CHECK(cudaEventRecord(slot.done, s), "to(cuda)");
+  slot.pending = true;
 }
 
 void copy_device_to_host(void* dst, const void* src, size_t n, int device) {

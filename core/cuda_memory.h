@@ -5,7 +5,9 @@
 // steps below 1 MiB, 2 MiB steps above), so a training step that allocates
 // the same sizes every time stops calling cudaMalloc after the first one.
 // Copies run on one stream per device and, where they hand data to the host,
-// wait for it.
+// wait for it. Uploads up to 64 MiB (token batches, index tables) go through
+// two pinned host buffers per device and return without waiting; larger ones
+// copy from the caller's memory and wait.
 #pragma once
 #include <cstddef>
 

@@ -1,6 +1,9 @@
 // The CUDA side of core/device.h for builds with LOGLIN_CUDA on.
 #include <cuda_runtime.h>
 
+#include <cstdio>
+#include <string>
+
 #include "core/device.h"
 
 namespace loglin {
@@ -16,6 +19,18 @@ int cuda_device_count() {
     return 0;
   }
   return n;
+}
+
+std::string cuda_device_description(int index) {
+  cudaDeviceProp prop{};
+  if (index < 0 || index >= cuda_device_count() || cudaGetDeviceProperties(&prop, index) != cudaSuccess) {
+    cudaGetLastError();
+    return "";
+  }
+  char buf[320];
+  std::snprintf(buf, sizeof buf, "%s, %.1f GiB, sm_%d%d", prop.name,
+                static_cast<double>(prop.totalGlobalMem) / (1024.0 * 1024 * 1024), prop.major, prop.minor);
+  return buf;
 }
 
 }  // namespace loglin

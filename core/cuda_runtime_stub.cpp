@@ -5,6 +5,7 @@ namespace loglin {
 
 bool built_with_cuda() { return false; }
 int cuda_device_count() { return 0; }
+std::string cuda_device_description(int) { return ""; }
 
 }  // namespace loglin
 

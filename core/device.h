@@ -26,5 +26,7 @@ struct Device {
 bool cuda_is_available();
 int cuda_device_count();
 bool built_with_cuda();
+// "NVIDIA H100 80GB HBM3, 79.1 GiB" for cuda:index; "" when there is none.
+std::string cuda_device_description(int index);
 
 }  // namespace loglin

@@ -1,5 +1,6 @@
 // Every op of loglin, one include.
 #pragma once
+#include "ops/attention/causal_attention.h"
 #include "ops/conv1d/causal_conv1d.h"
 #include "ops/cross_entropy/cross_entropy.h"
 #include "ops/cumsum/cumsum.h"

@@ -18,7 +18,7 @@ CausalConv1d::CausalConv1d(const CausalConv1dOptions& o, Generator& gen) : optio
 Tensor CausalConv1d::forward(const Tensor& x) const { return causal_conv1d(x, weight, bias); }
 
 Tensor CausalConv1d::initial_state(int64_t batch) const {
-  return Tensor::zeros({batch, options.kernel_size() - 1, options.channels()}, weight.dtype());
+  return Tensor::zeros({batch, options.kernel_size() - 1, options.channels()}, weight.dtype(), weight.device());
 }
 
 Tensor CausalConv1d::step(const Tensor& x_t, Tensor& state) const {

@@ -52,13 +52,8 @@ Tensor CausalSelfAttention::attend(const Tensor& x, KVCache* cache) const {
     cache->v = v.detach().contiguous();
     cache->pos += T;
   }
-  const int64_t S = k.size(2);  // keys: positions 0..S-1; queries: S-T..S-1
-  Tensor scores = matmul(q, k.transpose(2, 3)) * (1.0 / std::sqrt(static_cast<double>(hd)));  // [B,H,T,S]
-  std::vector<int32_t> mask(T * S);
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t s = 0; s < S; ++s) mask[t * S + s] = s > (S - T) + t;
-  scores = masked_fill(scores, Tensor::from_vector(mask, {T, S}), -INFINITY);
-  Tensor y = matmul(softmax(scores, -1), v);  // [B,H,T,hd]
+  // Keys sit at positions 0..S-1 and queries at S-T..S-1 (S > T continues the cache).
+  Tensor y = causal_attention(q, k, v, 1.0 / std::sqrt(static_cast<double>(hd)));  // [B,H,T,hd]
   return out->forward(y.permute({0, 2, 1, 3}).reshape({B, T, H * hd}));
 }
 

@@ -119,6 +119,7 @@ std::unique_ptr<MixerState> Mamba2Mixer::initial_state(int64_t batch) const {
   auto st = std::make_unique<Mamba2State>();
   st->conv = conv->initial_state(batch);
   st->ssm = LogLinearState::zeros(batch, n_heads_, n_levels_, options.d_state(), options.head_dim(), A_log.dtype());
+  st->ssm.levels = st->ssm.levels.to(A_log.device());
   return st;
 }
 

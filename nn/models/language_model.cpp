@@ -88,10 +88,12 @@ Tensor LanguageModel::forward(const Tensor& ids) const {
   LOGLIN_CHECK(ids.dim() == 2, "[LanguageModel] ids must be [B, T], got {}", shape_str(ids.shape()));
   LOGLIN_CHECK(ids.size(1) <= options.max_seq_len(), "[LanguageModel] sequence of {} tokens exceeds max_seq_len {}",
                ids.size(1), options.max_seq_len());
-  Tensor h = embed->forward(ids);
+  Tensor h = embed->forward(ids.to(device()));
   for (const auto& b : *blocks) h = b->forward(h);
   return head(h);
 }
+
+Device LanguageModel::device() const { return embed->weight.device(); }
 
 LMState LanguageModel::initial_state(int64_t batch) const {
   LMState st;
@@ -107,7 +109,7 @@ Tensor LanguageModel::step(const Tensor& ids, LMState& state) const {
                "[LanguageModel] decoding past max_seq_len {} (position {})", options.max_seq_len(),
                state.pos + ids.size(1) - 1);
   NoGradGuard no_grad;
-  Tensor h = embed->forward(ids);
+  Tensor h = embed->forward(ids.to(device()));
   for (size_t i = 0; i < blocks->size(); ++i) h = (*blocks)[i]->step(h, *state.layers[i]);
   state.pos += ids.size(1);
   return head(h.select(1, -1));

@@ -62,8 +62,11 @@ struct LMState {
 class LanguageModel : public Module {
  public:
   explicit LanguageModel(const LMOptions& options, Generator& gen = default_generator());
-  // ids [B, T] (i32/i64) -> logits [B, T, vocab]
+  // ids [B, T] (i32/i64) -> logits [B, T, vocab], on the model's device.
+  // ids may sit on any device: they are small and are moved to the model's.
   Tensor forward(const Tensor& ids) const;
+  // Where the parameters live (after to(device)).
+  Device device() const;
   LMState initial_state(int64_t batch) const;
   // Continues the sequences in `state` with ids [B, T]; returns the logits
   // of the last position [B, vocab]. Inference only.

@@ -4,6 +4,9 @@
 #include "core/dispatch.h"
 #include "ops/conv1d/causal_conv1d_cpu.h"
 #include "ops/op_checks.h"
+#if LOGLIN_WITH_CUDA
+#include "ops/conv1d/causal_conv1d_cuda.h"
+#endif
 
 namespace loglin {
 namespace {
@@ -19,7 +22,6 @@ Tensor transposed_raw(const Tensor& t) {
 void check_inputs(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const char* op = "causal_conv1d";
   check_defined(op, {&x, &weight});
-  check_cpu(op, x);
   check_dim(op, x, 3, "x [B, T, C]");
   const int64_t C = x.shape()[2];
   LOGLIN_CHECK(weight.dim() == 2 && weight.shape()[0] == C, "[causal_conv1d] weight must be [C, W] with C = {}, got {}",
@@ -45,8 +47,13 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias) 
   Tensor xc = contiguous_raw(x);
   Tensor wt = transposed_raw(weight);
   Tensor bc = bias.defined() ? contiguous_raw(bias) : Tensor();
-  Tensor out = Tensor::empty({B, T_, C}, x.dtype());
+  Tensor out = Tensor::empty({B, T_, C}, x.dtype(), x.device());
   dispatch_float(x.dtype(), "causal_conv1d", [&]<class T>() {
+#if LOGLIN_WITH_CUDA
+    if (on_cuda(x))
+      return cuda::causal_conv1d_fwd<T>(xc.data<T>(), wt.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
+                                        out.data<T>(), B, T_, C, W, x.device().index);
+#endif
     cpu::causal_conv1d_fwd_cpu<T>(xc.data<T>(), wt.data<T>(), bc.defined() ? bc.data<T>() : nullptr, out.data<T>(), B,
                                   T_, C, W);
   });
@@ -56,10 +63,24 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias) 
       [xc = xc.detach(), wt = wt.detach(), B, T_, C, W](autograd::BackwardContext& ctx) {
         Tensor g = contiguous_raw(ctx.grads[0]);
         Tensor dx, dw, db;
-        if (ctx.needs(0)) dx = Tensor::empty({B, T_, C}, g.dtype());
-        if (ctx.needs(1)) dw = Tensor::empty({W, C}, g.dtype());
-        if (ctx.needs(2)) db = Tensor::empty({C}, g.dtype());
+        if (ctx.needs(0)) dx = Tensor::empty({B, T_, C}, g.dtype(), g.device());
+        if (ctx.needs(1)) dw = Tensor::empty({W, C}, g.dtype(), g.device());
+        if (ctx.needs(2)) db = Tensor::empty({C}, g.dtype(), g.device());
         dispatch_float(g.dtype(), "causal_conv1d", [&]<class T>() {
+#if LOGLIN_WITH_CUDA
+          if (on_cuda(g)) {
+            const int device = g.device().index;
+            if (dx.defined())
+              cuda::causal_conv1d_bwd_dx<T>(g.data<T>(), wt.data<T>(), dx.data<T>(), B, T_, C, W, device);
+            if (dw.defined() || db.defined()) {
+              Tensor part = Tensor::empty({cuda::causal_conv1d_bwd_chunks(B * T_), W + 1, C}, g.dtype(), g.device());
+              cuda::causal_conv1d_bwd_dw<T>(g.data<T>(), xc.data<T>(), dw.defined() ? dw.data<T>() : nullptr,
+                                            db.defined() ? db.data<T>() : nullptr, part.data<T>(), B, T_, C, W,
+                                            device);
+            }
+            return;
+          }
+#endif
           if (dx.defined()) cpu::causal_conv1d_bwd_dx_cpu<T>(g.data<T>(), wt.data<T>(), dx.data<T>(), B, T_, C, W);
           if (dw.defined() || db.defined())
             cpu::causal_conv1d_bwd_dw_cpu<T>(g.data<T>(), xc.data<T>(), dw.defined() ? dw.data<T>() : nullptr,

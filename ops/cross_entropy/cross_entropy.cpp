@@ -10,6 +10,9 @@
 #include "core/dispatch.h"
 #include "ops/cross_entropy/cross_entropy_cpu.h"
 #include "ops/op_checks.h"
+#if LOGLIN_WITH_CUDA
+#include "ops/cross_entropy/cross_entropy_cuda.h"
+#endif
 
 namespace loglin {
 namespace {
@@ -28,12 +31,50 @@ void check_targets(const I* t, int64_t rows, int64_t C, int64_t ignore_index) {
   }
 }
 
+#if LOGLIN_WITH_CUDA
+// The device path: the loss, the per-row lse and the count of counted rows
+// never leave the device, and the backward reads the loss gradient there too,
+// so neither direction synchronises with the host. Targets are not checked
+// (see cross_entropy_cuda.h: an out-of-range target gives a NaN loss).
+Tensor cross_entropy_cuda(const Tensor& logits, const Tensor& targets, int64_t rows, int64_t C,
+                          int64_t ignore_index) {
+  const Device dev = logits.device();
+  Tensor x = dense(logits, logits.dtype());
+  Tensor t = dense(targets, targets.dtype());
+  Tensor lse = Tensor::empty({rows}, DType::f64, dev);
+  Tensor count = Tensor::empty({}, DType::f64, dev);
+  Tensor loss = Tensor::empty({}, logits.dtype(), dev);
+  dispatch_float(x.dtype(), "cross_entropy", [&]<class T>() {
+    dispatch_index(t.dtype(), "cross_entropy", [&]<class I>() {
+      cuda::cross_entropy_fwd<T, I>(x.data<T>(), t.data<I>(), rows, C, ignore_index, lse.data<double>(),
+                                    loss.data<T>(), count.data<double>(), dev.index);
+    });
+  });
+  autograd::record("cross_entropy", {logits, targets}, {loss},
+                   [x = x.detach(), t = t.detach(), lse, count, rows, C, ignore_index](autograd::BackwardContext& ctx) {
+                     Tensor dx;
+                     if (ctx.needs(0)) {
+                       dx = Tensor::empty(x.shape(), x.dtype(), x.device());
+                       Tensor g = dense(ctx.grads[0], x.dtype());
+                       dispatch_float(x.dtype(), "cross_entropy", [&]<class T>() {
+                         dispatch_index(t.dtype(), "cross_entropy", [&]<class I>() {
+                           cuda::cross_entropy_bwd<T, I>(x.data<T>(), t.data<I>(), lse.data<double>(), g.data<T>(),
+                                                         count.data<double>(), rows, C, ignore_index, dx.data<T>(),
+                                                         x.device().index);
+                         });
+                       });
+                     }
+                     return std::vector<Tensor>{dx, Tensor()};
+                   });
+  return loss;
+}
+#endif
+
 }  // namespace
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index) {
   check_defined("cross_entropy", {&logits, &targets});
   check_same_device("cross_entropy", logits, targets);
-  check_cpu("cross_entropy", logits);
   LOGLIN_CHECK(logits.dim() >= 1, "[cross_entropy] logits must have at least 1 dim (the classes), got shape {}",
                shape_str(logits.shape()));
   const Shape row_shape(logits.shape().begin(), logits.shape().end() - 1);
@@ -43,6 +84,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
   const int64_t C = logits.shape().back();
   const int64_t rows = shape_numel(row_shape);
   LOGLIN_CHECK(C > 0 || rows == 0, "[cross_entropy] logits of shape {} have no classes", shape_str(logits.shape()));
+#if LOGLIN_WITH_CUDA
+  if (on_cuda(logits)) return cross_entropy_cuda(logits, targets, rows, C, ignore_index);
+#endif
+  check_cpu("cross_entropy", logits);
 
   Tensor x = dense(logits, logits.dtype());
   Tensor t = dense(targets, targets.dtype());

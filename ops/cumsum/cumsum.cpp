@@ -5,6 +5,9 @@
 #include "autograd/node.h"
 #include "core/dispatch.h"
 #include "ops/op_checks.h"
+#if LOGLIN_WITH_CUDA
+#include "ops/cumsum/cumsum_cuda.h"
+#endif
 
 namespace loglin {
 namespace {
@@ -41,14 +44,19 @@ void cumsum_cpu(const T* x, T* out, int64_t outer, int64_t n, int64_t inner, boo
 // x has any shape; out has x's shape. dim may be negative; a 0-dim x is one element.
 Tensor cumsum(const Tensor& x, int64_t dim, bool reverse) {
   check_defined("cumsum", {&x});
-  check_cpu("cumsum", x);
   const int64_t d = normalize_dim(dim, std::max<int64_t>(x.dim(), 1), "cumsum");
   int64_t outer = 1, n = 1, inner = 1;
   for (int64_t k = 0; k < x.dim(); ++k) (k < d ? outer : k == d ? n : inner) *= x.shape()[k];
 
   Tensor xc = x.is_contiguous() ? x : core::contiguous_copy(x);
-  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   dispatch_float(x.dtype(), "cumsum", [&]<class T>() {
+#if LOGLIN_WITH_CUDA
+    if (on_cuda(x)) {
+      cuda::cumsum<T>(xc.data<T>(), out.data<T>(), outer, n, inner, reverse, x.device().index);
+      return;
+    }
+#endif
     cumsum_cpu<T>(xc.data<T>(), out.data<T>(), outer, n, inner, reverse);
   });
   // The transpose of a forward scan is the reverse scan of the gradient.

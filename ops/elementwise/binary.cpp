@@ -2,7 +2,8 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
-#include "ops/elementwise/elementwise_cpu.h"
+#include "ops/elementwise/elementwise_math.h"
+#include "ops/elementwise/elementwise_run.h"
 #include "ops/elementwise/unary.h"
 #include "ops/op_checks.h"
 #include "ops/reduce/reduce.h"
@@ -10,20 +11,25 @@
 namespace loglin {
 namespace {
 
-template <class F>
-Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, F f) {
-  check_defined(op, {&a, &b});
-  check_same_dtype(op, a, b);
-  check_same_device(op, a, b);
-  check_cpu(op, a);
-  Shape out_shape = broadcast_shapes(a.shape(), b.shape(), op);
-  return dispatch_float(a.dtype(), op, [&]<class T>() { return cpu::map_binary<T>(a, b, out_shape, f); });
+template <class Op>
+Tensor binary_forward(const char* name, const Tensor& a, const Tensor& b, Op op) {
+  check_defined(name, {&a, &b});
+  check_same_dtype(name, a, b);
+  check_same_device(name, a, b);
+  Shape out_shape = broadcast_shapes(a.shape(), b.shape(), name);
+  return dispatch_float(a.dtype(), name, [&]<class T>() { return ew::run_binary<T>(name, a, b, out_shape, op); });
+}
+
+template <class Op>
+Tensor scalar_forward(const char* name, const Tensor& a, Op op) {
+  check_defined(name, {&a});
+  return dispatch_float(a.dtype(), name, [&]<class T>() { return ew::run_unary<T>(name, a, op); });
 }
 
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward("add", a, b, [](auto x, auto y) { return x + y; });
+  Tensor out = binary_forward("add", a, b, ew::AddOp{});
   autograd::record("add", {a, b}, {out}, [sa = a.shape(), sb = b.shape()](autograd::BackwardContext& ctx) {
     const Tensor& g = ctx.grads[0];
     return std::vector<Tensor>{ctx.needs(0) ? sum_to_shape(g, sa) : Tensor(),
@@ -33,7 +39,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward("sub", a, b, [](auto x, auto y) { return x - y; });
+  Tensor out = binary_forward("sub", a, b, ew::SubOp{});
   autograd::record("sub", {a, b}, {out}, [sa = a.shape(), sb = b.shape()](autograd::BackwardContext& ctx) {
     const Tensor& g = ctx.grads[0];
     return std::vector<Tensor>{ctx.needs(0) ? sum_to_shape(g, sa) : Tensor(),
@@ -43,7 +49,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward("mul", a, b, [](auto x, auto y) { return x * y; });
+  Tensor out = binary_forward("mul", a, b, ew::MulOp{});
   autograd::record("mul", {a, b}, {out}, [a = a.detach(), b = b.detach()](autograd::BackwardContext& ctx) {
     const Tensor& g = ctx.grads[0];
     return std::vector<Tensor>{ctx.needs(0) ? sum_to_shape(mul(g, b), a.shape()) : Tensor(),
@@ -53,7 +59,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  Tensor out = binary_forward("div", a, b, [](auto x, auto y) { return x / y; });
+  Tensor out = binary_forward("div", a, b, ew::DivOp{});
   autograd::record("div", {a, b}, {out},
                    [a = a.detach(), b = b.detach(), out = out.detach()](autograd::BackwardContext& ctx) {
                      const Tensor& g = ctx.grads[0];
@@ -67,12 +73,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor add(const Tensor& a, double s) {
-  check_defined("add", {&a});
-  check_cpu("add", a);
-  Tensor out = dispatch_float(a.dtype(), "add", [&]<class T>() {
-    T v = static_cast<T>(s);
-    return cpu::map_unary<T>(a, [v](T x) { return x + v; });
-  });
+  Tensor out = scalar_forward("add", a, ew::AddScalarOp{s});
   autograd::record("add_scalar", {a}, {out}, [](autograd::BackwardContext& ctx) {
     return std::vector<Tensor>{ctx.grads[0]};
   });
@@ -80,12 +81,7 @@ Tensor add(const Tensor& a, double s) {
 }
 
 Tensor mul(const Tensor& a, double s) {
-  check_defined("mul", {&a});
-  check_cpu("mul", a);
-  Tensor out = dispatch_float(a.dtype(), "mul", [&]<class T>() {
-    T v = static_cast<T>(s);
-    return cpu::map_unary<T>(a, [v](T x) { return x * v; });
-  });
+  Tensor out = scalar_forward("mul", a, ew::MulScalarOp{s});
   autograd::record("mul_scalar", {a}, {out}, [s](autograd::BackwardContext& ctx) {
     return std::vector<Tensor>{mul(ctx.grads[0], s)};
   });

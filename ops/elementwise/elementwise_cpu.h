@@ -1,6 +1,7 @@
 // CPU loops shared by every elementwise op: one map for unary ops, one
 // broadcasting loop for binary ops, one for a backward that reads (x, y, dy).
-// The op files pass the scalar math as lambdas; nothing here knows an op.
+// The scalar math comes in as a functor (elementwise_math.h, shared with the
+// CUDA kernels) or a lambda; nothing here knows an op.
 #pragma once
 #include <array>
 

@@ -1,5 +1,6 @@
 // Elementwise math and activations. Each is one forward formula and one
-// derivative formula, run by the shared loops in elementwise_cpu.h.
+// derivative formula (elementwise_math.h), run by the CPU loops and the CUDA
+// kernels alike.
 #pragma once
 #include "core/tensor.h"
 

@@ -6,6 +6,9 @@
 #include "autograd/node.h"
 #include "core/dispatch.h"
 #include "ops/op_checks.h"
+#if LOGLIN_WITH_CUDA
+#include "ops/embedding/embedding_cuda.h"
+#endif
 
 namespace loglin {
 namespace {
@@ -53,20 +56,74 @@ void embedding_bwd_cpu(const T* g, const std::vector<int64_t>& ids, int64_t V, i
   }
 }
 
+#if LOGLIN_WITH_CUDA
+// Raises the out-of-range id that an earlier kernel on this device met (see
+// embedding_cuda.h for why it is found late rather than clamped).
+void throw_bad_id_from_device(int device) {
+  int64_t id = 0, vocab = 0;
+  if (cuda::embedding_take_bad_id(device, id, vocab))
+    LOGLIN_FAIL("[embedding] id {} out of range for vocab {}, met on cuda:{} by an earlier embedding call (its row "
+                "came out NaN and got no gradient)",
+                id, vocab, device);
+}
+
+// weight [V, D] on cuda; ids on the same device, or on the cpu (checked there,
+// then uploaded).
+Tensor embedding_cuda(const Tensor& weight, const Tensor& ids, const Shape& out_shape) {
+  const int64_t V = weight.shape()[0], D = weight.shape()[1];
+  const int device = weight.device().index;
+  throw_bad_id_from_device(device);
+  Tensor idc;
+  if (ids.device().is_cpu()) {
+    std::vector<int64_t> idv = checked_ids(ids, V);
+    idc = Tensor::empty(ids.shape(), DType::i64, weight.device());
+    core::copy_into(idc, Tensor::from_vector<int64_t>(idv, ids.shape()));
+  } else {
+    check_same_device("embedding", weight, ids);
+    idc = ids.is_contiguous() ? ids.detach() : core::contiguous_copy(ids);
+  }
+  const int64_t N = idc.numel();
+  Tensor w = weight.is_contiguous() ? weight : core::contiguous_copy(weight);
+  Tensor out = Tensor::empty(out_shape, weight.dtype(), weight.device());
+  dispatch_float(weight.dtype(), "embedding", [&]<class T>() {
+    dispatch_index(idc.dtype(), "embedding", [&]<class I>() {
+      cuda::embedding_fwd<T, I>(w.data<T>(), idc.data<I>(), out.data<T>(), N, V, D, device);
+    });
+  });
+
+  autograd::record("embedding", {weight, ids}, {out}, [idc, N, V, D, device](autograd::BackwardContext& ctx) {
+    throw_bad_id_from_device(device);
+    const Tensor& g = ctx.grads[0];
+    Tensor gc = g.is_contiguous() ? g : core::contiguous_copy(g);
+    Tensor dw = Tensor::zeros({V, D}, g.dtype(), g.device());
+    dispatch_float(g.dtype(), "embedding", [&]<class T>() {
+      dispatch_index(idc.dtype(), "embedding", [&]<class I>() {
+        cuda::embedding_bwd<T, I>(gc.data<T>(), idc.data<I>(), dw.data<T>(), N, V, D, device);
+      });
+    });
+    return std::vector<Tensor>{dw, Tensor()};
+  });
+  return out;
+}
+#endif
+
 }  // namespace
 
 // weight [V, D], ids any shape (i32/i64) -> out ids.shape + [D].
 Tensor embedding(const Tensor& weight, const Tensor& ids) {
   check_defined("embedding", {&weight, &ids});
-  check_cpu("embedding", weight);
-  check_cpu("embedding", ids);
   LOGLIN_CHECK(weight.dim() == 2, "[embedding] weight must be [V, D], got shape {}", shape_str(weight.shape()));
   LOGLIN_CHECK(ids.dtype() == DType::i32 || ids.dtype() == DType::i64, "[embedding] ids must be i32 or i64, got {}",
                dtype_name(ids.dtype()));
   const int64_t V = weight.shape()[0], D = weight.shape()[1];
-  std::vector<int64_t> idv = checked_ids(ids, V);
   Shape out_shape = ids.shape();
   out_shape.push_back(D);
+#if LOGLIN_WITH_CUDA
+  if (on_cuda(weight)) return embedding_cuda(weight, ids, out_shape);
+#endif
+  check_cpu("embedding", weight);
+  check_same_device("embedding", weight, ids);
+  std::vector<int64_t> idv = checked_ids(ids, V);
 
   Tensor w = weight.is_contiguous() ? weight : core::contiguous_copy(weight);
   Tensor out = Tensor::empty(out_shape, weight.dtype());

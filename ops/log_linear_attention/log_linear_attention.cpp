@@ -9,13 +9,17 @@
 #include "core/dispatch.h"
 #include "ops/log_linear_attention/chunk_cpu.h"
 #include "ops/op_checks.h"
+#if LOGLIN_WITH_CUDA
+#include "ops/log_linear_attention/gpu_plan.h"
+#include "ops/log_linear_attention/log_linear_attention_cuda.h"
+#endif
 
 namespace loglin {
 
 namespace lla {
 
 std::vector<int64_t> read_cu_seqlens(const char* op, const Tensor& cu, int64_t B, int64_t T) {
-  check_cpu(op, cu);
+  // Read on the host wherever it lives: N + 1 integers.
   LOGLIN_CHECK(cu.dim() == 1 && cu.size(0) >= 2,
                "[{}] cu_seqlens must be a 1-D tensor [N + 1] with N >= 1 sequences, got shape {}", op,
                shape_str(cu.shape()));
@@ -34,10 +38,10 @@ std::vector<int64_t> read_cu_seqlens(const char* op, const Tensor& cu, int64_t B
 namespace {
 
 
-void check_state(const LogLinearState& st, const Layout& lay, DType dtype) {
+void check_state(const LogLinearState& st, const Layout& lay, DType dtype, const Tensor& q) {
   const int64_t N = static_cast<int64_t>(lay.seqs.size());
   LOGLIN_CHECK(st.levels.defined(), "[{}] the initial state has no levels tensor", kOpName);
-  check_cpu(kOpName, st.levels);
+  check_same_device(kOpName, st.levels, q);
   const Shape want{N, lay.H, lay.L, lay.K, lay.V};
   LOGLIN_CHECK(st.levels.shape() == want,
                "[{}] initial state levels must be [N, H, L, K, V] = {} (N = {} sequences), got {}", kOpName,
@@ -50,7 +54,9 @@ void check_state(const LogLinearState& st, const Layout& lay, DType dtype) {
   for (int64_t n = 0; n < N; ++n) {
     LOGLIN_CHECK(st.positions[n] >= 0, "[{}] initial state position {} of sequence {} is negative", kOpName,
                  st.positions[n], n);
-    if (st.positions[n] != 0) continue;
+    // On cuda this value check would wait for the device; the kernels ignore
+    // the levels of a sequence at position 0 anyway.
+    if (st.positions[n] != 0 || !st.levels.device().is_cpu()) continue;
     if (lv.empty()) lv = st.levels.to_vector<double>();
     const int64_t per = lay.H * lay.L * lay.K * lay.V;
     for (int64_t x = n * per; x < (n + 1) * per; ++x)
@@ -64,7 +70,7 @@ void check_state(const LogLinearState& st, const Layout& lay, DType dtype) {
 Layout check_qkvg(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
                   const Tensor& cu_seqlens, int64_t chunk) {
   check_defined(op, {&q, &k, &v, &g});
-  for (const Tensor* t : {&q, &k, &v, &g}) check_cpu(op, *t);
+  for (const Tensor* t : {&k, &v, &g}) check_same_device(op, *t, q);
   check_dim(op, q, 4, "q [B, T, G, K]");
   check_dim(op, k, 4, "k [B, T, G, K]");
   check_dim(op, v, 4, "v [B, T, H, V]");
@@ -102,15 +108,18 @@ Layout check_qkvg(const char* op, const Tensor& q, const Tensor& k, const Tensor
   } else {
     for (int64_t b = 0; b < B; ++b) lay.seqs.push_back({b * T, T, 0});
   }
-  for (double x : g.to_vector<double>())
-    LOGLIN_CHECK(std::isfinite(x), "[{}] g has a non-finite value ({}): the decays must be finite", op, x);
+  // On cuda the finiteness of g is not checked: it would wait for the device
+  // in every call (a non-finite g gives non-finite outputs there).
+  if (g.device().is_cpu())
+    for (double x : g.to_vector<double>())
+      LOGLIN_CHECK(std::isfinite(x), "[{}] g has a non-finite value ({}): the decays must be finite", op, x);
   return lay;
 }
 
 Layout check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& ls,
                     const Tensor& cu_seqlens, int64_t chunk, const LogLinearState* state) {
   check_defined(kOpName, {&ls});
-  check_cpu(kOpName, ls);
+  check_same_device(kOpName, ls, q);
   check_dim(kOpName, ls, 4, "level_scales [B, T, H, L]");
   Layout lay = check_qkvg(kOpName, q, k, v, g, cu_seqlens, chunk);
   const int64_t B = q.size(0), T = q.size(1), H = lay.H;
@@ -122,7 +131,7 @@ Layout check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Ten
                dtype_name(ls.dtype()), dtype_name(q.dtype()));
   lay.L = ls.size(3);
   if (state) {
-    check_state(*state, lay, q.dtype());
+    check_state(*state, lay, q.dtype(), q);
     for (size_t n = 0; n < lay.seqs.size(); ++n) lay.seqs[n].pos = state->positions[n];
   }
   int64_t last = 0;
@@ -147,6 +156,25 @@ Tensor prepared(const Tensor& x, DType D) {
 
 bool is_bf16(const Tensor& t) { return t.defined() && t.dtype() == DType::bf16; }
 
+#if LOGLIN_WITH_CUDA
+// The forward's workspace on the device: G per row, the tree nodes and the
+// initial state's prefix sums.
+struct GpuWorkspace {
+  Tensor Gd, nodes, prefix;
+  GpuWorkspace(const lla::GpuProblem& p, DType D, Device dev, bool with_state) {
+    Gd = Tensor::empty({std::max<int64_t>(p.rows * p.H, 1)}, DType::f64, dev);
+    nodes = Tensor::empty({std::max<int64_t>(p.n_nodes * p.H * p.K * p.V, 1)}, D, dev);
+    if (with_state) prefix = Tensor::empty({p.n_seqs * p.H * p.L * p.K * p.V}, D, dev);
+  }
+  template <class T>
+  void fill(lla::GpuForward<T>& f) const {
+    f.Gd = Gd.data<double>();
+    f.nodes = nodes.data<T>();
+    f.prefix = prefix.defined() ? prefix.data<T>() : nullptr;
+  }
+};
+#endif
+
 }  // namespace
 
 LogLinearAttentionOutput log_linear_attention_with_state(const Tensor& q, const Tensor& k, const Tensor& v,
@@ -170,10 +198,26 @@ LogLinearAttentionOutput log_linear_attention_with_state(const Tensor& q, const 
   const Tensor qc = prepared(q, D), kc = prepared(k, D), vc = prepared(v, D), gc = prepared(g, D),
                lsc = prepared(level_scales, D);
   const Tensor sc = st ? prepared(st->levels, D) : Tensor();
-  Tensor o = Tensor::empty({B, T, lay.H, lay.V}, D);
+  const Device dev = q.device();
+  Tensor o = Tensor::empty({B, T, lay.H, lay.V}, D, dev);
   const bool want_final = options.return_final_state();
-  Tensor fin = want_final ? Tensor::empty({N, lay.H, lay.L, lay.K, lay.V}, D) : Tensor();
+  Tensor fin = want_final ? Tensor::empty({N, lay.H, lay.L, lay.K, lay.V}, D, dev) : Tensor();
 
+#if LOGLIN_WITH_CUDA
+  if (on_cuda(q)) {
+    const lla::GpuPlan plan = lla::make_gpu_plan(lay, dev);
+    const GpuWorkspace ws(plan.prob, D, dev, sc.defined());
+    dispatch_float(D, kOpName, [&]<class T_>() {
+      lla::GpuForward<T_> a;
+      a.q = qc.data<T_>(), a.k = kc.data<T_>(), a.v = vc.data<T_>(), a.g = gc.data<T_>(), a.ls = lsc.data<T_>();
+      a.state_in = sc.defined() ? sc.data<T_>() : nullptr;
+      a.o = o.data<T_>();
+      a.state_out = want_final ? fin.data<T_>() : nullptr;
+      ws.fill(a);
+      lla::log_linear_attention_forward_cuda<T_>(plan.prob, a);
+    });
+  } else
+#endif
   dispatch_float(D, kOpName, [&]<class T_>() {
     lla::ForwardArgs<T_> a;
     a.q = qc.data<T_>(), a.k = kc.data<T_>(), a.v = vc.data<T_>(), a.g = gc.data<T_>(), a.ls = lsc.data<T_>();
@@ -190,10 +234,42 @@ LogLinearAttentionOutput log_linear_attention_with_state(const Tensor& q, const 
         const DType D = qc.dtype();
         const Tensor dout = prepared(ctx.grads[0], D);
         const Tensor dfin = fd.defined() ? prepared(ctx.grads[1], D) : Tensor();
-        Tensor dq = Tensor::empty(qc.shape(), D), dk = Tensor::empty(kc.shape(), D);
-        Tensor dv = Tensor::empty(vc.shape(), D), dg = Tensor::empty(gc.shape(), D);
-        Tensor dls = Tensor::empty(lsc.shape(), D);
-        Tensor dstate = sc.defined() && ctx.needs(5) ? Tensor::empty(sc.shape(), D) : Tensor();
+        const Device dev = qc.device();
+        Tensor dq = Tensor::empty(qc.shape(), D, dev), dk = Tensor::empty(kc.shape(), D, dev);
+        Tensor dv = Tensor::empty(vc.shape(), D, dev), dg = Tensor::empty(gc.shape(), D, dev);
+        Tensor dls = Tensor::empty(lsc.shape(), D, dev);
+        Tensor dstate = sc.defined() && ctx.needs(5) ? Tensor::empty(sc.shape(), D, dev) : Tensor();
+#if LOGLIN_WITH_CUDA
+        if (on_cuda(qc)) {
+          const lla::GpuPlan plan = lla::make_gpu_plan(lay, dev);
+          const lla::GpuProblem& p = plan.prob;
+          const GpuWorkspace ws(p, D, dev, sc.defined());
+          const Tensor dq_head = Tensor::empty({p.rows * p.H * p.K}, D, dev);
+          const Tensor dk_head = Tensor::empty({p.rows * p.H * p.K}, D, dev);
+          const Tensor dnodes = Tensor::empty({std::max<int64_t>(p.n_nodes * p.H * p.K * p.V, 1)}, D, dev);
+          const Tensor dscratch = dstate.defined() ? Tensor::empty(sc.shape(), D, dev) : Tensor();
+          dispatch_float(D, kOpName, [&]<class T_>() {
+            lla::GpuBackward<T_> a;
+            a.fwd.q = qc.data<T_>(), a.fwd.k = kc.data<T_>(), a.fwd.v = vc.data<T_>(), a.fwd.g = gc.data<T_>();
+            a.fwd.ls = lsc.data<T_>();
+            a.fwd.state_in = sc.defined() ? sc.data<T_>() : nullptr;
+            a.fwd.o = od.data<T_>();
+            a.fwd.state_out = fd.defined() ? fd.data<T_>() : nullptr;
+            ws.fill(a.fwd);
+            a.dout = dout.data<T_>();
+            a.dstate_out = dfin.defined() ? dfin.data<T_>() : nullptr;
+            a.dq = dq.data<T_>(), a.dk = dk.data<T_>(), a.dv = dv.data<T_>(), a.dg = dg.data<T_>();
+            a.dls = dls.data<T_>();
+            a.dstate_in = dstate.defined() ? dstate.data<T_>() : nullptr;
+            a.dq_head = dq_head.data<T_>(), a.dk_head = dk_head.data<T_>();
+            a.dnodes = dnodes.data<T_>();
+            a.dscratch = dscratch.defined() ? dscratch.data<T_>() : nullptr;
+            lla::log_linear_attention_backward_cuda<T_>(p, a);
+          });
+          if (g_dtype != D) dg = core::contiguous_copy(dg, g_dtype);
+          return std::vector<Tensor>{dq, dk, dv, dg, dls, dstate};
+        }
+#endif
         dispatch_float(D, kOpName, [&]<class T_>() {
           lla::BackwardArgs<T_> a;
           a.fwd.q = qc.data<T_>(), a.fwd.k = kc.data<T_>(), a.fwd.v = vc.data<T_>(), a.fwd.g = gc.data<T_>();

@@ -14,6 +14,9 @@
 #include "core/dispatch.h"
 #include "ops/log_linear_attention/chunk_cpu.h"
 #include "ops/op_checks.h"
+#if LOGLIN_WITH_CUDA
+#include "ops/log_linear_attention/recurrent_step_cuda.h"
+#endif
 
 namespace loglin {
 namespace {
@@ -57,8 +60,8 @@ Tensor log_linear_attention_step(LogLinearState& state, const Tensor& q, const T
                                  const Tensor& g, const Tensor& level_scales) {
   // q, k (N,G,K); v (N,H,V); g (N,H); level_scales (N,H,L); state.levels (N,H,L,K,V) -> o (N,H,V).
   check_defined(kOpName, {&q, &k, &v, &g, &level_scales, &state.levels});
-  for (const Tensor* t : std::initializer_list<const Tensor*>{&q, &k, &v, &g, &level_scales, &state.levels})
-    check_cpu(kOpName, *t);
+  for (const Tensor* t : std::initializer_list<const Tensor*>{&q, &k, &v, &g, &level_scales})
+    check_same_device(kOpName, *t, state.levels);
   check_dim(kOpName, q, 3, "step q [N, G, K]");
   check_dim(kOpName, k, 3, "step k [N, G, K]");
   check_dim(kOpName, v, 3, "step v [N, H, V]");
@@ -87,16 +90,39 @@ Tensor log_linear_attention_step(LogLinearState& state, const Tensor& q, const T
                  "[{}] step: level_scales has L = {} levels but position {} needs L >= bit_length({}) + 1 = {}",
                  kOpName, L, pos, pos, lla::bit_length(pos) + 1);
   }
+  // The value checks below read device tensors back to the host, so they run
+  // on the cpu only: a step on cuda never waits for the device.
+  const bool host = state.levels.device().is_cpu();
   std::vector<double> lv;
-  for (int64_t n = 0; n < N; ++n) {
+  for (int64_t n = 0; n < N && host; ++n) {
     if (state.positions[n] != 0) continue;
     if (lv.empty()) lv = state.levels.to_vector<double>();
     for (int64_t x = n * H * L * K * V; x < (n + 1) * H * L * K * V; ++x)
       LOGLIN_CHECK(lv[x] == 0, "[{}] step: sequence {} is at position 0 (holds no tokens) but its levels are not zero",
                    kOpName, n);
   }
-  for (double x : g.to_vector<double>())
-    LOGLIN_CHECK(std::isfinite(x), "[{}] step: g has a non-finite value ({})", kOpName, x);
+  if (host)
+    for (double x : g.to_vector<double>())
+      LOGLIN_CHECK(std::isfinite(x), "[{}] step: g has a non-finite value ({})", kOpName, x);
+
+#if LOGLIN_WITH_CUDA
+  if (on_cuda(state.levels)) {
+    const Device dev = state.levels.device();
+    auto prep = [&](const Tensor& t) { return t.is_contiguous() && t.dtype() == D ? t : core::contiguous_copy(t, D); };
+    const Tensor Sin = prep(state.levels), qc = prep(q), kc = prep(k), vc = prep(v), gc = prep(g),
+                 lc = prep(level_scales);
+    Tensor S = Tensor::empty(want, D, dev), o = Tensor::empty({N, H, V}, D, dev);
+    const Tensor pos = Tensor::from_vector(state.positions, {N}).to(dev);
+    dispatch_float(D, kOpName, [&]<class T>() {
+      lla::log_linear_attention_step_cuda<T>(qc.data<T>(), kc.data<T>(), vc.data<T>(), gc.data<T>(), lc.data<T>(),
+                                             Sin.data<T>(), S.data<T>(), o.data<T>(), pos.data<int64_t>(), N, H, G,
+                                             L, K, V, dev.index);
+    });
+    state.levels = S;
+    for (auto& p : state.positions) ++p;
+    return o;
+  }
+#endif
 
   // A fresh levels tensor: tensors handed out before (a forward's final
   // state, which may sit in an autograd graph) are never written.

@@ -10,6 +10,10 @@
 #include "core/dispatch.h"
 #include "ops/log_linear_attention/chunk_cpu.h"
 #include "ops/op_checks.h"
+#if LOGLIN_WITH_CUDA
+#include "ops/log_linear_attention/gpu_plan.h"
+#include "ops/log_linear_attention/scalar_decay_attention_cuda.h"
+#endif
 
 namespace loglin {
 namespace {
@@ -23,6 +27,21 @@ Tensor prepared(const Tensor& x, DType D) {
 }
 
 bool is_bf16(const Tensor& t) { return t.defined() && t.dtype() == DType::bf16; }
+
+#if LOGLIN_WITH_CUDA
+// The device workspace: G per row and one K x V state per chunk and head.
+struct GpuWorkspace {
+  Tensor Gd, states;
+  GpuWorkspace(const lla::GpuProblem& p, DType D, Device dev)
+      : Gd(Tensor::empty({p.rows * p.H}, DType::f64, dev)),
+        states(Tensor::empty({p.n_jobs * p.H * p.K * p.V}, D, dev)) {}
+  template <class T>
+  void fill(lla::GpuForward<T>& f) const {
+    f.Gd = Gd.data<double>();
+    f.nodes = states.data<T>();
+  }
+};
+#endif
 
 }  // namespace
 
@@ -40,8 +59,22 @@ Tensor scalar_decay_attention(const Tensor& q, const Tensor& k, const Tensor& v,
   const DType D = q.dtype();
   const int64_t B = q.size(0), T = q.size(1);
   const Tensor qc = prepared(q, D), kc = prepared(k, D), vc = prepared(v, D), gc = prepared(g, D);
-  Tensor o = Tensor::empty({B, T, lay.H, lay.V}, D);
+  const Device dev = q.device();
+  Tensor o = Tensor::empty({B, T, lay.H, lay.V}, D, dev);
 
+#if LOGLIN_WITH_CUDA
+  if (on_cuda(q)) {
+    const lla::GpuPlan plan = lla::make_gpu_plan(lay, dev);
+    const GpuWorkspace ws(plan.prob, D, dev);
+    dispatch_float(D, kOpName, [&]<class T_>() {
+      lla::GpuForward<T_> a;
+      a.q = qc.data<T_>(), a.k = kc.data<T_>(), a.v = vc.data<T_>(), a.g = gc.data<T_>();
+      a.o = o.data<T_>();
+      ws.fill(a);
+      lla::scalar_decay_forward_cuda<T_>(plan.prob, a);
+    });
+  } else
+#endif
   dispatch_float(D, kOpName, [&]<class T_>() {
     lla::ScalarDecayArgs<T_> a;
     a.q = qc.data<T_>(), a.k = kc.data<T_>(), a.v = vc.data<T_>(), a.g = gc.data<T_>();
@@ -54,8 +87,32 @@ Tensor scalar_decay_attention(const Tensor& q, const Tensor& k, const Tensor& v,
       [lay, qc, kc, vc, gc, od = o.detach(), g_dtype = g.dtype()](autograd::BackwardContext& ctx) {
         const DType D = qc.dtype();
         const Tensor dout = prepared(ctx.grads[0], D);
-        Tensor dq = Tensor::empty(qc.shape(), D), dk = Tensor::empty(kc.shape(), D);
-        Tensor dv = Tensor::empty(vc.shape(), D), dg = Tensor::empty(gc.shape(), D);
+        const Device dev = qc.device();
+        Tensor dq = Tensor::empty(qc.shape(), D, dev), dk = Tensor::empty(kc.shape(), D, dev);
+        Tensor dv = Tensor::empty(vc.shape(), D, dev), dg = Tensor::empty(gc.shape(), D, dev);
+#if LOGLIN_WITH_CUDA
+        if (on_cuda(qc)) {
+          const lla::GpuPlan plan = lla::make_gpu_plan(lay, dev);
+          const lla::GpuProblem& p = plan.prob;
+          const GpuWorkspace ws(p, D, dev);
+          const Tensor dq_head = Tensor::empty({p.rows * p.H * p.K}, D, dev);
+          const Tensor dk_head = Tensor::empty({p.rows * p.H * p.K}, D, dev);
+          const Tensor dstates = Tensor::empty({p.n_jobs * p.H * p.K * p.V}, D, dev);
+          dispatch_float(D, kOpName, [&]<class T_>() {
+            lla::GpuBackward<T_> a;
+            a.fwd.q = qc.data<T_>(), a.fwd.k = kc.data<T_>(), a.fwd.v = vc.data<T_>(), a.fwd.g = gc.data<T_>();
+            a.fwd.o = od.data<T_>();
+            ws.fill(a.fwd);
+            a.dout = dout.data<T_>();
+            a.dq = dq.data<T_>(), a.dk = dk.data<T_>(), a.dv = dv.data<T_>(), a.dg = dg.data<T_>();
+            a.dq_head = dq_head.data<T_>(), a.dk_head = dk_head.data<T_>();
+            a.dnodes = dstates.data<T_>();
+            lla::scalar_decay_backward_cuda<T_>(p, a);
+          });
+          if (g_dtype != D) dg = core::contiguous_copy(dg, g_dtype);
+          return std::vector<Tensor>{dq, dk, dv, dg};
+        }
+#endif
         dispatch_float(D, kOpName, [&]<class T_>() {
           lla::ScalarDecayGradArgs<T_> a;
           a.fwd.q = qc.data<T_>(), a.fwd.k = kc.data<T_>(), a.fwd.v = vc.data<T_>(), a.fwd.g = gc.data<T_>();

@@ -7,6 +7,9 @@
 #include "core/dispatch.h"
 #include "ops/elementwise/binary.h"
 #include "ops/op_checks.h"
+#if LOGLIN_WITH_CUDA
+#include "ops/reduce/reduce_cuda.h"
+#endif
 
 namespace loglin {
 namespace {
@@ -49,7 +52,59 @@ Tensor reduced_last(const Tensor& x, const ReducePlan& p) {
   return v.is_contiguous() ? v : core::contiguous_copy(v);
 }
 
+#if LOGLIN_WITH_CUDA
+// Sum on the device. A contiguous x whose dims (size-1 dims dropped, equal
+// neighbours merged) read [kept, reduced] is a row reduction, [reduced, kept]
+// or [kept, reduced, kept] a middle one; anything else (or a strided x) is
+// first copied with the reduced dims last.
+Tensor sum_cuda(const Tensor& x, const ReducePlan& p, double scale) {
+  Tensor out = Tensor::empty(p.out_shape, x.dtype(), x.device());
+  if (out.numel() == 0) return out;
+  if (p.cols == 0) {
+    core::fill(out, 0.0);
+    return out;
+  }
+  const int dev = x.device().index;
+  struct Run {
+    bool reduced;
+    int64_t size;
+  };
+  std::vector<Run> runs;
+  if (x.is_contiguous()) {
+    for (int64_t i = 0; i < x.dim(); ++i) {
+      const int64_t n = x.shape()[i];
+      if (n == 1) continue;
+      if (!runs.empty() && runs.back().reduced == p.reduced[i]) runs.back().size *= n;
+      else runs.push_back({p.reduced[i], n});
+    }
+  }
+  dispatch_float(x.dtype(), "sum", [&]<class T>() {
+    const bool contiguous = x.is_contiguous();
+    const T* in = contiguous ? x.data<T>() : nullptr;
+    T* o = out.data<T>();
+    if (contiguous && runs.size() == 2 && runs[0].reduced) {
+      cuda::sum_middle<T>(in, o, 1, runs[0].size, runs[1].size, scale, dev);
+    } else if (contiguous && runs.size() == 3 && runs[1].reduced) {
+      cuda::sum_middle<T>(in, o, runs[0].size, runs[1].size, runs[2].size, scale, dev);
+    } else if (contiguous && runs.size() == 1 && !runs[0].reduced) {
+      // Only size-1 dims reduced: one coalesced pass (a copy times scale).
+      cuda::sum_middle<T>(in, o, 1, 1, runs[0].size, scale, dev);
+    } else if (contiguous && (runs.size() <= 1 || (runs.size() == 2 && runs[1].reduced))) {
+      // [reduced], [kept, reduced], or a single element.
+      cuda::sum_rows<T>(in, o, p.rows, p.cols, scale, dev);
+    } else {
+      Tensor m = reduced_last(x, p);
+      cuda::sum_rows<T>(m.data<T>(), o, p.rows, p.cols, scale, dev);
+    }
+  });
+  return out;
+}
+#endif
+
 Tensor sum_raw(const Tensor& x, const ReducePlan& p, double scale) {
+#if LOGLIN_WITH_CUDA
+  if (on_cuda(x)) return sum_cuda(x, p, scale);
+#endif
   Tensor m = reduced_last(x, p);
   Tensor out = Tensor::empty(p.out_shape, x.dtype());
   dispatch_float(x.dtype(), "sum", [&]<class T>() {
@@ -73,11 +128,50 @@ Tensor expand_back(const Tensor& g, const Shape& kept_shape, const Shape& in_sha
   return g.reshape(kept_shape).expand(in_shape);
 }
 
+// in's shape with dim d moved last (the [rows, cols] layout of max), and the
+// permutation that moves it back into place.
+Shape moved_last(const Shape& in, int64_t d) {
+  Shape moved;
+  for (int64_t i = 0; i < static_cast<int64_t>(in.size()); ++i)
+    if (i != d) moved.push_back(in[i]);
+  moved.push_back(in[d]);
+  return moved;
+}
+
+Tensor moved_back(const Tensor& moved, int64_t d) {
+  const int64_t nd = moved.dim();
+  Shape perm;
+  for (int64_t i = 0, k = 0; i < nd; ++i) perm.push_back(i == d ? nd - 1 : k++);
+  return moved.permute(perm).contiguous();
+}
+
+#if LOGLIN_WITH_CUDA
+// Max on the device; the argmax stays there for the backward scatter.
+Tensor max_cuda(const Tensor& x, const ReducePlan& p, int64_t d) {
+  const int dev = x.device().index;
+  Tensor m = reduced_last(x, p);
+  Tensor out = Tensor::empty(p.out_shape, x.dtype(), x.device());
+  Tensor argmax = Tensor::empty({p.rows}, DType::i64, x.device());
+  dispatch_float(x.dtype(), "max", [&]<class T>() {
+    cuda::max_rows<T>(m.data<T>(), out.data<T>(), argmax.data<int64_t>(), p.rows, p.cols, dev);
+  });
+  autograd::record("max", {x}, {out}, [argmax, p, in = x.shape(), d, dev](autograd::BackwardContext& ctx) {
+    const Tensor& g0 = ctx.grads[0];
+    Tensor g = g0.is_contiguous() ? g0 : core::contiguous_copy(g0);
+    Tensor dx_moved = Tensor::zeros(moved_last(in, d), g.dtype(), g.device());
+    dispatch_float(g.dtype(), "max", [&]<class T>() {
+      cuda::max_rows_backward<T>(g.data<T>(), argmax.data<int64_t>(), dx_moved.data<T>(), p.rows, p.cols, dev);
+    });
+    return std::vector<Tensor>{moved_back(dx_moved, d)};
+  });
+  return out;
+}
+#endif
+
 }  // namespace
 
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
   check_defined("sum", {&x});
-  check_cpu("sum", x);
   ReducePlan p = plan_reduce("sum", x, dims, keepdim);
   Tensor out = sum_raw(x, p, 1.0);
   autograd::record("sum", {x}, {out}, [kept = p.kept_shape, in = x.shape()](autograd::BackwardContext& ctx) {
@@ -88,7 +182,6 @@ Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
 
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
   check_defined("mean", {&x});
-  check_cpu("mean", x);
   ReducePlan p = plan_reduce("mean", x, dims, keepdim);
   LOGLIN_CHECK(p.cols > 0, "[mean] mean over an empty dimension of shape {}", shape_str(x.shape()));
   double scale = 1.0 / static_cast<double>(p.cols);
@@ -102,10 +195,13 @@ Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
 
 Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   check_defined("max", {&x});
-  check_cpu("max", x);
   int64_t d = normalize_dim(dim, x.dim(), "max");
   LOGLIN_CHECK(x.shape()[d] > 0, "[max] max over an empty dim {} of shape {}", dim, shape_str(x.shape()));
   ReducePlan p = plan_reduce("max", x, {d}, keepdim);
+#if LOGLIN_WITH_CUDA
+  if (on_cuda(x)) return max_cuda(x, p, d);
+#endif
+  check_cpu("max", x);
   Tensor m = reduced_last(x, p);
   Tensor out = Tensor::empty(p.out_shape, x.dtype());
   std::vector<int64_t> argmax(p.rows);
@@ -123,23 +219,15 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   });
   autograd::record("max", {x}, {out},
                    [argmax = std::move(argmax), p, in = x.shape(), d](autograd::BackwardContext& ctx) {
-                     // Scatter each row's gradient to its argmax, in the [rows, cols] layout,
-                     // then move the reduced dim back into place.
+                     // Scatter each row's gradient to its argmax, in the [rows, cols] layout.
                      Tensor g = core::contiguous_copy(ctx.grads[0]);
-                     Shape moved;
-                     for (int64_t i = 0; i < static_cast<int64_t>(in.size()); ++i)
-                       if (i != d) moved.push_back(in[i]);
-                     moved.push_back(in[d]);
-                     Tensor dx_moved = Tensor::zeros(moved, g.dtype());
+                     Tensor dx_moved = Tensor::zeros(moved_last(in, d), g.dtype());
                      dispatch_float(g.dtype(), "max", [&]<class T>() {
                        const T* gp = g.data<T>();
                        T* o = dx_moved.data<T>();
                        for (int64_t r = 0; r < p.rows; ++r) o[r * p.cols + argmax[r]] = gp[r];
                      });
-                     Shape perm;
-                     for (int64_t i = 0, k = 0; i < static_cast<int64_t>(in.size()); ++i)
-                       perm.push_back(i == d ? static_cast<int64_t>(in.size()) - 1 : k++);
-                     return std::vector<Tensor>{dx_moved.permute(perm).contiguous()};
+                     return std::vector<Tensor>{moved_back(dx_moved, d)};
                    });
   return out;
 }

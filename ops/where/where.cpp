@@ -7,6 +7,10 @@
 #include "core/strided_loop.h"
 #include "ops/op_checks.h"
 #include "ops/reduce/reduce.h"
+#if LOGLIN_WITH_CUDA
+#include "core/strided_layout.h"
+#include "ops/where/where_cuda.h"
+#endif
 
 namespace loglin {
 namespace {
@@ -24,8 +28,7 @@ bool truthy(C v) {
 constexpr int64_t kParallelGrain = 1 << 15;
 
 // out (shape `out_shape`, contiguous) = cond ? a : b, all three broadcast.
-// The backward passes reuse it with g on one side and a zero scalar on the other.
-Tensor select_raw(const char* op, const Tensor& cond, const Tensor& a, const Tensor& b, const Shape& out_shape) {
+Tensor select_cpu(const char* op, const Tensor& cond, const Tensor& a, const Tensor& b, const Shape& out_shape) {
   Tensor out = Tensor::empty(out_shape, a.dtype());
   const Shape& so = out.strides();
   Shape sc = broadcast_strides(cond.shape(), cond.strides(), out_shape);
@@ -64,6 +67,52 @@ Tensor select_raw(const char* op, const Tensor& cond, const Tensor& a, const Ten
   return out;
 }
 
+// One side of a selection: a tensor, or (where t is undefined) the constant
+// `fill`: masked_fill's value, or the zero of a backward.
+struct Side {
+  Tensor t;
+  double fill = 0.0;
+};
+
+#if LOGLIN_WITH_CUDA
+template <class T>
+Tensor select_cuda(const char* op, const Tensor& cond, const Side& a, const Side& b, const Shape& out_shape,
+                   DType dtype, Device device) {
+  Tensor out = Tensor::empty(out_shape, dtype, device);
+  const Shape zeros(out_shape.size(), 0);
+  auto strides_of = [&](const Tensor& t) {
+    return t.defined() ? broadcast_strides(t.shape(), t.strides(), out_shape) : zeros;
+  };
+  const std::vector<StridedLayout> l =
+      merged_layouts(out_shape, {out.strides(), strides_of(cond), strides_of(a.t), strides_of(b.t)}, op);
+  auto side = [&](const Side& s, const StridedLayout& layout) {
+    cuda::SelectSide<T> d;
+    if (s.t.defined()) d.data = s.t.data<T>();
+    d.layout = layout;
+    d.fill = static_cast<T>(s.fill);
+    return d;
+  };
+  cuda::where_select<T>(out.data<T>(), out.numel(), cond.raw_data(), cond.dtype(), l[1], side(a, l[2]),
+                        side(b, l[3]), op, device.index);
+  return out;
+}
+#endif
+
+// out (shape `out_shape`, contiguous, on the tensors' device) = cond ? a : b.
+Tensor select_raw(const char* op, const Tensor& cond, const Side& a, const Side& b, const Shape& out_shape) {
+  const Tensor& ref = a.t.defined() ? a.t : b.t;
+#if LOGLIN_WITH_CUDA
+  if (on_cuda(ref)) {
+    return dispatch_float(ref.dtype(), op, [&]<class T>() {
+      return select_cuda<T>(op, cond, a, b, out_shape, ref.dtype(), ref.device());
+    });
+  }
+#endif
+  check_cpu(op, ref);
+  auto tensor_of = [&](const Side& s) { return s.t.defined() ? s.t : Tensor::scalar(s.fill, ref.dtype()); };
+  return select_cpu(op, cond, tensor_of(a), tensor_of(b), out_shape);
+}
+
 }  // namespace
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
@@ -71,16 +120,15 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_same_dtype("where", a, b);
   check_same_device("where", a, b);
   check_same_device("where", cond, a);
-  check_cpu("where", a);
   Shape out_shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
-  Tensor out = select_raw("where", cond, a, b, out_shape);
+  Tensor out = select_raw("where", cond, {a}, {b}, out_shape);
   autograd::record("where", {cond, a, b}, {out},
                    [c = cond.detach(), sa = a.shape(), sb = b.shape()](autograd::BackwardContext& ctx) {
                      const Tensor& g = ctx.grads[0];
-                     Tensor zero = Tensor::scalar(0.0, g.dtype());
+                     const Side zero{Tensor(), 0.0};
                      Tensor ga, gb;
-                     if (ctx.needs(1)) ga = sum_to_shape(select_raw("where", c, g, zero, g.shape()), sa);
-                     if (ctx.needs(2)) gb = sum_to_shape(select_raw("where", c, zero, g, g.shape()), sb);
+                     if (ctx.needs(1)) ga = sum_to_shape(select_raw("where", c, {g}, zero, g.shape()), sa);
+                     if (ctx.needs(2)) gb = sum_to_shape(select_raw("where", c, zero, {g}, g.shape()), sb);
                      return std::vector<Tensor>{Tensor(), ga, gb};
                    });
   return out;
@@ -89,15 +137,13 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   check_defined("masked_fill", {&x, &mask});
   check_same_device("masked_fill", x, mask);
-  check_cpu("masked_fill", x);
   LOGLIN_CHECK(broadcast_shapes(x.shape(), mask.shape(), "masked_fill") == x.shape(),
                "[masked_fill] mask of shape {} does not broadcast to x's shape {}", shape_str(mask.shape()),
                shape_str(x.shape()));
-  Tensor fill = Tensor::scalar(value, x.dtype());
-  Tensor out = select_raw("masked_fill", mask, fill, x, x.shape());
+  Tensor out = select_raw("masked_fill", mask, {Tensor(), value}, {x}, x.shape());
   autograd::record("masked_fill", {x, mask}, {out}, [m = mask.detach()](autograd::BackwardContext& ctx) {
     const Tensor& g = ctx.grads[0];
-    return std::vector<Tensor>{select_raw("masked_fill", m, Tensor::scalar(0.0, g.dtype()), g, g.shape()), Tensor()};
+    return std::vector<Tensor>{select_raw("masked_fill", m, {Tensor(), 0.0}, {g}, g.shape()), Tensor()};
   });
   return out;
 }

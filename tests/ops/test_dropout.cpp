@@ -3,6 +3,7 @@
 
 #include "catch.h"
 #include "core/rng.h"
+#include "ops/dropout/dropout_math.h"
 #include "ops/gradcheck_cases.h"
 #include "ops/ops.h"
 #include "test_util.h"
@@ -20,6 +21,18 @@ TEST_CASE("dropout is reproducible from a seed", "[ops]") {
   CHECK(a != c);
   // The generator advances: a second call draws a new mask.
   CHECK(dropout(x, 0.3, true, g1).to_vector<float>() != a);
+}
+
+TEST_CASE("dropout's mask is the counter hash of one seed drawn per call", "[ops]") {
+  // The CUDA path computes the same hash, so this pins both backends' masks.
+  Tensor x = Tensor::ones({3, 70000});  // large enough to run threaded
+  Generator gen(7), replay(7);
+  auto y = dropout(x, 0.25, true, gen).to_vector<float>();
+  const auto mask = dropout_rng::Mask::make(replay.next_u64(), 0.25);
+  int64_t bad = 0;
+  for (size_t i = 0; i < y.size(); ++i) bad += (y[i] == 0.0f) != mask.dropped(i);
+  CHECK(bad == 0);
+  CHECK(gen.next_u64() == replay.next_u64());
 }
 
 TEST_CASE("dropout zeroes about p of the elements and scales the rest", "[ops]") {

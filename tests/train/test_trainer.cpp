@@ -25,7 +25,7 @@ TrainConfig tiny_mqar(const fs::path& run_dir, const std::string& arch = "loglin
 model: {arch: ARCH, d_model: 16, n_layers: 1, n_heads: 2, head_dim: 8, d_state: 8, chunk_size: 8, max_seq_len: 32, mlp: false}
 data: {dataset: mqar, batch_size: 4, mqar: {num_pairs: 2, vocab_size: 16, seq_len: 16, train_examples: 64, val_examples: 16}}
 schedule: {warmup_steps: 2}
-training: {steps: 12, eval_every: 6, eval_batches: 2, seed: 7}
+training: {steps: 12, eval_every: 6, eval_batches: 2, seed: 7, device: cpu}
 checkpoint: {every: 4, keep_last: 5}
 logging: {run_dir: RUN, progress: off}
 )";

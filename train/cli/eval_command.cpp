@@ -6,6 +6,7 @@
 
 #include "train/cli/arg_parser.h"
 #include "train/cli/commands.h"
+#include "train/trainer/precision.h"
 #include "train/trainer/saved_run.h"
 #include "train/trainer/train_data.h"
 #include "train/trainer/trainer.h"
@@ -26,7 +27,11 @@ latest checkpoint) on the validation split of the data it was trained on.
   }
   SavedRun run = open_saved_run(args.positional("CHECKPOINT"));
   TrainData data(run.config.data, [](const std::string& s) { fmt::print(stderr, "{}\n", s); });
-  EvalResult e = evaluate(*run.model, data, args.get_int("--batches", 0));
+  EvalResult e;
+  {
+    PrecisionScope precision(run.config.training.precision == "bf16-mixed" && run.model->device().is_cuda());
+    e = evaluate(*run.model, data, args.get_int("--batches", 0));
+  }
   fmt::print("checkpoint: {} (step {})\n", run.checkpoint.path.string(), run.checkpoint.step);
   fmt::print("targets:    {}\n", e.targets);
   fmt::print("val loss:   {:.4f}\n", e.loss);

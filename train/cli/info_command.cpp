@@ -27,6 +27,15 @@ int info_command(const std::vector<std::string>& argv) {
   if (o.arch() != "transformer")
     fmt::print("mixer: expand {}, head dim {}, state {}, groups {}, conv {}, chunk {}\n", o.expand(), o.head_dim(),
                o.d_state(), o.n_groups(), o.conv_kernel(), o.chunk_size());
+  // info describes a config anywhere, so a device this machine lacks is a note here, not an error.
+  std::string where;
+  try {
+    const Device device = resolve_device(cfg.training.device);
+    where = device.str() + (device.is_cuda() ? " (" + cuda_device_description(device.index) + ")" : "");
+  } catch (const Error&) {
+    where = cfg.training.device + " (not available on this machine)";
+  }
+  fmt::print("device {} | precision {}\n", where, cfg.training.precision);
   fmt::print("\n{}", model.summary());
   fmt::print("\n{:.3f}M parameters\n", model.num_parameters() / 1e6);
   return 0;

@@ -30,6 +30,7 @@ SavedRun open_saved_run(const std::string& path) {
   run.config = parse_config(it->second, (p / "state.json").string());
   run.model = std::make_unique<nn::LanguageModel>(lm_options(run.config.model, config_vocab_size(run.config.data)));
   run.model->load_state_dict(run.checkpoint.model);
+  run.model->to(resolve_device(run.config.training.device));
   run.model->eval();
   return run;
 }

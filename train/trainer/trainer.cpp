@@ -15,6 +15,7 @@
 #include "train/optim/optimizer.h"
 #include "train/optim/schedule.h"
 #include "train/trainer/metrics_log.h"
+#include "train/trainer/precision.h"
 #include "train/trainer/progress.h"
 #include "train/trainer/train_data.h"
 
@@ -61,7 +62,7 @@ EvalResult evaluate(const nn::LanguageModel& model, const TrainData& data, int64
       if (!data.token_bytes().empty()) bytes += data.token_bytes()[t];
     }
     if (count == 0) continue;
-    nats += cross_entropy(logits, b.targets, kIgnoreIndex).item() * static_cast<double>(count);
+    nats += cross_entropy(logits, b.targets.to(logits.device()), kIgnoreIndex).item() * static_cast<double>(count);
     r.targets += count;
     if (data.is_mqar()) acc += token_accuracy(logits, b.targets);
   }
@@ -101,22 +102,27 @@ std::string sample_text(const nn::LanguageModel& model, const TrainData& data, c
   return data.tokenizer()->decode(prompt) + data.tokenizer()->decode(out);
 }
 
-// The device a config asks for, as this build can honour it.
+}  // namespace
+
 Device resolve_device(const std::string& want) {
-  if (want == "auto") return Device::cpu();  // CUDA tensors arrive with step 4/6
+  if (want == "auto") return cuda_is_available() ? Device::cuda(0) : Device::cpu();
   Device d = Device::parse(want);
-  LOGLIN_CHECK(d.is_cpu(), "[train] training.device: {} is not available yet: the CUDA backend arrives with step 4/6; "
-                           "use cpu or auto", want);
+  if (d.is_cuda()) {
+    LOGLIN_CHECK(built_with_cuda(), "[train] training.device: {} asked for, but this loglin was built without CUDA "
+                                    "(rebuild with -DLOGLIN_CUDA=ON on a machine with nvcc), or use cpu or auto", want);
+    LOGLIN_CHECK(d.index < cuda_device_count(), "[train] training.device: {} asked for, but {} CUDA device(s) answer; "
+                                               "use cpu or auto", want, cuda_device_count());
+  }
   return d;
 }
 
-}  // namespace
-
 TrainSummary Trainer::run() {
   const TrainingConfig& t = cfg_.training;
-  resolve_device(t.device);
-  LOGLIN_CHECK(t.precision == "f32", "[train] training.precision: {} needs the CUDA backend (step 4/6); use f32 on the cpu",
-               t.precision);
+  const Device device = resolve_device(t.device);
+  LOGLIN_CHECK(t.precision == "f32" || device.is_cuda(),
+               "[train] training.precision: {} needs a CUDA device, but training runs on {}; use f32 there",
+               t.precision, device.str());
+  const bool bf16_mixed = t.precision == "bf16-mixed";
   const fs::path run_dir = cfg_.logging.run_dir;
   const fs::path ckpt_dir = run_dir / "checkpoints";
   auto latest = latest_checkpoint(ckpt_dir);
@@ -131,12 +137,14 @@ TrainSummary Trainer::run() {
   TrainData data(cfg_.data, log);
   log(data.describe());
   Generator model_gen(static_cast<uint64_t>(t.seed));
+  // Initialised on the cpu (the same weights for a seed on any device), then moved.
   nn::LanguageModel model(lm_options(cfg_.model, data.vocab_size()), model_gen);
+  model.to(device);
   LOGLIN_CHECK(cfg_.data.dataset == "mqar" ? cfg_.data.mqar.seq_len <= cfg_.model.max_seq_len
                                            : cfg_.data.seq_len <= cfg_.model.max_seq_len,
                "[train] data.seq_len is longer than model.max_seq_len ({})", cfg_.model.max_seq_len);
-  log(fmt::format("model: {} with {} layers, d_model {}, {:.2f}M parameters", cfg_.model.arch, cfg_.model.n_layers,
-                  cfg_.model.d_model, model.num_parameters() / 1e6));
+  log(fmt::format("model: {} with {} layers, d_model {}, {:.2f}M parameters, on {} in {}", cfg_.model.arch,
+                  cfg_.model.n_layers, cfg_.model.d_model, model.num_parameters() / 1e6, device.str(), t.precision));
 
   auto groups = optim::decay_groups(model.named_parameters(), cfg_.optimizer.weight_decay,
                                     cfg_.optimizer.decay_embeddings);
@@ -193,7 +201,11 @@ TrainSummary Trainer::run() {
     double loss_sum = 0;
     for (int a = 0; a < t.grad_accum; ++a) {
       Batch b = data.next_train_batch(data_gen);
-      Tensor loss = cross_entropy(model.forward(b.inputs), b.targets, kIgnoreIndex);
+      Tensor loss;
+      {
+        PrecisionScope precision(bf16_mixed);
+        loss = cross_entropy(model.forward(b.inputs), b.targets.to(device), kIgnoreIndex);
+      }
       loss_sum += loss.item();
       (t.grad_accum > 1 ? mul(loss, 1.0 / t.grad_accum) : loss).backward();
     }
@@ -230,7 +242,11 @@ TrainSummary Trainer::run() {
     }
     if ((t.eval_every > 0 && (step + 1) % t.eval_every == 0) || last) {
       model.eval();
-      EvalResult e = evaluate(model, data, t.eval_batches);
+      EvalResult e;
+      {
+        PrecisionScope precision(bf16_mixed);
+        e = evaluate(model, data, t.eval_batches);
+      }
       model.train();
       metrics.write("eval", step + 1, {{"tokens", std::to_string((step + 1) * tokens_per_step)},
                                        {"val_loss", json_number(e.loss)},

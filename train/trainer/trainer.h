@@ -55,4 +55,8 @@ class Trainer {
 // `max_batches` validation batches (all when <= 0).
 EvalResult evaluate(const nn::LanguageModel& model, const TrainData& data, int64_t max_batches);
 
+// training.device as this build and machine can honour it: auto is cuda:0
+// when a GPU answers, else cpu; cuda on a machine without one is an error.
+Device resolve_device(const std::string& want);
+
 }  // namespace loglin

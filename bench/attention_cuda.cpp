@@ -1,0 +1,143 @@
+// causal_attention on the GPU: forward and forward+backward of the fused op
+// (f32 SIMT kernels; bf16 tensor-core forward + SIMT backward), against the
+// unfused definition (matmul, masked_fill, softmax, matmul) where it fits.
+//
+//   bench_attention_cuda
+//
+// Times with CUDA events on loglin's stream: 3 warm-up runs, the median of 20.
+// FLOPs (stated, not measured): causal forward = 2 * B*H*T*T*D (QK^T and PV,
+// 2 FLOPs per multiply-add, half the T x T square each); backward = 2.5 x
+// forward, so forward+backward = 3.5 x forward.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "autograd/grad_mode.h"
+#include "core/cuda_memory.h"
+#include "core/device.h"
+#include "core/rng.h"
+#include "ops/ops.h"
+
+#if LOGLIN_WITH_CUDA
+#include "core/cuda_check.h"
+#include "core/cuda_stream.h"
+#endif
+
+using namespace loglin;
+
+namespace {
+
+struct Config {
+  int64_t B, H, T, D;
+};
+
+#if LOGLIN_WITH_CUDA
+double median_ms(const std::function<void()>& fn, int warmup = 3, int runs = 20) {
+  for (int i = 0; i < warmup; ++i) fn();
+  cudaStream_t s = cuda::stream(0);
+  cudaEvent_t start, stop;
+  LOGLIN_CUDA_CHECK(cudaEventCreate(&start), "bench");
+  LOGLIN_CUDA_CHECK(cudaEventCreate(&stop), "bench");
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    LOGLIN_CUDA_CHECK(cudaEventRecord(start, s), "bench");
+    fn();
+    LOGLIN_CUDA_CHECK(cudaEventRecord(stop, s), "bench");
+    LOGLIN_CUDA_CHECK(cudaEventSynchronize(stop), "bench");
+    float t = 0;
+    LOGLIN_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop), "bench");
+    ms.push_back(t);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+Tensor unfused(const Tensor& q, const Tensor& k, const Tensor& v, double scale) {
+  const int64_t T = q.size(2);
+  std::vector<int32_t> mask(T * T);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t s = 0; s < T; ++s) mask[t * T + s] = s > t;
+  Tensor m = Tensor::from_vector(mask, {T, T}).to(q.device());
+  Tensor scores = masked_fill(matmul(q, k.transpose(2, 3)) * scale, m, -INFINITY);
+  return matmul(softmax(scores, -1), v);
+}
+
+using AttnFn = std::function<Tensor(const Tensor&, const Tensor&, const Tensor&, double)>;
+
+struct Timing {
+  double fwd_ms = NAN, fwd_bwd_ms = NAN;
+  std::string note;
+};
+
+Timing time_op(const Config& c, DType dtype, const AttnFn& fn) {
+  Generator gen(1);
+  auto make = [&](int64_t rows) {
+    Tensor t = randn({c.B, c.H, rows, c.D}, DType::f32, gen).to(dtype).to(Device::cuda()).detach();
+    t.set_requires_grad(true);
+    return t;
+  };
+  Tensor q = make(c.T), k = make(c.T), v = make(c.T);
+  Tensor dy = randn({c.B, c.H, c.T, c.D}, DType::f32, gen).to(dtype).to(Device::cuda());
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c.D));
+  Timing t;
+  try {
+    t.fwd_ms = median_ms([&] {
+      NoGradGuard no_grad;
+      (void)fn(q, k, v, scale);
+    });
+    t.fwd_bwd_ms = median_ms([&] {
+      q.zero_grad(), k.zero_grad(), v.zero_grad();
+      fn(q, k, v, scale).backward(dy);
+    });
+  } catch (const Error& e) {
+    t.note = e.what();
+  }
+  cuda::synchronize(0);
+  cuda::empty_cache(0);
+  return t;
+}
+#endif
+
+}  // namespace
+
+int main() {
+#if !LOGLIN_WITH_CUDA
+  fmt::print("bench_attention_cuda: this build has no CUDA backend\n");
+  return 0;
+#else
+  if (!cuda_is_available()) {
+    fmt::print("bench_attention_cuda: no CUDA device present\n");
+    return 0;
+  }
+  const std::vector<Config> configs = {{8, 12, 2048, 64}, {2, 12, 8192, 64}};
+  fmt::print("| B | H | T | D | impl | dtype | fwd ms | fwd TFLOP/s | fwd+bwd ms | fwd+bwd TFLOP/s |\n");
+  fmt::print("|---|---|---|---|---|---|---|---|---|---|\n");
+  for (const Config& c : configs) {
+    const double fwd_flops = 2.0 * c.B * c.H * static_cast<double>(c.T) * c.T * c.D;
+    struct Row {
+      const char* impl;
+      DType dtype;
+      AttnFn fn;
+    };
+    const std::vector<Row> rows = {
+        {"fused", DType::f32, causal_attention},
+        {"fused", DType::bf16, causal_attention},
+        {"unfused", DType::f32, unfused},
+        {"unfused", DType::bf16, unfused},
+    };
+    for (const Row& r : rows) {
+      Timing t = time_op(c, r.dtype, r.fn);
+      fmt::print("| {} | {} | {} | {} | {} | {} | {:.3f} | {:.1f} | {:.3f} | {:.1f} |{}\n", c.B, c.H, c.T, c.D, r.impl,
+                 dtype_name(r.dtype), t.fwd_ms, fwd_flops / (t.fwd_ms * 1e9), t.fwd_bwd_ms,
+                 3.5 * fwd_flops / (t.fwd_bwd_ms * 1e9), t.note.empty() ? "" : " " + t.note);
+    }
+  }
+  return 0;
+#endif
+}

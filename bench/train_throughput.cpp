@@ -1,0 +1,181 @@
+// Whole training steps on the GPU (forward, backward, grad clipping, AdamW)
+// for the three architectures at d_model 768, 12 layers, vocab 8192:
+// tokens/s, ms/step, model FLOP/s with MFU, and peak GPU memory.
+//
+//   bench_train_throughput [--arch A] [--shape TxB[,TxB...]] [--precision bf16-mixed|f32] [--steps N]
+//
+// FLOPs per token (stated, not measured): 6 x (parameters used in matmuls:
+// every Linear, including the LM head; embeddings are lookups) plus, for
+// attention layers, 6 x n_layers x d_model x T (the causal QK^T and PV
+// products, forward 2 x 2 x d x T/2 each way, x3 for forward+backward). The
+// Mamba-2 mixers' state-space scans are left out, so their MFU is a lower
+// bound. MFU is against the H100 SXM's 989 TFLOP/s dense bf16.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/cuda_memory.h"
+#include "core/device.h"
+#include "core/rng.h"
+#include "nn/layers/linear.h"
+#include "nn/models/language_model.h"
+#include "ops/autocast.h"
+#include "ops/ops.h"
+#include "train/optim/optimizer.h"
+
+#if LOGLIN_WITH_CUDA
+#include "core/cuda_check.h"
+#include "core/cuda_stream.h"
+#endif
+
+using namespace loglin;
+
+namespace {
+
+constexpr double kPeakBf16 = 989e12;
+
+struct Shape2 {
+  int64_t T, B;
+};
+
+std::vector<Shape2> parse_shapes(const std::string& s) {
+  std::vector<Shape2> out;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t comma = s.find(',', pos);
+    std::string part = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    size_t x = part.find('x');
+    LOGLIN_CHECK(x != std::string::npos, "[bench] --shape wants TxB pairs like 2048x8, got '{}'", part);
+    out.push_back({std::stoll(part.substr(0, x)), std::stoll(part.substr(x + 1))});
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+int64_t matmul_params(const nn::LanguageModel& m) {
+  int64_t n = 0;
+  for (const auto& [name, p] : m.named_parameters())
+    if (p.dim() == 2 && name.find("embed") == std::string::npos) n += p.numel();
+  return n;
+}
+
+struct Result {
+  double ms_per_step = 0, tokens_per_s = 0, tflops = 0, mfu = 0, peak_gib = 0;
+  int64_t params = 0;
+};
+
+#if LOGLIN_WITH_CUDA
+Result measure(const std::string& arch, Shape2 shape, bool bf16, int steps) {
+  Generator gen(1);
+  auto opts = nn::LMOptions(arch, 8192)
+                  .d_model(768)
+                  .n_layers(12)
+                  .n_heads(12)
+                  .head_dim(64)
+                  .d_state(128)
+                  .expand(2)
+                  .chunk_size(64)
+                  .max_seq_len(shape.T)
+                  .mlp(true)
+                  .mlp_hidden(2048)
+                  .tie_embeddings(false);
+  nn::LanguageModel model(opts, gen);
+  model.to(Device::cuda());
+  optim::AdamW opt(optim::decay_groups(model.named_parameters(), 0.1, false));
+  Generator data_gen(2);
+  Tensor ids = randint(0, 8192, {shape.B, shape.T}, DType::i64, data_gen).to(Device::cuda());
+  Tensor targets = randint(0, 8192, {shape.B, shape.T}, DType::i64, data_gen).to(Device::cuda());
+  auto train_step = [&] {
+    Tensor loss;
+    {
+      std::optional<AutocastGuard> guard;
+      if (bf16) guard.emplace(DType::bf16);
+      loss = cross_entropy(model.forward(ids), targets, -100);
+    }
+    loss.backward();
+    optim::clip_grad_norm(model.parameters(), 1.0);
+    opt.step(1e-4);
+    opt.zero_grad();
+  };
+  for (int i = 0; i < 3; ++i) train_step();  // warm-up: the allocator's cache fills, cuBLAS picks algorithms
+  cuda::synchronize(0);
+  cuda::reset_peak_memory(0);
+  cudaStream_t s = cuda::stream(0);
+  cudaEvent_t start, stop;
+  LOGLIN_CUDA_CHECK(cudaEventCreate(&start), "bench");
+  LOGLIN_CUDA_CHECK(cudaEventCreate(&stop), "bench");
+  std::vector<double> ms;
+  for (int i = 0; i < steps; ++i) {
+    LOGLIN_CUDA_CHECK(cudaEventRecord(start, s), "bench");
+    train_step();
+    LOGLIN_CUDA_CHECK(cudaEventRecord(stop, s), "bench");
+    LOGLIN_CUDA_CHECK(cudaEventSynchronize(stop), "bench");
+    float t = 0;
+    LOGLIN_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop), "bench");
+    ms.push_back(t);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  std::sort(ms.begin(), ms.end());
+  Result r;
+  r.ms_per_step = ms[ms.size() / 2];
+  const double tokens = static_cast<double>(shape.B * shape.T);
+  r.tokens_per_s = tokens / (r.ms_per_step / 1e3);
+  r.params = model.num_parameters();
+  double flops_per_token = 6.0 * static_cast<double>(matmul_params(model));
+  if (arch == "transformer") flops_per_token += 6.0 * 12 * 768 * static_cast<double>(shape.T);
+  r.tflops = flops_per_token * r.tokens_per_s / 1e12;
+  r.mfu = flops_per_token * r.tokens_per_s / kPeakBf16;
+  r.peak_gib = static_cast<double>(cuda::memory_stats(0).peak_bytes) / (1024.0 * 1024 * 1024);
+  return r;
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> archs{"transformer", "mamba2", "loglinear_mamba2"};
+  std::string shapes = "2048x8,8192x2", precision = "bf16-mixed";
+  int steps = 10;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      LOGLIN_CHECK(i + 1 < argc, "[bench] {} needs a value", a);
+      return argv[++i];
+    };
+    if (a == "--arch") archs = {value()};
+    else if (a == "--shape") shapes = value();
+    else if (a == "--precision") precision = value();
+    else if (a == "--steps") steps = std::stoi(value());
+    else {
+      fmt::print(stderr, "usage: bench_train_throughput [--arch A] [--shape TxB,...] [--precision bf16-mixed|f32] [--steps N]\n");
+      return 2;
+    }
+  }
+  if (!cuda_is_available()) {
+    fmt::print("bench_train_throughput: no CUDA device present; nothing measured\n");
+    return 0;
+  }
+#if LOGLIN_WITH_CUDA
+  fmt::print("| arch | T | B | precision | params | ms/step | tokens/s | model TFLOP/s | MFU (bf16 peak) | peak GiB |\n");
+  fmt::print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
+  for (const std::string& arch : archs)
+    for (Shape2 sh : parse_shapes(shapes)) {
+      try {
+        Result r = measure(arch, sh, precision == "bf16-mixed", steps);
+        fmt::print("| {} | {} | {} | {} | {:.1f}M | {:.1f} | {:.0f} | {:.1f} | {:.1f}% | {:.1f} |\n", arch, sh.T, sh.B,
+                   precision, r.params / 1e6, r.ms_per_step, r.tokens_per_s, r.tflops, 100 * r.mfu, r.peak_gib);
+      } catch (const Error& e) {
+        fmt::print("| {} | {} | {} | {} | failed: {} |||||| \n", arch, sh.T, sh.B, precision, e.what());
+      }
+      std::fflush(stdout);
+      cuda::empty_cache(0);
+    }
+#endif
+  return 0;
+}

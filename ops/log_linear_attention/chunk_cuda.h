@@ -1,0 +1,66 @@
+// The problem description the CUDA kernels of this folder read (interim
+// path, README.md "GPU path (interim)"). Plain C++17: included by the .cu
+// files and by gpu_plan.cpp, which builds the tables on the host from a
+// Layout and uploads them.
+#pragma once
+#include <cstdint>
+
+namespace loglin::lla {
+
+// One sequence (chunk_cpu.h's Seq plus what the kernels need to find its
+// chunks and tree nodes without searching): chunks n0..n1 of the call, its
+// first chunk job in the job table and its first node in the node table.
+struct GpuSeq {
+  int64_t row0, len, pos, n0, n1, node_off, job_off;
+};
+// One chunk of one sequence: the unit of the per-chunk kernels.
+struct GpuChunk {
+  int64_t seq, n;
+};
+// One range-tree node (j, a) of one sequence; the table lists, per sequence,
+// level 0 first and a ascending, so a node's index is its row in the table.
+struct GpuNode {
+  int64_t seq, j, a;
+};
+
+// All tables live on `device`. The tree has, per sequence, the levels
+// j = 0, 1, ... while (n1 >> j) - (n0 >> j) > 0, as RangeTree.
+struct GpuProblem {
+  int64_t H = 0, G = 0, K = 0, V = 0, L = 0, C = 64;
+  int c = 6;
+  int64_t rows = 0, n_seqs = 0, n_jobs = 0, n_nodes = 0;
+  const GpuSeq* seqs = nullptr;
+  const GpuChunk* jobs = nullptr;
+  const GpuNode* nodes = nullptr;
+  int device = 0;
+};
+
+// Inputs, outputs and workspace of a forward, all contiguous on the device.
+//   q, k [B,T,G,K]; v, o [B,T,H,V]; g [B,T,H]; ls [B,T,H,L] (null for
+//   scalar decay: lambda == 1, no levels); states [N,H,L,K,V].
+template <class T>
+struct GpuForward {
+  const T *q = nullptr, *k = nullptr, *v = nullptr, *g = nullptr, *ls = nullptr;
+  const T* state_in = nullptr;  // or null
+  T* o = nullptr;
+  T* state_out = nullptr;  // or null
+  double* Gd = nullptr;    // [rows, H] workspace: G per row, in double as on the cpu
+  T* nodes = nullptr;      // [n_nodes, H, K, V] tree nodes; scalar decay: [n_jobs, H, K, V] chunk states
+  T* prefix = nullptr;     // [N, H, L, K, V] prefix sums of state_in (when given)
+};
+
+template <class T>
+struct GpuBackward {
+  GpuForward<T> fwd;                // inputs, the forward's o and final state (if any)
+  const T* dout = nullptr;          // [B,T,H,V]
+  const T* dstate_out = nullptr;    // [N,H,L,K,V] or null
+  T *dq = nullptr, *dk = nullptr;   // [B,T,G,K]
+  T *dv = nullptr, *dg = nullptr;   // [B,T,H,V], [B,T,H]
+  T* dls = nullptr;                 // [B,T,H,L] (log-linear only)
+  T* dstate_in = nullptr;           // [N,H,L,K,V] or null when not wanted
+  T *dq_head = nullptr, *dk_head = nullptr;  // [rows, H, K] workspace
+  T* dnodes = nullptr;              // like fwd.nodes: node gradients; scalar decay: per-chunk dU
+  T* dscratch = nullptr;            // [N,H,L,K,V] workspace when dstate_in is wanted
+};
+
+}  // namespace loglin::lla

@@ -1,0 +1,129 @@
+// causal_attention on CUDA against the CPU path at realistic sizes: many
+// query and key tiles, T not a multiple of any tile, S > T (KV cache), one
+// decode step; f32 and f64 (SIMT kernels) tight, bf16 inputs and bf16
+// autocast (tensor-core forward for D = 64 and 128) loose.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "catch.h"
+#include "core/rng.h"
+#include "ops/ops.h"
+#include "test_util.h"
+#include "ops/autocast.h"
+
+using namespace loglin;
+using loglin_test::rel_err;
+
+namespace {
+
+Tensor leaf_on(const Tensor& x, Device device, DType dtype) {
+  Tensor t = x.to(dtype).to(device).detach();
+  t.set_requires_grad(true);
+  return t;
+}
+
+struct Result {
+  Tensor y, dq, dk, dv;  // on the cpu, in f64
+};
+
+// y = causal_attention(q, k, v) and the gradients of sum(y * w), computed in
+// `dtype` on `device` from the same f64 inputs.
+Result run(const std::vector<Tensor>& in, Device device, DType dtype, double scale) {
+  Tensor q = leaf_on(in[0], device, dtype), k = leaf_on(in[1], device, dtype), v = leaf_on(in[2], device, dtype);
+  Tensor y = causal_attention(q, k, v, scale);
+  sum(y * in[3].to(y.dtype()).to(device)).backward();
+  auto host = [](const Tensor& t) { return t.to(Device::cpu()).to(DType::f64); };
+  return {host(y), host(q.grad()), host(k.grad()), host(v.grad())};
+}
+
+std::vector<Tensor> inputs(int64_t B, int64_t H, int64_t T, int64_t S, int64_t D, uint64_t seed) {
+  Generator gen(seed);
+  return {randn({B, H, T, D}, DType::f64, gen), randn({B, H, S, D}, DType::f64, gen),
+          randn({B, H, S, D}, DType::f64, gen), randn({B, H, T, D}, DType::f64, gen)};
+}
+
+void check_close(const Result& a, const Result& b, double out_tol, double grad_tol) {
+  const double ey = rel_err(a.y, b.y), eq = rel_err(a.dq, b.dq), ek = rel_err(a.dk, b.dk), ev = rel_err(a.dv, b.dv);
+  INFO("rel err: y " << ey << " dq " << eq << " dk " << ek << " dv " << ev);
+  CHECK(ey < out_tol);
+  CHECK(eq < grad_tol);
+  CHECK(ek < grad_tol);
+  CHECK(ev < grad_tol);
+}
+
+void check_vs_cpu(int64_t B, int64_t H, int64_t T, int64_t S, int64_t D, DType dtype, double out_tol,
+                  double grad_tol, uint64_t seed) {
+  INFO("B " << B << " H " << H << " T " << T << " S " << S << " D " << D << " " << dtype_name(dtype));
+  const auto in = inputs(B, H, T, S, D, seed);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  check_close(run(in, Device::cuda(), dtype, scale), run(in, Device::cpu(), dtype, scale), out_tol, grad_tol);
+}
+
+// bf16 inputs against the CPU in f32 on the same bf16-rounded values.
+void check_bf16_vs_cpu(int64_t B, int64_t H, int64_t T, int64_t S, int64_t D, uint64_t seed) {
+  INFO("bf16 B " << B << " H " << H << " T " << T << " S " << S << " D " << D);
+  auto in = inputs(B, H, T, S, D, seed);
+  for (int i = 0; i < 3; ++i) in[i] = in[i].to(DType::bf16).to(DType::f64);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  check_close(run(in, Device::cuda(), DType::bf16, scale), run(in, Device::cpu(), DType::f32, scale), 2e-2, 2e-2);
+}
+
+}  // namespace
+
+TEST_CASE("cuda causal_attention f32 matches the cpu at training sizes", "[cuda][ops][attention]") {
+  LOGLIN_REQUIRE_CUDA();
+  check_vs_cpu(2, 4, 1000, 1000, 64, DType::f32, 2e-5, 1e-4, 1);
+  check_vs_cpu(2, 4, 257, 300, 64, DType::f32, 2e-5, 1e-4, 2);
+  check_vs_cpu(1, 3, 333, 333, 128, DType::f32, 2e-5, 1e-4, 3);
+  check_vs_cpu(2, 2, 95, 95, 7, DType::f32, 2e-5, 1e-4, 4);  // D below a warp, rows not a multiple of a tile
+}
+
+TEST_CASE("cuda causal_attention f32 decode and prefill against a long cache", "[cuda][ops][attention]") {
+  LOGLIN_REQUIRE_CUDA();
+  check_vs_cpu(2, 4, 1, 777, 64, DType::f32, 2e-5, 1e-4, 5);
+  check_vs_cpu(1, 2, 31, 1025, 48, DType::f32, 2e-5, 1e-4, 6);
+}
+
+TEST_CASE("cuda causal_attention f64 matches the cpu to rounding", "[cuda][ops][attention]") {
+  LOGLIN_REQUIRE_CUDA();
+  check_vs_cpu(1, 2, 200, 233, 40, DType::f64, 1e-10, 1e-10, 7);
+  check_vs_cpu(2, 1, 129, 129, 128, DType::f64, 1e-10, 1e-10, 8);
+  check_vs_cpu(1, 1, 1, 65, 3, DType::f64, 1e-10, 1e-10, 9);
+}
+
+TEST_CASE("cuda causal_attention bf16 inputs (tensor-core forward) stay close to f32", "[cuda][ops][attention]") {
+  LOGLIN_REQUIRE_CUDA();
+  check_bf16_vs_cpu(2, 4, 1000, 1000, 64, 10);
+  check_bf16_vs_cpu(2, 4, 257, 300, 64, 11);
+  check_bf16_vs_cpu(1, 2, 300, 300, 128, 12);
+  check_bf16_vs_cpu(1, 2, 1, 500, 128, 13);
+  check_bf16_vs_cpu(1, 2, 150, 170, 40, 14);  // no tensor-core kernel for D = 40: SIMT in bf16 storage
+}
+
+TEST_CASE("cuda causal_attention under bf16 autocast returns f32 close to f32", "[cuda][ops][attention]") {
+  LOGLIN_REQUIRE_CUDA();
+  const auto in = inputs(2, 4, 300, 300, 64, 15);
+  const double scale = 0.125;
+  Result cpu = run(in, Device::cpu(), DType::f32, scale);
+  Result mixed;
+  {
+    AutocastGuard guard(DType::bf16);
+    Tensor q = leaf_on(in[0], Device::cuda(), DType::f32);
+    Tensor y = causal_attention(q, in[1].to(DType::f32).to(Device::cuda()), in[2].to(DType::f32).to(Device::cuda()),
+                                scale);
+    CHECK(y.dtype() == DType::f32);
+    sum(y * in[3].to(DType::f32).to(Device::cuda())).backward();
+    CHECK(q.grad().dtype() == DType::f32);
+    mixed.y = y.to(Device::cpu()).to(DType::f64);
+    mixed.dq = q.grad().to(Device::cpu()).to(DType::f64);
+  }
+  CHECK(rel_err(mixed.y, cpu.y) < 2e-2);
+  CHECK(rel_err(mixed.dq, cpu.dq) < 2e-2);
+}
+
+TEST_CASE("cuda causal_attention needs its inputs on one device", "[cuda][ops][attention]") {
+  LOGLIN_REQUIRE_CUDA();
+  Tensor q = Tensor::zeros({1, 1, 4, 8}, DType::f32, Device::cuda()), k = Tensor::zeros({1, 1, 4, 8});
+  LL_CHECK_ERROR(causal_attention(q, k, k, 1.0), "[causal_attention]");
+}

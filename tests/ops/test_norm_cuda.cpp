@@ -1,0 +1,141 @@
+// rms_norm and layer_norm on CUDA against the CPU path at training sizes and
+// awkward ones (rows longer than a block, rows shorter than a warp),
+// forward and every gradient, plus run-to-run determinism of the parameter
+// gradients.
+#include <functional>
+#include <vector>
+
+#include "catch.h"
+#include "core/rng.h"
+#include "ops/ops.h"
+#include "test_util.h"
+
+using namespace loglin;
+using loglin_test::rel_err;
+
+namespace {
+
+using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+struct Run {
+  Tensor y;                   // on the cpu
+  std::vector<Tensor> grads;  // on the cpu; undefined for undefined inputs
+};
+
+// fn on copies of `inputs` placed on `device`, then backward with output
+// gradient gy.
+Run run_on(const Fn& fn, const std::vector<Tensor>& inputs, const Tensor& gy, Device device) {
+  std::vector<Tensor> xs;
+  for (const Tensor& t : inputs) {
+    Tensor x;
+    if (t.defined()) {
+      x = t.to(device).detach();
+      x.set_requires_grad(true);
+    }
+    xs.push_back(x);
+  }
+  Run r;
+  Tensor y = fn(xs);
+  y.backward(gy.to(device));
+  r.y = y.to(Device::cpu());
+  for (const Tensor& x : xs) {
+    Tensor g = x.defined() ? x.grad() : Tensor();
+    r.grads.push_back(g.defined() ? g.to(Device::cpu()) : Tensor());
+  }
+  return r;
+}
+
+// f32 outputs and dx within DESIGN.md's plain-op tolerance; dweight and dbias
+// sum over every row, so they get the long-reduction one.
+void compare(const Fn& fn, const std::vector<Tensor>& inputs, DType dt, uint64_t seed) {
+  Generator gen(seed);
+  Tensor gy = randn(inputs[0].shape(), dt, gen);  // norms keep x's shape
+  Run cpu = run_on(fn, inputs, gy, Device::cpu());
+  Run gpu = run_on(fn, inputs, gy, Device::cuda());
+  const double tol = dt == DType::f64 ? 1e-10 : 2e-5;
+  const double param_tol = dt == DType::f64 ? 1e-10 : 1e-4;
+  CHECK(rel_err(gpu.y, cpu.y) <= tol);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined()) continue;
+    INFO("gradient of input " << i);
+    REQUIRE(gpu.grads[i].defined());
+    CHECK(rel_err(gpu.grads[i], cpu.grads[i]) <= (i == 0 ? tol : param_tol));
+  }
+}
+
+// No D below 3: there the true dx of layer_norm is 0 (and rms_norm's with
+// D = 1 nearly so), and f32 rounding noise would be all that is compared.
+std::vector<Shape> shapes() { return {{16384, 768}, {37, 1000}, {3, 16385}, {2, 5, 7}, {9, 3}, {1, 31}}; }
+
+Fn rms_fn() {
+  return [](const std::vector<Tensor>& x) { return rms_norm(x[0], x[1], 1e-5); };
+}
+Fn ln_fn() {
+  return [](const std::vector<Tensor>& x) { return layer_norm(x[0], x[1], x[2], 1e-5); };
+}
+
+}  // namespace
+
+TEST_CASE("cuda rms_norm matches the cpu, forward and gradients", "[cuda][ops][rms_norm]") {
+  LOGLIN_REQUIRE_CUDA();
+  uint64_t seed = 100;
+  for (const Shape& s : shapes())
+    for (DType dt : {DType::f32, DType::f64}) {
+      if (dt == DType::f64 && s[0] == 16384) continue;  // f64 is for rounding-level agreement; small sizes do
+      for (bool with_weight : {true, false}) {
+        INFO(shape_str(s) << " " << dtype_name(dt) << (with_weight ? " with weight" : " no weight"));
+        Generator gen(++seed);
+        Tensor x = add(mul(randn(s, dt, gen), 2.0), 0.5);
+        Tensor w = with_weight ? add(randn({s.back()}, dt, gen), 1.0) : Tensor();
+        compare(rms_fn(), {x, w}, dt, ++seed);
+      }
+    }
+}
+
+TEST_CASE("cuda layer_norm matches the cpu, forward and gradients", "[cuda][ops][layer_norm]") {
+  LOGLIN_REQUIRE_CUDA();
+  uint64_t seed = 200;
+  for (const Shape& s : shapes())
+    for (DType dt : {DType::f32, DType::f64}) {
+      if (dt == DType::f64 && s[0] == 16384) continue;
+      for (int params = 0; params < 4; ++params) {
+        const bool with_weight = params & 1, with_bias = params & 2;
+        INFO(shape_str(s) << " " << dtype_name(dt) << " weight " << with_weight << " bias " << with_bias);
+        Generator gen(++seed);
+        // A mean far from zero relative to the spread checks the two-pass variance.
+        Tensor x = add(mul(randn(s, dt, gen), 0.5), 3.0);
+        Tensor w = with_weight ? add(randn({s.back()}, dt, gen), 1.0) : Tensor();
+        Tensor b = with_bias ? randn({s.back()}, dt, gen) : Tensor();
+        compare(ln_fn(), {x, w, b}, dt, ++seed);
+      }
+    }
+}
+
+TEST_CASE("cuda norm parameter gradients are the same bits every run", "[cuda][ops][rms_norm][layer_norm]") {
+  LOGLIN_REQUIRE_CUDA();
+  Generator gen(7);
+  const Shape s{4099, 768};
+  Tensor x = randn(s, DType::f32, gen), w = randn({768}, DType::f32, gen), b = randn({768}, DType::f32, gen);
+  Tensor gy = randn(s, DType::f32, gen);
+  for (const Fn& fn : {rms_fn(), ln_fn()}) {
+    std::vector<Tensor> in{x, w, b};
+    Run a = run_on(fn, in, gy, Device::cuda());
+    Run c = run_on(fn, in, gy, Device::cuda());
+    CHECK(a.grads[1].to_vector<float>() == c.grads[1].to_vector<float>());
+    CHECK(a.grads[0].to_vector<float>() == c.grads[0].to_vector<float>());
+  }
+  Run a = run_on(ln_fn(), {x, w, b}, gy, Device::cuda());
+  Run c = run_on(ln_fn(), {x, w, b}, gy, Device::cuda());
+  CHECK(a.grads[2].to_vector<float>() == c.grads[2].to_vector<float>());
+}
+
+TEST_CASE("cuda norms keep tensors on the device", "[cuda][ops][rms_norm][layer_norm]") {
+  LOGLIN_REQUIRE_CUDA();
+  Generator gen(8);
+  Tensor x = randn({6, 10}, DType::f32, gen).to(Device::cuda());
+  Tensor w = randn({10}, DType::f32, gen).to(Device::cuda());
+  CHECK(rms_norm(x, w).device().is_cuda());
+  CHECK(layer_norm(x, w, Tensor()).device().is_cuda());
+  LL_CHECK_ERROR(rms_norm(x, w.to(Device::cpu())), "[rms_norm]");
+  LL_CHECK_ERROR(layer_norm(x, Tensor(), w.to(Device::cpu())), "[layer_norm]");
+}
