@@ -14,7 +14,7 @@ __device__ __forceinline__ int64_t offset_of(int64_t i, const StridedLayout& l) 
   return off;
 }
 
-template <class D, class S> __device__ __forceinline__ D convert(S v) {
+template <class D, class S> __host__ __device__ __forceinline__ D convert(S v) {
   if constexpr (std::is_same_v<D, __nv_bfloat16>) {
     return __float2bfloat16_rn(static_cast<float>(v));
   } else if constexpr (std::is_same_v<S, __nv_bfloat16>) {

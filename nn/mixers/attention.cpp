@@ -31,6 +31,12 @@ Tensor CausalSelfAttention::rope(const Tensor& x, int64_t start) const {
   const int64_t T = x.size(2), half = x.size(3) / 2;
   LOGLIN_CHECK(start + T <= options.max_seq_len(),
                "[CausalSelfAttention] position {} is past max_seq_len {}", start + T - 1, options.max_seq_len());
+  // The tables are not parameters or buffers (checkpoints don't carry them),
+  // so Module::to leaves them on the cpu: keep one copy on x's device.
+  if (cos_.device() != x.device()) {
+    cos_ = cos_.to(x.device());
+    sin_ = sin_.to(x.device());
+  }
   Tensor c = cos_.narrow(0, start, T).to(x.dtype()), s = sin_.narrow(0, start, T).to(x.dtype());
   Tensor x1 = x.narrow(3, 0, half), x2 = x.narrow(3, half, half);
   return cat({x1 * c - x2 * s, x1 * s + x2 * c}, 3);

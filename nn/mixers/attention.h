@@ -44,7 +44,7 @@ class CausalSelfAttention : public Mixer {
   // q, k: [B, H, T, hd] at absolute positions start..start+T-1.
   Tensor rope(const Tensor& x, int64_t start) const;
   Tensor attend(const Tensor& x, KVCache* cache) const;
-  Tensor cos_, sin_;  // [max_seq_len, hd/2] buffers
+  mutable Tensor cos_, sin_;  // [max_seq_len, hd/2], on the device of the last input
 };
 
 }  // namespace loglin::nn

@@ -32,7 +32,8 @@ struct Result {
 Result run(const std::vector<Tensor>& in, Device device, DType dtype, double scale) {
   Tensor q = leaf_on(in[0], device, dtype), k = leaf_on(in[1], device, dtype), v = leaf_on(in[2], device, dtype);
   Tensor y = causal_attention(q, k, v, scale);
-  sum(y * in[3].to(y.dtype()).to(device)).backward();
+  Tensor y32 = y.dtype() == DType::bf16 ? y.to(DType::f32) : y;  // the loss in f32 or f64
+  sum(y32 * in[3].to(y32.dtype()).to(device)).backward();
   auto host = [](const Tensor& t) { return t.to(Device::cpu()).to(DType::f64); };
   return {host(y), host(q.grad()), host(k.grad()), host(v.grad())};
 }
