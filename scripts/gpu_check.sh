@@ -30,7 +30,7 @@ fi
 tested=$(date +%s)
 
 if [ "${GPU_CHECK_BENCH:-1}" != 0 ]; then
-  build-gpu/bench/bench_train_throughput ${THROUGHPUT_ARGS:-} >"$out/train_throughput.md" 2>&1
+  timeout ${BENCH_TIMEOUT:-900} build-gpu/bench/bench_train_throughput ${THROUGHPUT_ARGS:-} >"$out/train_throughput.md" 2>&1
   [ -x build-gpu/bench/bench_attention_cuda ] && build-gpu/bench/bench_attention_cuda >"$out/attention.md" 2>&1
   # The per-kernel profile of the Transformer step (nsys, when present).
   if command -v nsys >/dev/null; then
