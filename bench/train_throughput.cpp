@@ -30,6 +30,8 @@
 #if LOGLIN_WITH_CUDA
 #include "core/cuda_check.h"
 #include "core/cuda_stream.h"
+
+#include <cuda_profiler_api.h>
 #endif
 
 using namespace loglin;
@@ -66,11 +68,17 @@ int64_t matmul_params(const nn::LanguageModel& m) {
 
 struct Result {
   double ms_per_step = 0, tokens_per_s = 0, tflops = 0, mfu = 0, peak_gib = 0;
+  double fwd_ms = 0, bwd_ms = 0, opt_ms = 0;  // medians of the step's phases
   int64_t params = 0;
 };
 
 #if LOGLIN_WITH_CUDA
-Result measure(const std::string& arch, Shape2 shape, bool bf16, int steps) {
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+Result measure(const std::string& arch, Shape2 shape, bool bf16, int steps, bool profile) {
   Generator gen(1);
   auto opts = nn::LMOptions(arch, 8192)
                   .d_model(768)
@@ -90,40 +98,54 @@ Result measure(const std::string& arch, Shape2 shape, bool bf16, int steps) {
   Generator data_gen(2);
   Tensor ids = randint(0, 8192, {shape.B, shape.T}, DType::i64, data_gen).to(Device::cuda());
   Tensor targets = randint(0, 8192, {shape.B, shape.T}, DType::i64, data_gen).to(Device::cuda());
+  cudaStream_t s = cuda::stream(0);
+  cudaEvent_t ev[4];
+  for (auto& e : ev) LOGLIN_CUDA_CHECK(cudaEventCreate(&e), "bench");
+  // One training step, with events between its phases: forward (to the
+  // loss), backward, then clipping + AdamW.
   auto train_step = [&] {
+    LOGLIN_CUDA_CHECK(cudaEventRecord(ev[0], s), "bench");
     Tensor loss;
     {
       std::optional<AutocastGuard> guard;
       if (bf16) guard.emplace(DType::bf16);
       loss = cross_entropy(model.forward(ids), targets, -100);
     }
+    LOGLIN_CUDA_CHECK(cudaEventRecord(ev[1], s), "bench");
     loss.backward();
+    LOGLIN_CUDA_CHECK(cudaEventRecord(ev[2], s), "bench");
     optim::clip_grad_norm(model.parameters(), 1.0);
     opt.step(1e-4);
     opt.zero_grad();
+    LOGLIN_CUDA_CHECK(cudaEventRecord(ev[3], s), "bench");
   };
   for (int i = 0; i < 3; ++i) train_step();  // warm-up: the allocator's cache fills, cuBLAS picks algorithms
   cuda::synchronize(0);
   cuda::reset_peak_memory(0);
-  cudaStream_t s = cuda::stream(0);
-  cudaEvent_t start, stop;
-  LOGLIN_CUDA_CHECK(cudaEventCreate(&start), "bench");
-  LOGLIN_CUDA_CHECK(cudaEventCreate(&stop), "bench");
-  std::vector<double> ms;
-  for (int i = 0; i < steps; ++i) {
-    LOGLIN_CUDA_CHECK(cudaEventRecord(start, s), "bench");
-    train_step();
-    LOGLIN_CUDA_CHECK(cudaEventRecord(stop, s), "bench");
-    LOGLIN_CUDA_CHECK(cudaEventSynchronize(stop), "bench");
+  std::vector<double> ms, fwd, bwd, upd;
+  auto elapsed = [&](int a, int b) {
     float t = 0;
-    LOGLIN_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop), "bench");
-    ms.push_back(t);
+    LOGLIN_CUDA_CHECK(cudaEventElapsedTime(&t, ev[a], ev[b]), "bench");
+    return static_cast<double>(t);
+  };
+  for (int i = 0; i < steps; ++i) {
+    // Under a profiler (ncu --profile-from-start off) only the last step is captured.
+    const bool capture = profile && i + 1 == steps;
+    if (capture) LOGLIN_CUDA_CHECK(cudaProfilerStart(), "bench");
+    train_step();
+    if (capture) LOGLIN_CUDA_CHECK(cudaProfilerStop(), "bench");
+    LOGLIN_CUDA_CHECK(cudaEventSynchronize(ev[3]), "bench");
+    ms.push_back(elapsed(0, 3));
+    fwd.push_back(elapsed(0, 1));
+    bwd.push_back(elapsed(1, 2));
+    upd.push_back(elapsed(2, 3));
   }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  std::sort(ms.begin(), ms.end());
+  for (auto& e : ev) cudaEventDestroy(e);
   Result r;
-  r.ms_per_step = ms[ms.size() / 2];
+  r.ms_per_step = median(ms);
+  r.fwd_ms = median(fwd);
+  r.bwd_ms = median(bwd);
+  r.opt_ms = median(upd);
   const double tokens = static_cast<double>(shape.B * shape.T);
   r.tokens_per_s = tokens / (r.ms_per_step / 1e3);
   r.params = model.num_parameters();
@@ -142,6 +164,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> archs{"transformer", "mamba2", "loglinear_mamba2"};
   std::string shapes = "2048x8,8192x2", precision = "bf16-mixed";
   int steps = 10;
+  bool profile = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -152,8 +175,9 @@ int main(int argc, char** argv) {
     else if (a == "--shape") shapes = value();
     else if (a == "--precision") precision = value();
     else if (a == "--steps") steps = std::stoi(value());
+    else if (a == "--profile") profile = true;
     else {
-      fmt::print(stderr, "usage: bench_train_throughput [--arch A] [--shape TxB,...] [--precision bf16-mixed|f32] [--steps N]\n");
+      fmt::print(stderr, "usage: bench_train_throughput [--arch A] [--shape TxB,...] [--precision bf16-mixed|f32] [--steps N] [--profile]\n");
       return 2;
     }
   }
@@ -162,14 +186,15 @@ int main(int argc, char** argv) {
     return 0;
   }
 #if LOGLIN_WITH_CUDA
-  fmt::print("| arch | T | B | precision | params | ms/step | tokens/s | model TFLOP/s | MFU (bf16 peak) | peak GiB |\n");
-  fmt::print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|\n");
+  fmt::print("| arch | T | B | precision | params | ms/step | fwd / bwd / optim ms | tokens/s | model TFLOP/s | MFU (bf16 peak) | peak GiB |\n");
+  fmt::print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const std::string& arch : archs)
     for (Shape2 sh : parse_shapes(shapes)) {
       try {
-        Result r = measure(arch, sh, precision == "bf16-mixed", steps);
-        fmt::print("| {} | {} | {} | {} | {:.1f}M | {:.1f} | {:.0f} | {:.1f} | {:.1f}% | {:.1f} |\n", arch, sh.T, sh.B,
-                   precision, r.params / 1e6, r.ms_per_step, r.tokens_per_s, r.tflops, 100 * r.mfu, r.peak_gib);
+        Result r = measure(arch, sh, precision == "bf16-mixed", steps, profile);
+        fmt::print("| {} | {} | {} | {} | {:.1f}M | {:.1f} | {:.1f} / {:.1f} / {:.1f} | {:.0f} | {:.1f} | {:.1f}% | {:.1f} |\n",
+                   arch, sh.T, sh.B, precision, r.params / 1e6, r.ms_per_step, r.fwd_ms, r.bwd_ms, r.opt_ms,
+                   r.tokens_per_s, r.tflops, 100 * r.mfu, r.peak_gib);
       } catch (const Error& e) {
         fmt::print("| {} | {} | {} | {} | failed: {} |||||| \n", arch, sh.T, sh.B, precision, e.what());
       }

@@ -32,11 +32,13 @@ tested=$(date +%s)
 if [ "${GPU_CHECK_BENCH:-1}" != 0 ]; then
   timeout ${BENCH_TIMEOUT:-900} build-gpu/bench/bench_train_throughput ${THROUGHPUT_ARGS:-} >"$out/train_throughput.md" 2>&1
   [ -x build-gpu/bench/bench_attention_cuda ] && build-gpu/bench/bench_attention_cuda >"$out/attention.md" 2>&1
-  # The per-kernel profile of the Transformer step (nsys, when present).
-  if command -v nsys >/dev/null; then
-    nsys profile --force-overwrite true -o "$out/transformer_step" build-gpu/bench/bench_train_throughput \
-      --arch transformer --shape 2048x8 --steps 5 >/dev/null 2>&1 &&
-      nsys stats --report cuda_gpu_kern_sum --format csv "$out/transformer_step.nsys-rep" >"$out/kernels.csv" 2>/dev/null
+  # The per-kernel profile of one Transformer step (Nsight Compute, when present):
+  # each kernel's GPU time, summed by kernel name.
+  ncu_bin=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+  if [ -x "$ncu_bin" ]; then
+    timeout 400 "$ncu_bin" --profile-from-start off --metrics gpu__time_duration.sum --csv \
+      build-gpu/bench/bench_train_throughput --arch transformer --shape 2048x8 --steps 2 --profile \
+      >"$out/kernels.csv" 2>"$out/ncu.log"
   fi
 fi
 benched=$(date +%s)
@@ -47,14 +49,8 @@ build-gpu/loglin version
 for f in attention.md train_throughput.md; do [ -s "$out/$f" ] && { echo; cat "$out/$f"; }; done
 if [ -s "$out/kernels.csv" ]; then
   echo
-  echo "top kernels by GPU time (transformer, T=2048 B=8, 8 steps incl. warm-up):"
-  python3 - "$out/kernels.csv" <<'PY'
-import csv, sys
-rows = [r for r in csv.reader(open(sys.argv[1])) if r]
-hdr = next(i for i, r in enumerate(rows) if r and r[0].startswith("Time"))
-for r in rows[hdr + 1:hdr + 16]:
-    print(f"| {float(r[0]):5.1f}% | {int(r[1]) / 1e6:8.1f} ms | {r[2]:>6} calls | {r[-1][:90]} |")
-PY
+  echo "top kernels by GPU time, one Transformer training step (T=2048, B=8, bf16-mixed; ncu, kernels serialised):"
+  python3 scripts/kernel_table.py "$out/kernels.csv"
 fi
 echo
 echo "| step | result | seconds |"
