@@ -18,9 +18,10 @@ Tensor add_gradients(const Tensor& dst, const Tensor& src) {
                shape_str(dst.shape()), shape_str(src.shape()));
   if (dst.device().is_cuda()) {
     // A fresh sum, never in place: dst may be a tensor an op still holds.
-    Tensor out = core::contiguous_copy(dst);
+    Tensor a = dst.is_contiguous() ? dst : core::contiguous_copy(dst);
     Tensor b = src.dtype() == dst.dtype() && src.is_contiguous() ? src : core::contiguous_copy(src, dst.dtype());
-    cuda::accumulate(out.raw_data(), b.raw_data(), out.dtype(), out.numel(), out.device().index);
+    Tensor out = Tensor::empty(dst.shape(), dst.dtype(), dst.device());
+    cuda::add(out.raw_data(), a.raw_data(), b.raw_data(), out.dtype(), out.numel(), out.device().index);
     return out;
   }
   // bf16 is storage-only on the cpu (a bf16 leaf reached through .to(f32)):

@@ -18,5 +18,7 @@ void fill(void* dst, DType dtype, const StridedLayout& layout, double value, int
 // dst[i] += src[i] over n contiguous elements of a floating dtype (autograd's
 // gradient sums; bf16 adds in f32 and rounds once).
 void accumulate(void* dst, const void* src, DType dtype, int64_t n, int device);
+// out[i] = a[i] + b[i] over n contiguous elements: a gradient sum into a fresh buffer in one pass.
+void add(void* out, const void* a, const void* b, DType dtype, int64_t n, int device);
 
 }  // namespace loglin::cuda

@@ -38,7 +38,14 @@ Tensor CausalSelfAttention::rope(const Tensor& x, int64_t start) const {
     sin_ = sin_.to(x.device());
   }
   Tensor c = cos_.narrow(0, start, T).to(x.dtype()), s = sin_.narrow(0, start, T).to(x.dtype());
-  Tensor x1 = x.narrow(3, 0, half), x2 = x.narrow(3, half, half);
+  // The two halves as one unbind of a [..., 2, half] view: its backward builds
+  // one gradient for x, where two narrows would each build a full-size one.
+  Shape halves_shape = x.shape();
+  halves_shape.back() = 2;
+  halves_shape.push_back(half);
+  std::vector<Tensor> halves = unbind(x.view(halves_shape), -2);
+  const Tensor& x1 = halves[0];
+  const Tensor& x2 = halves[1];
   return cat({x1 * c - x2 * s, x1 * s + x2 * c}, 3);
 }
 
@@ -48,7 +55,8 @@ Tensor CausalSelfAttention::attend(const Tensor& x, KVCache* cache) const {
   const int64_t B = x.size(0), T = x.size(1), H = options.n_heads(), hd = options.d_model() / H;
   const int64_t start = cache ? cache->pos : 0;
   Tensor qkv_ = qkv->forward(x).reshape({B, T, 3, H, hd}).permute({2, 0, 3, 1, 4});  // [3, B, H, T, hd]
-  Tensor q = rope(qkv_.select(0, 0), start), k = rope(qkv_.select(0, 1), start), v = qkv_.select(0, 2);
+  std::vector<Tensor> parts = unbind(qkv_, 0);
+  Tensor q = rope(parts[0], start), k = rope(parts[1], start), v = parts[2];
   if (cache) {
     if (cache->pos > 0) {
       k = cat({cache->k, k}, 2);

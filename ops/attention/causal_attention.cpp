@@ -1,7 +1,8 @@
 // causal_attention: checks, dtype routing (bf16 on the cpu and f32 under
 // bf16 autocast go through differentiable .to() conversions), the forward on
 // the inputs' device and the autograd record. The backward recomputes the
-// probabilities from the saved per-row logsumexp instead of keeping [T, S].
+// probabilities from the saved per-row logsumexp instead of keeping [T, S];
+// bf16 runs forward and backward on tensor cores where the head dim allows.
 #include "ops/attention/causal_attention.h"
 
 #include <cmath>
@@ -118,11 +119,22 @@ std::vector<Tensor> backward(const Dims& d, double scale, const Tensor& q, const
 #if LOGLIN_WITH_CUDA
   if (on_cuda(q)) {
     Tensor delta = Tensor::empty({d.B, d.H, d.T}, acc_dtype(dt), q.device());
+    const int dev = q.device().index;
     dispatch_cuda(dt, [&]<class T>() {
       using A = cuda::attn_acc_t<T>;
+      if constexpr (std::is_same_v<T, bf16>) {
+        // The same test as the forward's, so a tensor-core forward gets a
+        // tensor-core backward.
+        if (cuda::causal_attention_tc_backward_enabled() && cuda::causal_attention_fwd_tc_supported(d.D, dev)) {
+          cuda::causal_attention_bwd_tc<T>(cuda_shape(d, scale), q.data<T>(), k.data<T>(), v.data<T>(), o.data<T>(),
+                                           lse.data<float>(), dout.data<T>(), delta.data<float>(), dq.data<T>(),
+                                           dk.data<T>(), dv.data<T>(), dev);
+          return;
+        }
+      }
       cuda::causal_attention_bwd<T>(cuda_shape(d, scale), q.data<T>(), k.data<T>(), v.data<T>(), o.data<T>(),
                                     lse.data<A>(), dout.data<T>(), delta.data<A>(), dq.data<T>(), dk.data<T>(),
-                                    dv.data<T>(), q.device().index);
+                                    dv.data<T>(), dev);
     });
     return {dq, dk, dv};
   }

@@ -329,6 +329,16 @@ void causal_attention_fwd(const AttentionShape& s, const T* q, const T* k, const
 }
 
 template <class T>
+void causal_attention_delta(const AttentionShape& s, const T* o, const T* dout, attn_acc_t<T>* delta, int device) {
+  using DT = device_t<T>;
+  const int64_t rows = s.BH * s.T;
+  if (rows == 0) return;
+  attn_delta_kernel<DT><<<blocks_for(rows * 32), kThreads, 0, stream(device)>>>(
+      reinterpret_cast<const DT*>(o), reinterpret_cast<const DT*>(dout), delta, rows, static_cast<int>(s.D));
+  LOGLIN_CUDA_LAUNCHED(kOp);
+}
+
+template <class T>
 void causal_attention_bwd(const AttentionShape& s, const T* q, const T* k, const T* v, const T* o,
                           const attn_acc_t<T>* lse, const T* dout, attn_acc_t<T>* delta, T* dq, T* dk, T* dv,
                           int device) {
@@ -341,11 +351,9 @@ void causal_attention_bwd(const AttentionShape& s, const T* q, const T* k, const
   const auto* kd = reinterpret_cast<const DT*>(k);
   const auto* vd = reinterpret_cast<const DT*>(v);
   const auto* dod = reinterpret_cast<const DT*>(dout);
-  const int64_t rows = s.BH * s.T, P = s.D + 1;
+  const int64_t P = s.D + 1;
 
-  attn_delta_kernel<DT><<<blocks_for(rows * 32), kThreads, 0, st>>>(reinterpret_cast<const DT*>(o), dod, delta, rows,
-                                                                     static_cast<int>(s.D));
-  LOGLIN_CUDA_LAUNCHED(kOp);
+  causal_attention_delta<T>(s, o, dout, delta, device);
 
   const int64_t q_tiles = (s.T + BQ - 1) / BQ;
   const size_t dq_smem = sizeof(A) * static_cast<size_t>(2 * (BQ + kKeys) * P + BQ * s.D + BQ * kKeys);
@@ -368,6 +376,7 @@ void causal_attention_bwd(const AttentionShape& s, const T* q, const T* k, const
 #define LOGLIN_ATTN_INSTANTIATE(T)                                                                              \
   template void causal_attention_fwd<T>(const AttentionShape&, const T*, const T*, const T*, T*, attn_acc_t<T>*, \
                                         int);                                                                    \
+  template void causal_attention_delta<T>(const AttentionShape&, const T*, const T*, attn_acc_t<T>*, int);      \
   template void causal_attention_bwd<T>(const AttentionShape&, const T*, const T*, const T*, const T*,          \
                                         const attn_acc_t<T>*, const T*, attn_acc_t<T>*, T*, T*, T*, int);
 LOGLIN_ATTN_INSTANTIATE(float)

@@ -8,7 +8,7 @@
 //   (two lanes per row) -> bf16 P; O rescaled by exp(m_old - m_new) through
 //   the scratch (WMMA hides the accumulator layout), then O += P V.
 // Tiles a warp cannot see (all keys past its last row) are skipped. Writes O
-// (bf16) and lse = m + log(l) (f32) for the SIMT backward.
+// (bf16) and lse = m + log(l) (f32) for the backward.
 #include <mma.h>
 
 #include "core/cuda_launch.cuh"

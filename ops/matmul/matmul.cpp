@@ -130,9 +130,10 @@ cuda::GemmOperand operand_packing_if_needed(Tensor& t) {
 // The batch runs as strided-batched cuBLAS calls over its innermost dim (after
 // merging the dims every operand steps through evenly), one call per index of
 // the outer dims; usually that is a single call.
-Tensor cuda_batched_matmul(Tensor a, Tensor b, const Product& p, std::optional<DType> compute) {
+Tensor cuda_batched_matmul(Tensor a, Tensor b, const Product& p, std::optional<DType> compute,
+                           std::optional<DType> out_as) {
   const int64_t M = p.M, K = p.K, N = p.N;
-  DType in = a.dtype(), out_dtype = a.dtype();
+  DType in = a.dtype(), out_dtype = out_as.value_or(a.dtype());
   LOGLIN_CHECK(in == DType::f32 || in == DType::f64 || in == DType::bf16,
                "[matmul] needs f32, f64 or bf16 tensors on cuda, got {}", dtype_name(in));
   if (compute && in == DType::f32) {
@@ -201,12 +202,15 @@ Tensor cuda_batched_matmul(Tensor a, Tensor b, const Product& p, std::optional<D
 #endif
 
 // a [..., M, K] @ b [..., K, N] with both at least 2-D. `compute` is the
-// autocast dtype the product runs in (CUDA f32 inputs only).
-Tensor batched_matmul(const Tensor& a, const Tensor& b, std::optional<DType> compute) {
+// autocast dtype the product runs in (CUDA f32 inputs only); `out_as` the
+// output dtype where it differs from the inputs' (autocast operands already
+// in bf16 that give f32).
+Tensor batched_matmul(const Tensor& a, const Tensor& b, std::optional<DType> compute,
+                      std::optional<DType> out_as = {}) {
   Product p = plan(a, b);
   if (on_cuda(a)) {
 #if LOGLIN_WITH_CUDA
-    return cuda_batched_matmul(a, b, p, compute);
+    return cuda_batched_matmul(a, b, p, compute, out_as);
 #endif
   }
   check_cpu("matmul", a);
@@ -220,6 +224,39 @@ Tensor as_rows(const Tensor& t) {
   Tensor c = core::contiguous_copy(t);
   return core::as_strided(c, s, {s[1], 1}, c.offset());
 }
+
+// dL/da = g @ b^T, summed over a's broadcast batch dims.
+Tensor matmul_grad_a(const Tensor& g, const Tensor& b, const Shape& a_shape, std::optional<DType> out_as) {
+  return sum_to_shape(batched_matmul(g, transpose(b, -1, -2), {}, out_as), a_shape);
+}
+
+// dL/db = a^T @ g. A weight shared by every batch entry (x @ W) gets its
+// gradient as one product over all rows, not a batch of products summed
+// afterwards.
+Tensor matmul_grad_b(const Tensor& a, const Tensor& g, const Shape& b_shape, std::optional<DType> out_as) {
+  if (b_shape.size() == 2 && a.dim() > 2 && a.numel() > 0 && g.numel() > 0)
+    return batched_matmul(transpose(as_rows(a), 0, 1), as_rows(g), {}, out_as);
+  return sum_to_shape(batched_matmul(transpose(a, -1, -2), g, {}, out_as), b_shape);
+}
+
+#if LOGLIN_WITH_CUDA
+// f32 operands under autocast: each is converted once; the converted copies
+// (half the bytes) are what the backward keeps, and the incoming gradient is
+// converted once for both of its products. Outputs and gradients are f32.
+Tensor autocast_matmul(const Tensor& a, const Tensor& b, DType compute) {
+  const Tensor a16 = converted(a, compute), b16 = converted(b, compute);
+  Tensor out = batched_matmul(a16, b16, {}, DType::f32);
+  autograd::record("matmul", {a, b}, {out},
+                   [a16, b16, sa = a.shape(), sb = b.shape(), compute](autograd::BackwardContext& ctx) {
+                     const Tensor g16 = converted(ctx.grads[0], compute);
+                     return std::vector<Tensor>{ctx.needs(0) ? matmul_grad_a(g16, b16, sa, DType::f32) : Tensor(),
+                                                ctx.needs(1) ? matmul_grad_b(a16, g16, sb, DType::f32) : Tensor()};
+                   });
+  return out;
+}
+#else
+Tensor autocast_matmul(const Tensor&, const Tensor&, DType) { LOGLIN_FAIL("[matmul] autocast needs CUDA"); }
+#endif
 
 }  // namespace
 
@@ -238,24 +275,13 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   // Taken now, so the backward's products run as the forward's did.
   const std::optional<DType> compute =
       on_cuda(a) && a.dtype() == DType::f32 ? autocast_dtype() : std::optional<DType>();
+  if (compute) return autocast_matmul(a, b, *compute);
   Tensor out = batched_matmul(a, b, compute);
-  autograd::record("matmul", {a, b}, {out},
-                   [a = a.detach(), b = b.detach(), compute](autograd::BackwardContext& ctx) {
-                     const Tensor& g = ctx.grads[0];
-                     Tensor da, db;
-                     if (ctx.needs(0)) da = sum_to_shape(batched_matmul(g, transpose(b, -1, -2), compute), a.shape());
-                     if (ctx.needs(1)) {
-                       // A weight shared by every batch entry (x @ W) gets its
-                       // gradient as one product over all rows, not a batch of
-                       // products summed afterwards.
-                       if (b.dim() == 2 && a.dim() > 2 && a.numel() > 0 && g.numel() > 0) {
-                         db = batched_matmul(transpose(as_rows(a), 0, 1), as_rows(g), compute);
-                       } else {
-                         db = sum_to_shape(batched_matmul(transpose(a, -1, -2), g, compute), b.shape());
-                       }
-                     }
-                     return std::vector<Tensor>{da, db};
-                   });
+  autograd::record("matmul", {a, b}, {out}, [a = a.detach(), b = b.detach()](autograd::BackwardContext& ctx) {
+    const Tensor& g = ctx.grads[0];
+    return std::vector<Tensor>{ctx.needs(0) ? matmul_grad_a(g, b, a.shape(), {}) : Tensor(),
+                               ctx.needs(1) ? matmul_grad_b(a, g, b.shape(), {}) : Tensor()};
+  });
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "ops/shape/cat.h"
 
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "ops/op_checks.h"
 #include "ops/shape/view_ops.h"
@@ -66,6 +67,32 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
     parts.push_back(unsqueeze(xs[i], d));
   }
   return cat(parts, d);
+}
+
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
+  LOGLIN_CHECK(x.defined(), "[unbind] the tensor is undefined");
+  LOGLIN_CHECK(x.dim() > 0, "[unbind] cannot unbind a 0-dim tensor");
+  const int64_t d = normalize_dim(dim, x.dim(), "unbind");
+  std::vector<Tensor> parts;
+  {
+    NoGradGuard no_grad;  // the views are recorded below as one node
+    for (int64_t i = 0; i < x.size(d); ++i) parts.push_back(select(x, d, i));
+  }
+  autograd::record("unbind", {x}, parts, [d, shape = x.shape()](autograd::BackwardContext& ctx) {
+    Shape part = shape;
+    part.erase(part.begin() + d);
+    std::vector<Tensor> gs;
+    DType dtype = DType::f32;
+    Device device = Device::cpu();
+    for (const Tensor& g : ctx.grads)
+      if (g.defined()) {
+        dtype = g.dtype();
+        device = g.device();
+      }
+    for (const Tensor& g : ctx.grads) gs.push_back(g.defined() ? g : Tensor::zeros(part, dtype, device));
+    return std::vector<Tensor>{stack(gs, d)};
+  });
+  return parts;
 }
 
 }  // namespace loglin

@@ -1,4 +1,5 @@
-// Joining tensors: cat along an existing dim, stack along a new one.
+// Joining tensors: cat along an existing dim, stack along a new one; and
+// unbind, stack's inverse.
 #pragma once
 #include <vector>
 
@@ -8,5 +9,10 @@ namespace loglin {
 
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim);
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
+// The x.size(dim) slices of x along dim, as views. Unlike separate select()
+// calls, the backward builds one gradient for x (a stack of the slices'
+// gradients, zeros where a slice got none) instead of one full-size tensor
+// per slice.
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim);
 
 }  // namespace loglin

@@ -1,7 +1,7 @@
 // causal_attention on CUDA against the CPU path at realistic sizes: many
 // query and key tiles, T not a multiple of any tile, S > T (KV cache), one
 // decode step; f32 and f64 (SIMT kernels) tight, bf16 inputs and bf16
-// autocast (tensor-core forward for D = 64 and 128) loose.
+// autocast (tensor-core forward and backward for D = 64 and 128) loose.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -11,6 +11,9 @@
 #include "ops/ops.h"
 #include "test_util.h"
 #include "ops/autocast.h"
+#if LOGLIN_WITH_CUDA
+#include "ops/attention/causal_attention_cuda.h"
+#endif
 
 using namespace loglin;
 using loglin_test::rel_err;
@@ -70,6 +73,38 @@ void check_bf16_vs_cpu(int64_t B, int64_t H, int64_t T, int64_t S, int64_t D, ui
   check_close(run(in, Device::cuda(), DType::bf16, scale), run(in, Device::cpu(), DType::f32, scale), 2e-2, 2e-2);
 }
 
+// f32 inputs under bf16 autocast (bf16 tensor cores inside) against the CPU
+// in f32: the output and every gradient come back in f32.
+void check_autocast_vs_cpu(int64_t B, int64_t H, int64_t T, int64_t S, int64_t D, uint64_t seed) {
+  INFO("autocast B " << B << " H " << H << " T " << T << " S " << S << " D " << D);
+  const auto in = inputs(B, H, T, S, D, seed);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  const Result cpu = run(in, Device::cpu(), DType::f32, scale);
+  Result mixed;
+  {
+    AutocastGuard guard(DType::bf16);
+    Tensor q = leaf_on(in[0], Device::cuda(), DType::f32), k = leaf_on(in[1], Device::cuda(), DType::f32),
+           v = leaf_on(in[2], Device::cuda(), DType::f32);
+    Tensor y = causal_attention(q, k, v, scale);
+    CHECK(y.dtype() == DType::f32);
+    sum(y * in[3].to(DType::f32).to(Device::cuda())).backward();
+    CHECK(q.grad().dtype() == DType::f32);
+    CHECK(k.grad().dtype() == DType::f32);
+    CHECK(v.grad().dtype() == DType::f32);
+    auto host = [](const Tensor& t) { return t.to(Device::cpu()).to(DType::f64); };
+    mixed = {host(y), host(q.grad()), host(k.grad()), host(v.grad())};
+  }
+  check_close(mixed, cpu, 2e-2, 2e-2);
+}
+
+#if LOGLIN_WITH_CUDA
+// Runs the bf16 backward on the SIMT kernels while alive.
+struct SimtBackward {
+  SimtBackward() { cuda::set_causal_attention_tc_backward(false); }
+  ~SimtBackward() { cuda::set_causal_attention_tc_backward(true); }
+};
+#endif
+
 }  // namespace
 
 TEST_CASE("cuda causal_attention f32 matches the cpu at training sizes", "[cuda][ops][attention]") {
@@ -93,34 +128,57 @@ TEST_CASE("cuda causal_attention f64 matches the cpu to rounding", "[cuda][ops][
   check_vs_cpu(1, 1, 1, 65, 3, DType::f64, 1e-10, 1e-10, 9);
 }
 
-TEST_CASE("cuda causal_attention bf16 inputs (tensor-core forward) stay close to f32", "[cuda][ops][attention]") {
+TEST_CASE("cuda causal_attention bf16 inputs (tensor-core forward and backward) stay close to f32",
+          "[cuda][ops][attention]") {
   LOGLIN_REQUIRE_CUDA();
   check_bf16_vs_cpu(2, 4, 1000, 1000, 64, 10);
   check_bf16_vs_cpu(2, 4, 257, 300, 64, 11);
   check_bf16_vs_cpu(1, 2, 300, 300, 128, 12);
   check_bf16_vs_cpu(1, 2, 1, 500, 128, 13);
   check_bf16_vs_cpu(1, 2, 150, 170, 40, 14);  // no tensor-core kernel for D = 40: SIMT in bf16 storage
+  check_bf16_vs_cpu(2, 3, 130, 200, 128, 16);  // S > T, neither a multiple of a tile
+  check_bf16_vs_cpu(2, 2, 1, 777, 64, 17);     // one decode step against a long cache
+  check_bf16_vs_cpu(1, 3, 64, 64, 64, 18);     // exactly one tile
+  check_bf16_vs_cpu(3, 1, 17, 17, 128, 19);    // less than a tile: idle warps
+  check_bf16_vs_cpu(1, 2, 65, 129, 64, 20);    // one row past a tile, S > T by a tile
 }
 
 TEST_CASE("cuda causal_attention under bf16 autocast returns f32 close to f32", "[cuda][ops][attention]") {
   LOGLIN_REQUIRE_CUDA();
-  const auto in = inputs(2, 4, 300, 300, 64, 15);
-  const double scale = 0.125;
-  Result cpu = run(in, Device::cpu(), DType::f32, scale);
-  Result mixed;
-  {
-    AutocastGuard guard(DType::bf16);
-    Tensor q = leaf_on(in[0], Device::cuda(), DType::f32);
-    Tensor y = causal_attention(q, in[1].to(DType::f32).to(Device::cuda()), in[2].to(DType::f32).to(Device::cuda()),
-                                scale);
-    CHECK(y.dtype() == DType::f32);
-    sum(y * in[3].to(DType::f32).to(Device::cuda())).backward();
-    CHECK(q.grad().dtype() == DType::f32);
-    mixed.y = y.to(Device::cpu()).to(DType::f64);
-    mixed.dq = q.grad().to(Device::cpu()).to(DType::f64);
+  check_autocast_vs_cpu(2, 4, 300, 300, 64, 15);
+  check_autocast_vs_cpu(1, 2, 200, 333, 128, 21);
+  check_autocast_vs_cpu(2, 2, 1, 300, 64, 22);
+  check_autocast_vs_cpu(1, 2, 1, 129, 128, 23);
+}
+
+TEST_CASE("cuda causal_attention bf16 tensor-core backward agrees with the SIMT one and repeats exactly",
+          "[cuda][ops][attention]") {
+  LOGLIN_REQUIRE_CUDA();
+#if LOGLIN_WITH_CUDA
+  REQUIRE(cuda::causal_attention_tc_backward_enabled());
+  struct Case {
+    int64_t B, H, T, S, D;
+  };
+  for (const Case c : {Case{2, 3, 300, 300, 64}, Case{1, 2, 190, 250, 128}, Case{2, 2, 1, 100, 64}}) {
+    INFO("B " << c.B << " H " << c.H << " T " << c.T << " S " << c.S << " D " << c.D);
+    auto in = inputs(c.B, c.H, c.T, c.S, c.D, 30 + static_cast<uint64_t>(c.D + c.T));
+    const double scale = 1.0 / std::sqrt(static_cast<double>(c.D));
+    const Result tc = run(in, Device::cuda(), DType::bf16, scale);
+    Result simt;
+    {
+      SimtBackward simt_guard;
+      simt = run(in, Device::cuda(), DType::bf16, scale);
+    }
+    CHECK(cuda::causal_attention_tc_backward_enabled());
+    CHECK(loglin_test::max_abs_diff(tc.y.to_vector<double>(), simt.y.to_vector<double>()) == 0);  // one forward
+    check_close(tc, simt, 1e-12, 2e-2);
+    // One owner per gradient row, no atomics: a second run is bit-identical.
+    const Result again = run(in, Device::cuda(), DType::bf16, scale);
+    CHECK(loglin_test::max_abs_diff(tc.dq.to_vector<double>(), again.dq.to_vector<double>()) == 0);
+    CHECK(loglin_test::max_abs_diff(tc.dk.to_vector<double>(), again.dk.to_vector<double>()) == 0);
+    CHECK(loglin_test::max_abs_diff(tc.dv.to_vector<double>(), again.dv.to_vector<double>()) == 0);
   }
-  CHECK(rel_err(mixed.y, cpu.y) < 2e-2);
-  CHECK(rel_err(mixed.dq, cpu.dq) < 2e-2);
+#endif
 }
 
 TEST_CASE("cuda causal_attention needs its inputs on one device", "[cuda][ops][attention]") {
