@@ -14,6 +14,7 @@
 #include "ops/norm/layer_norm.h"
 #include "ops/norm/rms_norm.h"
 #include "ops/reduce/reduce.h"
+#include "ops/rotary/rotary.h"
 #include "ops/shape/cat.h"
 #include "ops/shape/view_ops.h"
 #include "ops/softmax/softmax.h"

@@ -28,7 +28,7 @@ CausalSelfAttention::CausalSelfAttention(const AttentionOptions& o, Generator& g
 }
 
 Tensor CausalSelfAttention::rope(const Tensor& x, int64_t start) const {
-  const int64_t T = x.size(2), half = x.size(3) / 2;
+  const int64_t T = x.size(2);
   LOGLIN_CHECK(start + T <= options.max_seq_len(),
                "[CausalSelfAttention] position {} is past max_seq_len {}", start + T - 1, options.max_seq_len());
   // The tables are not parameters or buffers (checkpoints don't carry them),
@@ -37,16 +37,8 @@ Tensor CausalSelfAttention::rope(const Tensor& x, int64_t start) const {
     cos_ = cos_.to(x.device());
     sin_ = sin_.to(x.device());
   }
-  Tensor c = cos_.narrow(0, start, T).to(x.dtype()), s = sin_.narrow(0, start, T).to(x.dtype());
-  // The two halves as one unbind of a [..., 2, half] view: its backward builds
-  // one gradient for x, where two narrows would each build a full-size one.
-  Shape halves_shape = x.shape();
-  halves_shape.back() = 2;
-  halves_shape.push_back(half);
-  std::vector<Tensor> halves = unbind(x.view(halves_shape), -2);
-  const Tensor& x1 = halves[0];
-  const Tensor& x2 = halves[1];
-  return cat({x1 * c - x2 * s, x1 * s + x2 * c}, 3);
+  // One fused op reads the strided head slice and writes q or k contiguous.
+  return rotary_embedding(x, cos_.narrow(0, start, T), sin_.narrow(0, start, T));
 }
 
 Tensor CausalSelfAttention::attend(const Tensor& x, KVCache* cache) const {
@@ -67,7 +59,8 @@ Tensor CausalSelfAttention::attend(const Tensor& x, KVCache* cache) const {
     cache->pos += T;
   }
   // Keys sit at positions 0..S-1 and queries at S-T..S-1 (S > T continues the cache).
-  Tensor y = causal_attention(q, k, v, 1.0 / std::sqrt(static_cast<double>(hd)));  // [B,H,T,hd]
+  // y [B,H,T,hd] is laid out as [B,T,H,hd]: the permute + reshape below are free views.
+  Tensor y = causal_attention_bthd(q, k, v, 1.0 / std::sqrt(static_cast<double>(hd)));
   return out->forward(y.permute({0, 2, 1, 3}).reshape({B, T, H * hd}));
 }
 

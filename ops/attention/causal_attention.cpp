@@ -3,6 +3,9 @@
 // the inputs' device and the autograd record. The backward recomputes the
 // probabilities from the saved per-row logsumexp instead of keeping [T, S];
 // bf16 runs forward and backward on tensor cores where the head dim allows.
+// On CUDA the kernels read q, k, v and dO through their strides: no layout
+// copies unless the last dim is strided (or, for the tensor-core kernels, a
+// row is not 16-byte aligned). The CPU kernels take contiguous tensors.
 #include "ops/attention/causal_attention.h"
 
 #include <cmath>
@@ -51,12 +54,50 @@ Dims check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, double scal
   return d;
 }
 
-// A contiguous tensor with x's values and no history, 16-byte aligned so the
-// tensor-core kernel may use vector loads.
-Tensor prepared(const Tensor& x) {
-  Tensor c = x.is_contiguous() ? x.detach() : core::contiguous_copy(x);
-  if (reinterpret_cast<uintptr_t>(c.raw_data()) % 16 != 0) c = core::contiguous_copy(c);
+// What the kernels that read an operand need of its layout.
+enum class Need {
+  contiguous,    // the cpu kernels
+  unit_rows,     // the SIMT CUDA kernels: stride 1 along D
+  aligned_rows,  // the tensor-core kernels: also every row 16-byte aligned
+};
+
+#if LOGLIN_WITH_CUDA
+cuda::AttnStrides strides_of(const Tensor& x) { return {x.strides()[0], x.strides()[1], x.strides()[2]}; }
+#endif
+
+bool layout_ok(const Tensor& x, Need need) {
+  if (need == Need::contiguous) return x.is_contiguous();
+  if (x.size(3) > 1 && x.strides()[3] != 1) return false;
+#if LOGLIN_WITH_CUDA
+  if (need == Need::aligned_rows)
+    return cuda::rows_aligned16(x.raw_data(), strides_of(x), x.size(0), x.size(1), x.size(2),
+                                static_cast<int64_t>(dtype_size(x.dtype())));
+#endif
+  return true;
+}
+
+// x without history, laid out as `need` asks: a view of x when it already
+// is, else a contiguous (16-byte aligned) copy.
+Tensor prepared(const Tensor& x, Need need) {
+  Tensor c = x.detach();
+  if (!layout_ok(c, need)) c = core::contiguous_copy(c);
+  if (need != Need::unit_rows && reinterpret_cast<uintptr_t>(c.raw_data()) % 16 != 0) c = core::contiguous_copy(c);
   return c;
+}
+
+// A [B, H, rows, D] output: contiguous, or (bthd) a permuted view of a
+// contiguous [B, rows, H, D] buffer.
+Tensor new_output(int64_t B, int64_t H, int64_t rows, int64_t D, DType dt, Device dev, bool bthd) {
+  if (!bthd) return Tensor::empty({B, H, rows, D}, dt, dev);
+  Tensor buf = Tensor::empty({B, rows, H, D}, dt, dev);
+  return core::as_strided(buf, {B, H, rows, D}, {rows * H * D, D, H * D, 1}, 0);
+}
+
+// y converted to dtype t (differentiably), keeping y's [B, T, H, D] layout
+// when it has one: the conversion copies the contiguous permuted view.
+Tensor converted(const Tensor& y, DType t, bool bthd) {
+  if (!bthd) return y.to(t);
+  return y.permute({0, 2, 1, 3}).to(t).permute({0, 2, 1, 3});
 }
 
 // f32 inputs on CUDA run the bf16 tensor-core path while bf16 autocast is on.
@@ -65,7 +106,15 @@ bool bf16_autocast(const Tensor& q) { return on_cuda(q) && autocast_dtype() == D
 DType acc_dtype(DType t) { return t == DType::f64 ? DType::f64 : DType::f32; }
 
 #if LOGLIN_WITH_CUDA
-cuda::AttentionShape cuda_shape(const Dims& d, double scale) { return {d.B * d.H, d.T, d.S, d.D, scale}; }
+cuda::AttentionShape cuda_shape(const Dims& d, double scale) { return {d.B * d.H, d.H, d.T, d.S, d.D, scale}; }
+
+cuda::AttentionStrides cuda_strides(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& o,
+                                    const Tensor& dout) {
+  cuda::AttentionStrides st;
+  st.q = strides_of(q), st.k = strides_of(k), st.v = strides_of(v), st.o = strides_of(o);
+  if (dout.defined()) st.dout = strides_of(dout);
+  return st;
+}
 
 // Element types as the launchers name them (loglin::bf16 for bf16).
 template <class F>
@@ -79,39 +128,59 @@ void dispatch_cuda(DType t, F&& f) {
 }
 #endif
 
+// Whether q, k, v of this call run the tensor-core forward (and, unless it is
+// switched off, backward): bf16 on CUDA with a head dim it takes.
+bool tensor_cores(const Dims& d, const Tensor& q) {
+#if LOGLIN_WITH_CUDA
+  return on_cuda(q) && q.dtype() == DType::bf16 && cuda::causal_attention_fwd_tc_supported(d.D, q.device().index);
+#else
+  (void)d, (void)q;
+  return false;
+#endif
+}
+
 struct Forward {
-  Tensor o, lse;
+  Tensor o;      // what the op returns
+  Tensor lse;
+  Tensor o_raw;  // o (without history) as the backward reads it
 };
 
-Forward forward(const Dims& d, double scale, const Tensor& q, const Tensor& k, const Tensor& v) {
+Forward forward(const Dims& d, double scale, bool tc, const Tensor& q, const Tensor& k, const Tensor& v, bool bthd) {
   const DType dt = q.dtype();
-  Forward f{Tensor::empty(q.shape(), dt, q.device()), Tensor::empty({d.B, d.H, d.T}, acc_dtype(dt), q.device())};
+  Forward f{new_output(d.B, d.H, d.T, d.D, dt, q.device(), bthd),
+            Tensor::empty({d.B, d.H, d.T}, acc_dtype(dt), q.device()), Tensor()};
 #if LOGLIN_WITH_CUDA
   if (on_cuda(q)) {
     const cuda::AttentionShape s = cuda_shape(d, scale);
+    const cuda::AttentionStrides st = cuda_strides(q, k, v, f.o, Tensor());
     const int dev = q.device().index;
     dispatch_cuda(dt, [&]<class T>() {
       using A = cuda::attn_acc_t<T>;
       const T *qp = q.data<T>(), *kp = k.data<T>(), *vp = v.data<T>();
       if constexpr (std::is_same_v<T, bf16>) {
-        if (cuda::causal_attention_fwd_tc_supported(d.D, dev)) {
-          cuda::causal_attention_fwd_tc<T>(s, qp, kp, vp, f.o.data<T>(), f.lse.data<float>(), dev);
+        if (tc) {
+          cuda::causal_attention_fwd_tc<T>(s, st, qp, kp, vp, f.o.data<T>(), f.lse.data<float>(), dev);
           return;
         }
       }
-      cuda::causal_attention_fwd<T>(s, qp, kp, vp, f.o.data<T>(), f.lse.data<A>(), dev);
+      cuda::causal_attention_fwd<T>(s, st, qp, kp, vp, f.o.data<T>(), f.lse.data<A>(), dev);
     });
+    f.o_raw = f.o.detach();
     return f;
   }
 #endif
+  (void)tc;
   const cpu::AttentionDims cd{d.B * d.H, d.T, d.S, d.D, scale};
+  Tensor o = bthd ? Tensor::empty(q.shape(), dt, q.device()) : f.o;
   dispatch_float(dt, kOp, [&]<class T>() {
-    cpu::causal_attention_fwd<T>(cd, q.data<T>(), k.data<T>(), v.data<T>(), f.o.data<T>(), f.lse.data<T>());
+    cpu::causal_attention_fwd<T>(cd, q.data<T>(), k.data<T>(), v.data<T>(), o.data<T>(), f.lse.data<T>());
   });
+  if (bthd) core::copy_into(f.o, o);
+  f.o_raw = o.detach();
   return f;
 }
 
-std::vector<Tensor> backward(const Dims& d, double scale, const Tensor& q, const Tensor& k, const Tensor& v,
+std::vector<Tensor> backward(const Dims& d, double scale, bool tc, const Tensor& q, const Tensor& k, const Tensor& v,
                              const Tensor& o, const Tensor& lse, const Tensor& dout) {
   const DType dt = q.dtype();
   Tensor dq = Tensor::empty(q.shape(), dt, q.device());
@@ -120,25 +189,26 @@ std::vector<Tensor> backward(const Dims& d, double scale, const Tensor& q, const
   if (on_cuda(q)) {
     Tensor delta = Tensor::empty({d.B, d.H, d.T}, acc_dtype(dt), q.device());
     const int dev = q.device().index;
+    const cuda::AttentionStrides st = cuda_strides(q, k, v, o, dout);
     dispatch_cuda(dt, [&]<class T>() {
       using A = cuda::attn_acc_t<T>;
       if constexpr (std::is_same_v<T, bf16>) {
-        // The same test as the forward's, so a tensor-core forward gets a
-        // tensor-core backward.
-        if (cuda::causal_attention_tc_backward_enabled() && cuda::causal_attention_fwd_tc_supported(d.D, dev)) {
-          cuda::causal_attention_bwd_tc<T>(cuda_shape(d, scale), q.data<T>(), k.data<T>(), v.data<T>(), o.data<T>(),
-                                           lse.data<float>(), dout.data<T>(), delta.data<float>(), dq.data<T>(),
-                                           dk.data<T>(), dv.data<T>(), dev);
+        // A tensor-core forward gets a tensor-core backward.
+        if (tc && cuda::causal_attention_tc_backward_enabled()) {
+          cuda::causal_attention_bwd_tc<T>(cuda_shape(d, scale), st, q.data<T>(), k.data<T>(), v.data<T>(),
+                                           o.data<T>(), lse.data<float>(), dout.data<T>(), delta.data<float>(),
+                                           dq.data<T>(), dk.data<T>(), dv.data<T>(), dev);
           return;
         }
       }
-      cuda::causal_attention_bwd<T>(cuda_shape(d, scale), q.data<T>(), k.data<T>(), v.data<T>(), o.data<T>(),
+      cuda::causal_attention_bwd<T>(cuda_shape(d, scale), st, q.data<T>(), k.data<T>(), v.data<T>(), o.data<T>(),
                                     lse.data<A>(), dout.data<T>(), delta.data<A>(), dq.data<T>(), dk.data<T>(),
                                     dv.data<T>(), dev);
     });
     return {dq, dk, dv};
   }
 #endif
+  (void)tc;
   const cpu::AttentionDims cd{d.B * d.H, d.T, d.S, d.D, scale};
   dispatch_float(dt, kOp, [&]<class T>() {
     cpu::causal_attention_bwd<T>(cd, q.data<T>(), k.data<T>(), v.data<T>(), o.data<T>(), lse.data<T>(),
@@ -147,25 +217,40 @@ std::vector<Tensor> backward(const Dims& d, double scale, const Tensor& q, const
   return {dq, dk, dv};
 }
 
-}  // namespace
-
-Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale) {
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale, bool bthd) {
   const Dims d = check_inputs(q, k, v, scale);
   if (q.dtype() == DType::bf16 && !on_cuda(q)) {
     // bf16 is storage only on the cpu: compute in f32; gradients return to
     // bf16 through the same differentiable conversions.
-    return causal_attention(q.to(DType::f32), k.to(DType::f32), v.to(DType::f32), scale).to(DType::bf16);
+    return converted(attention(q.to(DType::f32), k.to(DType::f32), v.to(DType::f32), scale, bthd), DType::bf16,
+                     bthd);
   }
   if (q.dtype() == DType::f32 && bf16_autocast(q)) {
-    return causal_attention(q.to(DType::bf16), k.to(DType::bf16), v.to(DType::bf16), scale).to(DType::f32);
+    return converted(attention(q.to(DType::bf16), k.to(DType::bf16), v.to(DType::bf16), scale, bthd), DType::f32,
+                     bthd);
   }
-  const Tensor qc = prepared(q), kc = prepared(k), vc = prepared(v);
-  Forward f = forward(d, scale, qc, kc, vc);
+  const bool tc = tensor_cores(d, q);
+  const Need need = !on_cuda(q) ? Need::contiguous : (tc ? Need::aligned_rows : Need::unit_rows);
+  // Views of the inputs where their layout allows: saved as they are.
+  const Tensor qc = prepared(q, need), kc = prepared(k, need), vc = prepared(v, need);
+  Forward f = forward(d, scale, tc, qc, kc, vc, bthd);
   autograd::record(kOp, {q, k, v}, {f.o},
-                   [d, scale, qc, kc, vc, o = f.o.detach(), lse = f.lse](autograd::BackwardContext& ctx) {
-                     return backward(d, scale, qc, kc, vc, o, lse, prepared(ctx.grads[0].to(o.dtype())));
+                   [d, scale, tc, need, qc, kc, vc, o = f.o_raw, lse = f.lse](autograd::BackwardContext& ctx) {
+                     // dO in whatever strides it comes (for a bthd output,
+                     // typically [B, T, H, D] contiguous).
+                     return backward(d, scale, tc, qc, kc, vc, o, lse, prepared(ctx.grads[0].to(o.dtype()), need));
                    });
   return f.o;
+}
+
+}  // namespace
+
+Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale) {
+  return attention(q, k, v, scale, /*bthd=*/false);
+}
+
+Tensor causal_attention_bthd(const Tensor& q, const Tensor& k, const Tensor& v, double scale) {
+  return attention(q, k, v, scale, /*bthd=*/true);
 }
 
 }  // namespace loglin

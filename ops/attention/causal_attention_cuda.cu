@@ -14,6 +14,8 @@
 //   dkdv:  per key tile, over the query tiles that see it: dV += P^T dO,
 //          dK += dS^T Q. Two passes instead of atomics keep results
 //          deterministic.
+// q, k, v, dout and o are read (o also written) through their
+// (batch, head, row) strides; dq, dk, dv are written contiguous.
 #include "core/cuda_launch.cuh"
 #include "ops/attention/causal_attention_cuda.h"
 
@@ -57,20 +59,27 @@ template <class A> __device__ __forceinline__ A dot_rows(const A* a, const A* b,
   return s;
 }
 
-// rows x D from global (row-major, ld D, `valid` rows, the rest zero) into a
-// shared tile with pitch P.
+// rows x D from global (row r at src + r * ld, `valid` rows, the rest zero)
+// into a shared tile with pitch P.
 template <class T, class A>
-__device__ __forceinline__ void load_tile(A* dst, int P, const T* src, int rows, int valid, int D) {
+__device__ __forceinline__ void load_tile(A* dst, int P, const T* src, int64_t ld, int rows, int valid, int D) {
   for (int i = threadIdx.x; i < rows * D; i += blockDim.x) {
     const int r = i / D, d = i - r * D;
-    dst[r * P + d] = r < valid ? load_acc(src + static_cast<int64_t>(r) * D + d) : A(0);
+    dst[r * P + d] = r < valid ? load_acc(src + r * ld + d) : A(0);
   }
 }
 
-// q, o [BH, T, D]; k, v [BH, S, D]; lse [BH, T].
+// Row r0 of head bh of an operand laid out as `s`.
+template <class T>
+__device__ __forceinline__ T* row_ptr(T* base, const AttnStrides& s, int64_t bh, int64_t H, int64_t r0) {
+  return base + head_offset(s, bh, H) + r0 * s.row;
+}
+
+// q, o [B, H, T, D]; k, v [B, H, S, D] (strided); lse [BH, T].
 template <class T, int BQ>
 __global__ void attn_fwd_simt_kernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
-                                     T* __restrict__ o, acc_t<T>* __restrict__ lse, AttentionShape sh, int n_tiles) {
+                                     T* __restrict__ o, acc_t<T>* __restrict__ lse, AttentionShape sh,
+                                     AttentionStrides st, int n_tiles) {
   using A = acc_t<T>;
   constexpr int kRows = BQ / kWarps;
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -92,7 +101,7 @@ __global__ void attn_fwd_simt_kernel(const T* __restrict__ q, const T* __restric
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const A scale = static_cast<A>(sh.scale);
 
-  load_tile(Qs, P, q + (bh * sh.T + q0) * D, BQ, rows, D);
+  load_tile(Qs, P, row_ptr(q, st.q, bh, sh.H, q0), st.q.row, BQ, rows, D);
   for (int i = threadIdx.x; i < BQ * D; i += blockDim.x) Os[i] = 0;
   A m[kRows], l[kRows];
   for (int i = 0; i < kRows; ++i) m[i] = neg_inf<A>(), l[i] = 0;
@@ -100,8 +109,8 @@ __global__ void attn_fwd_simt_kernel(const T* __restrict__ q, const T* __restric
   for (int64_t k0 = 0; k0 < key_end; k0 += kKeys) {
     __syncthreads();  // the previous tile's readers of Ks, Vs, Ps are done
     const int nk = static_cast<int>(min64(kKeys, sh.S - k0));
-    load_tile(Ks, P, k + (bh * sh.S + k0) * D, kKeys, nk, D);
-    load_tile(Vs, D, v + (bh * sh.S + k0) * D, kKeys, nk, D);
+    load_tile(Ks, P, row_ptr(k, st.k, bh, sh.H, k0), st.k.row, kKeys, nk, D);
+    load_tile(Vs, D, row_ptr(v, st.v, bh, sh.H, k0), st.v.row, kKeys, nk, D);
     __syncthreads();
     for (int i = 0; i < kRows; ++i) {
       const int r = warp + i * kWarps;
@@ -133,21 +142,30 @@ __global__ void attn_fwd_simt_kernel(const T* __restrict__ q, const T* __restric
     }
   }
   __syncthreads();
-  T* oh = o + (bh * sh.T + q0) * D;
-  for (int idx = threadIdx.x; idx < rows * D; idx += blockDim.x) store_from(oh + idx, Os[idx] / l_s[idx / D]);
+  T* oh = row_ptr(o, st.o, bh, sh.H, q0);
+  for (int idx = threadIdx.x; idx < rows * D; idx += blockDim.x) {
+    const int r = idx / D, d = idx - r * D;
+    store_from(oh + r * st.o.row + d, Os[idx] / l_s[r]);
+  }
 }
 
-// delta [rows] = rowsum(dout * o), one warp per row; o, dout [rows, D].
+// delta [BH * T] = rowsum(dout * o), one warp per row; o, dout [B, H, T, D]
+// (strided).
 template <class T>
 __global__ void attn_delta_kernel(const T* __restrict__ o, const T* __restrict__ dout, acc_t<T>* __restrict__ delta,
-                                  int64_t n_rows, int D) {
+                                  AttentionShape sh, AttentionStrides st) {
   using A = acc_t<T>;
   const int lane = threadIdx.x % 32;
+  const int D = static_cast<int>(sh.D);
+  const int64_t n_rows = sh.BH * sh.T;
   const int64_t warps = static_cast<int64_t>(gridDim.x) * (blockDim.x / 32);
   for (int64_t row = blockIdx.x * static_cast<int64_t>(blockDim.x / 32) + threadIdx.x / 32; row < n_rows;
        row += warps) {
+    const int64_t bh = row / sh.T, t = row - bh * sh.T;
+    const T* orow = row_ptr(o, st.o, bh, sh.H, t);
+    const T* dorow = row_ptr(dout, st.dout, bh, sh.H, t);
     A s = 0;
-    for (int d = lane; d < D; d += 32) s += load_acc(o + row * D + d) * load_acc(dout + row * D + d);
+    for (int d = lane; d < D; d += 32) s += load_acc(orow + d) * load_acc(dorow + d);
     s = warp_sum(s);
     if (lane == 0) delta[row] = s;
   }
@@ -158,7 +176,7 @@ template <class T, int BQ>
 __global__ void attn_bwd_dq_simt_kernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
                                         const T* __restrict__ dout, const acc_t<T>* __restrict__ lse,
                                         const acc_t<T>* __restrict__ delta, T* __restrict__ dq, AttentionShape sh,
-                                        int n_tiles) {
+                                        AttentionStrides st, int n_tiles) {
   using A = acc_t<T>;
   constexpr int kRows = BQ / kWarps;
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -178,8 +196,8 @@ __global__ void attn_bwd_dq_simt_kernel(const T* __restrict__ q, const T* __rest
   const A scale = static_cast<A>(sh.scale);
   const int64_t row0 = bh * sh.T + q0;
 
-  load_tile(Qs, P, q + row0 * D, BQ, rows, D);
-  load_tile(dOs, P, dout + row0 * D, BQ, rows, D);
+  load_tile(Qs, P, row_ptr(q, st.q, bh, sh.H, q0), st.q.row, BQ, rows, D);
+  load_tile(dOs, P, row_ptr(dout, st.dout, bh, sh.H, q0), st.dout.row, BQ, rows, D);
   for (int i = threadIdx.x; i < BQ * D; i += blockDim.x) dQs[i] = 0;
   A lse_r[kRows], delta_r[kRows];
   for (int i = 0; i < kRows; ++i) {
@@ -191,8 +209,8 @@ __global__ void attn_bwd_dq_simt_kernel(const T* __restrict__ q, const T* __rest
   for (int64_t k0 = 0; k0 < key_end; k0 += kKeys) {
     __syncthreads();
     const int nk = static_cast<int>(min64(kKeys, sh.S - k0));
-    load_tile(Ks, P, k + (bh * sh.S + k0) * D, kKeys, nk, D);
-    load_tile(Vs, P, v + (bh * sh.S + k0) * D, kKeys, nk, D);
+    load_tile(Ks, P, row_ptr(k, st.k, bh, sh.H, k0), st.k.row, kKeys, nk, D);
+    load_tile(Vs, P, row_ptr(v, st.v, bh, sh.H, k0), st.v.row, kKeys, nk, D);
     __syncthreads();
     for (int i = 0; i < kRows; ++i) {
       const int r = warp + i * kWarps;
@@ -221,7 +239,7 @@ template <class T, int BQ>
 __global__ void attn_bwd_dkdv_simt_kernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v,
                                           const T* __restrict__ dout, const acc_t<T>* __restrict__ lse,
                                           const acc_t<T>* __restrict__ delta, T* __restrict__ dk, T* __restrict__ dv,
-                                          AttentionShape sh) {
+                                          AttentionShape sh, AttentionStrides st) {
   using A = acc_t<T>;
   constexpr int kRows = BQ / kWarps;
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -245,8 +263,8 @@ __global__ void attn_bwd_dkdv_simt_kernel(const T* __restrict__ q, const T* __re
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const A scale = static_cast<A>(sh.scale);
 
-  load_tile(Ks, P, k + (bh * sh.S + k0) * D, kKeys, nk, D);
-  load_tile(Vs, P, v + (bh * sh.S + k0) * D, kKeys, nk, D);
+  load_tile(Ks, P, row_ptr(k, st.k, bh, sh.H, k0), st.k.row, kKeys, nk, D);
+  load_tile(Vs, P, row_ptr(v, st.v, bh, sh.H, k0), st.v.row, kKeys, nk, D);
   for (int i = threadIdx.x; i < kKeys * D; i += blockDim.x) dKs[i] = 0, dVs[i] = 0;
 
   // Query t sees key k0 iff t >= k0 - off.
@@ -254,8 +272,8 @@ __global__ void attn_bwd_dkdv_simt_kernel(const T* __restrict__ q, const T* __re
     __syncthreads();
     const int rows = static_cast<int>(min64(BQ, sh.T - t0));
     const int64_t row0 = bh * sh.T + t0;
-    load_tile(Qs, P, q + row0 * D, BQ, rows, D);
-    load_tile(dOs, P, dout + row0 * D, BQ, rows, D);
+    load_tile(Qs, P, row_ptr(q, st.q, bh, sh.H, t0), st.q.row, BQ, rows, D);
+    load_tile(dOs, P, row_ptr(dout, st.dout, bh, sh.H, t0), st.dout.row, BQ, rows, D);
     for (int r = threadIdx.x; r < BQ; r += blockDim.x) {
       lse_s[r] = r < rows ? lse[row0 + r] : A(0);
       delta_s[r] = r < rows ? delta[row0 + r] : A(0);
@@ -311,56 +329,57 @@ unsigned grid_of(int64_t tiles, int64_t BH) {
 }  // namespace
 
 template <class T>
-void causal_attention_fwd(const AttentionShape& s, const T* q, const T* k, const T* v, T* o, attn_acc_t<T>* lse,
-                          int device) {
+void causal_attention_fwd(const AttentionShape& s, AttentionStrides st, const T* q, const T* k, const T* v, T* o,
+                          attn_acc_t<T>* lse, int device) {
   using DT = device_t<T>;
   using A = acc_t<DT>;
   constexpr int BQ = rows_per_block<A>();
   if (s.BH == 0) return;
   const int64_t tiles = (s.T + BQ - 1) / BQ, P = s.D + 1;
   const size_t smem = sizeof(A) * static_cast<size_t>((BQ + kKeys) * P + (kKeys + BQ) * s.D + BQ * kKeys + 2 * BQ);
-  cudaStream_t st = stream(device);  // also makes `device` current, which the smem attribute applies to
+  cudaStream_t cs = stream(device);  // also makes `device` current, which the smem attribute applies to
   auto kernel = attn_fwd_simt_kernel<DT, BQ>;
   prepare_smem(kernel, smem, s.D, device);
-  kernel<<<grid_of(tiles, s.BH), kBlock, smem, st>>>(
+  kernel<<<grid_of(tiles, s.BH), kBlock, smem, cs>>>(
       reinterpret_cast<const DT*>(q), reinterpret_cast<const DT*>(k), reinterpret_cast<const DT*>(v),
-      reinterpret_cast<DT*>(o), lse, s, static_cast<int>(tiles));
+      reinterpret_cast<DT*>(o), lse, s, st, static_cast<int>(tiles));
   LOGLIN_CUDA_LAUNCHED(kOp);
 }
 
 template <class T>
-void causal_attention_delta(const AttentionShape& s, const T* o, const T* dout, attn_acc_t<T>* delta, int device) {
+void causal_attention_delta(const AttentionShape& s, AttentionStrides st, const T* o, const T* dout,
+                            attn_acc_t<T>* delta, int device) {
   using DT = device_t<T>;
   const int64_t rows = s.BH * s.T;
   if (rows == 0) return;
   attn_delta_kernel<DT><<<blocks_for(rows * 32), kThreads, 0, stream(device)>>>(
-      reinterpret_cast<const DT*>(o), reinterpret_cast<const DT*>(dout), delta, rows, static_cast<int>(s.D));
+      reinterpret_cast<const DT*>(o), reinterpret_cast<const DT*>(dout), delta, s, st);
   LOGLIN_CUDA_LAUNCHED(kOp);
 }
 
 template <class T>
-void causal_attention_bwd(const AttentionShape& s, const T* q, const T* k, const T* v, const T* o,
-                          const attn_acc_t<T>* lse, const T* dout, attn_acc_t<T>* delta, T* dq, T* dk, T* dv,
-                          int device) {
+void causal_attention_bwd(const AttentionShape& s, AttentionStrides st, const T* q, const T* k, const T* v,
+                          const T* o, const attn_acc_t<T>* lse, const T* dout, attn_acc_t<T>* delta, T* dq, T* dk,
+                          T* dv, int device) {
   using DT = device_t<T>;
   using A = acc_t<DT>;
   constexpr int BQ = rows_per_block<A>();
   if (s.BH == 0) return;
-  cudaStream_t st = stream(device);  // also makes `device` current, which the smem attribute applies to
+  cudaStream_t cs = stream(device);  // also makes `device` current, which the smem attribute applies to
   const auto* qd = reinterpret_cast<const DT*>(q);
   const auto* kd = reinterpret_cast<const DT*>(k);
   const auto* vd = reinterpret_cast<const DT*>(v);
   const auto* dod = reinterpret_cast<const DT*>(dout);
   const int64_t P = s.D + 1;
 
-  causal_attention_delta<T>(s, o, dout, delta, device);
+  causal_attention_delta<T>(s, st, o, dout, delta, device);
 
   const int64_t q_tiles = (s.T + BQ - 1) / BQ;
   const size_t dq_smem = sizeof(A) * static_cast<size_t>(2 * (BQ + kKeys) * P + BQ * s.D + BQ * kKeys);
   auto dq_kernel = attn_bwd_dq_simt_kernel<DT, BQ>;
   prepare_smem(dq_kernel, dq_smem, s.D, device);
-  dq_kernel<<<grid_of(q_tiles, s.BH), kBlock, dq_smem, st>>>(qd, kd, vd, dod, lse, delta, reinterpret_cast<DT*>(dq), s,
-                                                              static_cast<int>(q_tiles));
+  dq_kernel<<<grid_of(q_tiles, s.BH), kBlock, dq_smem, cs>>>(qd, kd, vd, dod, lse, delta, reinterpret_cast<DT*>(dq), s,
+                                                              st, static_cast<int>(q_tiles));
   LOGLIN_CUDA_LAUNCHED(kOp);
 
   const int64_t k_tiles = (s.S + kKeys - 1) / kKeys;
@@ -368,17 +387,18 @@ void causal_attention_bwd(const AttentionShape& s, const T* q, const T* k, const
       sizeof(A) * static_cast<size_t>(2 * (kKeys + BQ) * P + 2 * kKeys * s.D + 2 * BQ * kKeys + 2 * BQ);
   auto kv_kernel = attn_bwd_dkdv_simt_kernel<DT, BQ>;
   prepare_smem(kv_kernel, kv_smem, s.D, device);
-  kv_kernel<<<grid_of(k_tiles, s.BH), kBlock, kv_smem, st>>>(qd, kd, vd, dod, lse, delta, reinterpret_cast<DT*>(dk),
-                                                              reinterpret_cast<DT*>(dv), s);
+  kv_kernel<<<grid_of(k_tiles, s.BH), kBlock, kv_smem, cs>>>(qd, kd, vd, dod, lse, delta, reinterpret_cast<DT*>(dk),
+                                                              reinterpret_cast<DT*>(dv), s, st);
   LOGLIN_CUDA_LAUNCHED(kOp);
 }
 
-#define LOGLIN_ATTN_INSTANTIATE(T)                                                                              \
-  template void causal_attention_fwd<T>(const AttentionShape&, const T*, const T*, const T*, T*, attn_acc_t<T>*, \
-                                        int);                                                                    \
-  template void causal_attention_delta<T>(const AttentionShape&, const T*, const T*, attn_acc_t<T>*, int);      \
-  template void causal_attention_bwd<T>(const AttentionShape&, const T*, const T*, const T*, const T*,          \
-                                        const attn_acc_t<T>*, const T*, attn_acc_t<T>*, T*, T*, T*, int);
+#define LOGLIN_ATTN_INSTANTIATE(T)                                                                               \
+  template void causal_attention_fwd<T>(const AttentionShape&, AttentionStrides, const T*, const T*, const T*, T*, \
+                                        attn_acc_t<T>*, int);                                                     \
+  template void causal_attention_delta<T>(const AttentionShape&, AttentionStrides, const T*, const T*,            \
+                                          attn_acc_t<T>*, int);                                                   \
+  template void causal_attention_bwd<T>(const AttentionShape&, AttentionStrides, const T*, const T*, const T*,    \
+                                        const T*, const attn_acc_t<T>*, const T*, attn_acc_t<T>*, T*, T*, T*, int);
 LOGLIN_ATTN_INSTANTIATE(float)
 LOGLIN_ATTN_INSTANTIATE(double)
 LOGLIN_ATTN_INSTANTIATE(bf16)

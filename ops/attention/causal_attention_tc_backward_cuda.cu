@@ -20,6 +20,8 @@
 // tile holding -delta, and P is loaded into an accumulator fragment of the
 // same type, so dS = P * (dP - delta) is elementwise on fragments with the
 // same (opaque) element mapping. The scale of dS is applied once, to dK and dQ.
+// q, k, v, dout are read through their (batch, head, row) strides (rows
+// 16-byte aligned: the launcher checks); dq, dk, dv are written contiguous.
 #include <mma.h>
 
 #include <atomic>
@@ -80,15 +82,16 @@ __device__ __forceinline__ int clamp_tile(int64_t x) {
   return static_cast<int>(x < -2 * kTile ? -2 * kTile : (x > 2 * kTile ? 2 * kTile : x));
 }
 
-// kTile x D bf16 rows from global (ld D, 16-byte aligned) into shared (pitch
-// D + kPad), zero past `valid` rows, in 16-byte vectors.
+// kTile x D bf16 rows from global (row r at src + r * src_ld, every row
+// 16-byte aligned) into shared (pitch D + kPad), zero past `valid` rows, in
+// 16-byte vectors.
 template <int D>
-__device__ __forceinline__ void load_rows(bf* dst, const bf* src, int valid) {
+__device__ __forceinline__ void load_rows(bf* dst, const bf* src, int64_t src_ld, int valid) {
   constexpr int kVec = D / 8, ld = D + kPad;
   for (int i = threadIdx.x; i < kTile * kVec; i += kThreadsB) {
     const int r = i / kVec, c = i - r * kVec;
     uint4 x = make_uint4(0, 0, 0, 0);
-    if (r < valid) x = __ldg(reinterpret_cast<const uint4*>(src + static_cast<int64_t>(r) * D + c * 8));
+    if (r < valid) x = __ldg(reinterpret_cast<const uint4*>(src + r * src_ld + c * 8));
     *reinterpret_cast<uint4*>(dst + r * ld + c * 8) = x;
   }
 }
@@ -196,14 +199,15 @@ __device__ __forceinline__ void store_rows(bf* dst, FragC (&acc)[D / 16], float 
   }
 }
 
-// q, o, dout [BH, T, D]; k, v, dk, dv [BH, S, D]; lse, delta [BH, T].
+// q, dout [B, H, T, D] and k, v [B, H, S, D] (strided); dk, dv [BH, S, D];
+// lse, delta [BH, T].
 // Blocks go key tile by key tile: early keys are seen by the most queries.
 template <int D>
 __global__ void __launch_bounds__(kThreadsB)
     attn_bwd_dkdv_tc_kernel(const bf* __restrict__ q, const bf* __restrict__ k, const bf* __restrict__ v,
                             const bf* __restrict__ dout, const float* __restrict__ lse,
                             const float* __restrict__ delta, bf* __restrict__ dk, bf* __restrict__ dv,
-                            AttentionShape sh) {
+                            AttentionShape sh, AttentionStrides st) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   using L = BwdLayout<D>;
   constexpr int ld = L::ld, kF = D / 16;
@@ -228,8 +232,10 @@ __global__ void __launch_bounds__(kThreadsB)
   const bf* Kw = Ks + warp * 16 * ld;
   const bf* Vw = Vs + warp * 16 * ld;
 
-  load_rows<D>(Ks, k + (bh * S + k0) * D, nk);
-  load_rows<D>(Vs, v + (bh * S + k0) * D, nk);
+  const bf* qh = q + head_offset(st.q, bh, sh.H);
+  const bf* doh = dout + head_offset(st.dout, bh, sh.H);
+  load_rows<D>(Ks, k + head_offset(st.k, bh, sh.H) + k0 * st.k.row, st.k.row, nk);
+  load_rows<D>(Vs, v + head_offset(st.v, bh, sh.H) + k0 * st.v.row, st.v.row, nk);
 
   FragC dkf[kF], dvf[kF];
 #pragma unroll
@@ -240,8 +246,8 @@ __global__ void __launch_bounds__(kThreadsB)
     __syncthreads();  // every warp is done with the previous Q, dO, -delta and lse (and K, V are loaded)
     const int rows = static_cast<int>(min64(kTile, T - t0));
     const int64_t row0 = bh * T + t0;
-    load_rows<D>(Qs, q + row0 * D, rows);
-    load_rows<D>(dOs, dout + row0 * D, rows);
+    load_rows<D>(Qs, qh + t0 * st.q.row, st.q.row, rows);
+    load_rows<D>(dOs, doh + t0 * st.dout.row, st.dout.row, rows);
     if (threadIdx.x < kTile) {
       const int c = threadIdx.x;
       const bool ok = c < rows;
@@ -296,7 +302,8 @@ template <int D>
 __global__ void __launch_bounds__(kThreadsB)
     attn_bwd_dq_tc_kernel(const bf* __restrict__ q, const bf* __restrict__ k, const bf* __restrict__ v,
                           const bf* __restrict__ dout, const float* __restrict__ lse,
-                          const float* __restrict__ delta, bf* __restrict__ dq, AttentionShape sh, int n_tiles) {
+                          const float* __restrict__ delta, bf* __restrict__ dq, AttentionShape sh,
+                          AttentionStrides st, int n_tiles) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   using L = BwdLayout<D>;
   constexpr int ld = L::ld, kF = D / 16;
@@ -327,8 +334,10 @@ __global__ void __launch_bounds__(kThreadsB)
   const float* lse_w = lse_s + warp * 16;
   const float* ND_w = ND + warp * 16 * 16;
 
-  load_rows<D>(Qs, q + row0 * D, rows);
-  load_rows<D>(dOs, dout + row0 * D, rows);
+  const bf* kh = k + head_offset(st.k, bh, sh.H);
+  const bf* vh = v + head_offset(st.v, bh, sh.H);
+  load_rows<D>(Qs, q + head_offset(st.q, bh, sh.H) + q0 * st.q.row, st.q.row, rows);
+  load_rows<D>(dOs, dout + head_offset(st.dout, bh, sh.H) + q0 * st.dout.row, st.dout.row, rows);
   if (threadIdx.x < kTile) {
     const int r = threadIdx.x;
     const bool ok = r < rows;
@@ -345,8 +354,8 @@ __global__ void __launch_bounds__(kThreadsB)
   for (int64_t k0 = 0; k0 < key_end; k0 += kTile) {
     __syncthreads();  // every warp is done with the previous K, V (and Q, dO, -delta, lse are in place)
     const int nk = static_cast<int>(min64(kTile, S - k0));
-    load_rows<D>(Ks, k + (bh * S + k0) * D, nk);
-    load_rows<D>(Vs, v + (bh * S + k0) * D, nk);
+    load_rows<D>(Ks, kh + k0 * st.k.row, st.k.row, nk);
+    load_rows<D>(Vs, vh + k0 * st.v.row, st.v.row, nk);
     __syncthreads();
     if (!warp_active || k0 > warp_last_key) continue;
 
@@ -390,24 +399,24 @@ void set_smem(Kernel kernel, size_t bytes, int D, int device) {
 }
 
 template <int D>
-void launch_bwd_tc(const AttentionShape& s, const bf* q, const bf* k, const bf* v, const float* lse,
-                   const bf* dout, const float* delta, bf* dq, bf* dk, bf* dv, int device) {
+void launch_bwd_tc(const AttentionShape& s, const AttentionStrides& st, const bf* q, const bf* k, const bf* v,
+                   const float* lse, const bf* dout, const float* delta, bf* dq, bf* dk, bf* dv, int device) {
   using L = BwdLayout<D>;
   const int64_t q_tiles = (s.T + kTile - 1) / kTile, k_tiles = (s.S + kTile - 1) / kTile;
   LOGLIN_CHECK(k_tiles * s.BH < (int64_t{1} << 31), "[{}] {} heads x {} tiles is too large a grid", kOp, s.BH,
                k_tiles);
-  cudaStream_t st = stream(device);  // also makes `device` current, which the smem attribute applies to
+  cudaStream_t cuda_stream = stream(device);  // also makes `device` current, which the smem attribute applies to
 
   auto dq_kernel = attn_bwd_dq_tc_kernel<D>;
   set_smem(dq_kernel, L::total_dq, D, device);
-  dq_kernel<<<static_cast<unsigned>(q_tiles * s.BH), kThreadsB, L::total_dq, st>>>(q, k, v, dout, lse, delta, dq,
-                                                                                     s, static_cast<int>(q_tiles));
+  dq_kernel<<<static_cast<unsigned>(q_tiles * s.BH), kThreadsB, L::total_dq, cuda_stream>>>(
+      q, k, v, dout, lse, delta, dq, s, st, static_cast<int>(q_tiles));
   LOGLIN_CUDA_LAUNCHED(kOp);
 
   auto kv_kernel = attn_bwd_dkdv_tc_kernel<D>;
   set_smem(kv_kernel, L::total_dkdv, D, device);
-  kv_kernel<<<static_cast<unsigned>(k_tiles * s.BH), kThreadsB, L::total_dkdv, st>>>(q, k, v, dout, lse, delta, dk,
-                                                                                       dv, s);
+  kv_kernel<<<static_cast<unsigned>(k_tiles * s.BH), kThreadsB, L::total_dkdv, cuda_stream>>>(
+      q, k, v, dout, lse, delta, dk, dv, s, st);
   LOGLIN_CUDA_LAUNCHED(kOp);
 }
 
@@ -417,15 +426,17 @@ void set_causal_attention_tc_backward(bool enabled) { g_tc_backward.store(enable
 bool causal_attention_tc_backward_enabled() { return g_tc_backward.load(); }
 
 template <class T>
-void causal_attention_bwd_tc(const AttentionShape& s, const T* q, const T* k, const T* v, const T* o,
-                             const float* lse, const T* dout, float* delta, T* dq, T* dk, T* dv, int device) {
+void causal_attention_bwd_tc(const AttentionShape& s, AttentionStrides st, const T* q, const T* k, const T* v,
+                             const T* o, const float* lse, const T* dout, float* delta, T* dq, T* dk, T* dv,
+                             int device) {
   static_assert(sizeof(T) == sizeof(bf), "the tensor-core path takes bf16");
   if (s.BH == 0) return;
-  for (const void* p : {static_cast<const void*>(q), static_cast<const void*>(k), static_cast<const void*>(v),
-                        static_cast<const void*>(dout)})
-    LOGLIN_CHECK(reinterpret_cast<uintptr_t>(p) % 16 == 0, "[{}] the bf16 backward needs 16-byte aligned tensors",
-                 kOp);
-  causal_attention_delta<T>(s, o, dout, delta, device);
+  const int64_t B = s.BH / s.H;
+  LOGLIN_CHECK(rows_aligned16(q, st.q, B, s.H, s.T, sizeof(bf)) && rows_aligned16(k, st.k, B, s.H, s.S, sizeof(bf)) &&
+                   rows_aligned16(v, st.v, B, s.H, s.S, sizeof(bf)) &&
+                   rows_aligned16(dout, st.dout, B, s.H, s.T, sizeof(bf)),
+               "[{}] the bf16 backward needs the rows of q, k, v and dout 16-byte aligned", kOp);
+  causal_attention_delta<T>(s, st, o, dout, delta, device);
   const auto* qd = reinterpret_cast<const bf*>(q);
   const auto* kd = reinterpret_cast<const bf*>(k);
   const auto* vd = reinterpret_cast<const bf*>(v);
@@ -433,12 +444,13 @@ void causal_attention_bwd_tc(const AttentionShape& s, const T* q, const T* k, co
   auto* dqd = reinterpret_cast<bf*>(dq);
   auto* dkd = reinterpret_cast<bf*>(dk);
   auto* dvd = reinterpret_cast<bf*>(dv);
-  if (s.D == 64) launch_bwd_tc<64>(s, qd, kd, vd, lse, dod, delta, dqd, dkd, dvd, device);
-  else if (s.D == 128) launch_bwd_tc<128>(s, qd, kd, vd, lse, dod, delta, dqd, dkd, dvd, device);
+  if (s.D == 64) launch_bwd_tc<64>(s, st, qd, kd, vd, lse, dod, delta, dqd, dkd, dvd, device);
+  else if (s.D == 128) launch_bwd_tc<128>(s, st, qd, kd, vd, lse, dod, delta, dqd, dkd, dvd, device);
   else LOGLIN_FAIL("[{}] the bf16 tensor-core backward takes D = 64 or 128, got {}", kOp, s.D);
 }
 
-template void causal_attention_bwd_tc<bf16>(const AttentionShape&, const bf16*, const bf16*, const bf16*, const bf16*,
-                                            const float*, const bf16*, float*, bf16*, bf16*, bf16*, int);
+template void causal_attention_bwd_tc<bf16>(const AttentionShape&, AttentionStrides, const bf16*, const bf16*,
+                                            const bf16*, const bf16*, const float*, const bf16*, float*, bf16*, bf16*,
+                                            bf16*, int);
 
 }  // namespace loglin::cuda

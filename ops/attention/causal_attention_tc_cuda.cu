@@ -8,7 +8,9 @@
 //   (two lanes per row) -> bf16 P; O rescaled by exp(m_old - m_new) through
 //   the scratch (WMMA hides the accumulator layout), then O += P V.
 // Tiles a warp cannot see (all keys past its last row) are skipped. Writes O
-// (bf16) and lse = m + log(l) (f32) for the backward.
+// (bf16) and lse = m + log(l) (f32) for the backward. q, k, v are read and o
+// written through their (batch, head, row) strides; q, k, v rows are 16-byte
+// aligned (the launcher checks).
 #include <mma.h>
 
 #include "core/cuda_launch.cuh"
@@ -39,15 +41,16 @@ struct TcLayout {
   static_assert(tile_bytes % 32 == 0 && p_bytes % 32 == 0 && scratch_bytes % 32 == 0, "WMMA needs 32-byte alignment");
 };
 
-// rows x D bf16 from global (ld D, 16-byte aligned) into shared (pitch ld),
-// zero past `valid` rows, in 16-byte vectors.
+// rows x D bf16 from global (row r at src + r * ld, every row 16-byte
+// aligned) into shared (pitch TcLayout<D>::ld), zero past `valid` rows, in
+// 16-byte vectors.
 template <int D>
-__device__ __forceinline__ void load_tile_tc(bf* dst, const bf* src, int valid) {
+__device__ __forceinline__ void load_tile_tc(bf* dst, const bf* src, int64_t ld, int valid) {
   constexpr int kVec = D / 8;
   for (int i = threadIdx.x; i < kKeysTC * kVec; i += blockDim.x) {
     const int r = i / kVec, c = i - r * kVec;
     uint4 x = make_uint4(0, 0, 0, 0);
-    if (r < valid) x = *reinterpret_cast<const uint4*>(src + static_cast<int64_t>(r) * D + c * 8);
+    if (r < valid) x = *reinterpret_cast<const uint4*>(src + r * ld + c * 8);
     *reinterpret_cast<uint4*>(dst + r * TcLayout<D>::ld + c * 8) = x;
   }
 }
@@ -55,7 +58,8 @@ __device__ __forceinline__ void load_tile_tc(bf* dst, const bf* src, int valid) 
 template <int D>
 __global__ void __launch_bounds__(kWarpsTC * 32)
     attn_fwd_tc_kernel(const bf* __restrict__ q, const bf* __restrict__ k, const bf* __restrict__ v,
-                       bf* __restrict__ o, float* __restrict__ lse, AttentionShape sh, int n_tiles) {
+                       bf* __restrict__ o, float* __restrict__ lse, AttentionShape sh, AttentionStrides st,
+                       int n_tiles) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   using L = TcLayout<D>;
   constexpr int ld = L::ld, kF = D / 16;
@@ -74,7 +78,9 @@ __global__ void __launch_bounds__(kWarpsTC * 32)
   const int64_t key_end = off + q0 + rows;
   const float scale = static_cast<float>(sh.scale);
 
-  load_tile_tc<D>(Qs, q + (bh * T + q0) * D, rows);
+  const bf* kh = k + head_offset(st.k, bh, sh.H);
+  const bf* vh = v + head_offset(st.v, bh, sh.H);
+  load_tile_tc<D>(Qs, q + head_offset(st.q, bh, sh.H) + q0 * st.q.row, st.q.row, rows);
   __syncthreads();
 
   // This lane's row of the warp's 16 (two lanes per row, each half the columns).
@@ -95,8 +101,8 @@ __global__ void __launch_bounds__(kWarpsTC * 32)
   for (int64_t k0 = 0; k0 < key_end; k0 += kKeysTC) {
     __syncthreads();  // every warp is done with the previous K, V
     const int nk = static_cast<int>(S - k0 < kKeysTC ? S - k0 : kKeysTC);
-    load_tile_tc<D>(Ks, k + (bh * S + k0) * D, nk);
-    load_tile_tc<D>(Vs, v + (bh * S + k0) * D, nk);
+    load_tile_tc<D>(Ks, kh + k0 * st.k.row, st.k.row, nk);
+    load_tile_tc<D>(Vs, vh + k0 * st.v.row, st.v.row, nk);
     __syncthreads();
     if (!warp_active || k0 > warp_last_key) continue;
 
@@ -164,7 +170,7 @@ __global__ void __launch_bounds__(kWarpsTC * 32)
   __syncwarp();
   if (row_valid) {
     const float inv = 1.f / l;
-    bf* orow = o + (bh * T + tq) * D;
+    bf* orow = o + head_offset(st.o, bh, sh.H) + tq * st.o.row;
     for (int c = half * (D / 2); c < (half + 1) * (D / 2); ++c) orow[c] = __float2bfloat16_rn(Sw[r * ld + c] * inv);
     if (half == 0) lse[bh * T + tq] = m + logf(l);
   }
@@ -174,11 +180,12 @@ __global__ void __launch_bounds__(kWarpsTC * 32)
 }
 
 template <int D>
-void launch_tc(const AttentionShape& s, const bf* q, const bf* k, const bf* v, bf* o, float* lse, int device) {
+void launch_tc(const AttentionShape& s, const AttentionStrides& st, const bf* q, const bf* k, const bf* v, bf* o,
+               float* lse, int device) {
   constexpr size_t smem = TcLayout<D>::total;
   const int64_t tiles = (s.T + kRowsTC - 1) / kRowsTC;
   LOGLIN_CHECK(tiles * s.BH < (int64_t{1} << 31), "[{}] {} heads x {} tiles is too large a grid", kOp, s.BH, tiles);
-  cudaStream_t st = stream(device);  // also makes `device` current, which the smem attribute applies to
+  cudaStream_t cuda_stream = stream(device);  // also makes `device` current, which the smem attribute applies to
   auto kernel = attn_fwd_tc_kernel<D>;
   int max_bytes = 0;
   LOGLIN_CUDA_CHECK(cudaDeviceGetAttribute(&max_bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), kOp);
@@ -186,8 +193,8 @@ void launch_tc(const AttentionShape& s, const bf* q, const bf* k, const bf* v, b
                "memory per block, the device has {}", kOp, D, smem, max_bytes);
   LOGLIN_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
                     kOp);
-  kernel<<<static_cast<unsigned>(tiles * s.BH), kWarpsTC * 32, smem, st>>>(q, k, v, o, lse, s,
-                                                                                       static_cast<int>(tiles));
+  kernel<<<static_cast<unsigned>(tiles * s.BH), kWarpsTC * 32, smem, cuda_stream>>>(q, k, v, o, lse, s, st,
+                                                                                    static_cast<int>(tiles));
   LOGLIN_CUDA_LAUNCHED(kOp);
 }
 
@@ -201,22 +208,23 @@ bool causal_attention_fwd_tc_supported(int64_t D, int device) {
 }
 
 template <class T>
-void causal_attention_fwd_tc(const AttentionShape& s, const T* q, const T* k, const T* v, T* o, float* lse,
-                             int device) {
+void causal_attention_fwd_tc(const AttentionShape& s, AttentionStrides st, const T* q, const T* k, const T* v, T* o,
+                             float* lse, int device) {
   static_assert(sizeof(T) == sizeof(bf), "the tensor-core path takes bf16");
   if (s.BH == 0) return;
   const auto* qd = reinterpret_cast<const bf*>(q);
   const auto* kd = reinterpret_cast<const bf*>(k);
   const auto* vd = reinterpret_cast<const bf*>(v);
-  for (const void* p : {static_cast<const void*>(q), static_cast<const void*>(k), static_cast<const void*>(v),
-                        static_cast<const void*>(o)})
-    LOGLIN_CHECK(reinterpret_cast<uintptr_t>(p) % 16 == 0, "[{}] the bf16 kernel needs 16-byte aligned tensors", kOp);
-  if (s.D == 64) launch_tc<64>(s, qd, kd, vd, reinterpret_cast<bf*>(o), lse, device);
-  else if (s.D == 128) launch_tc<128>(s, qd, kd, vd, reinterpret_cast<bf*>(o), lse, device);
+  const int64_t B = s.BH / s.H;
+  LOGLIN_CHECK(rows_aligned16(q, st.q, B, s.H, s.T, sizeof(bf)) && rows_aligned16(k, st.k, B, s.H, s.S, sizeof(bf)) &&
+                   rows_aligned16(v, st.v, B, s.H, s.S, sizeof(bf)),
+               "[{}] the bf16 kernel needs the rows of q, k and v 16-byte aligned", kOp);
+  if (s.D == 64) launch_tc<64>(s, st, qd, kd, vd, reinterpret_cast<bf*>(o), lse, device);
+  else if (s.D == 128) launch_tc<128>(s, st, qd, kd, vd, reinterpret_cast<bf*>(o), lse, device);
   else LOGLIN_FAIL("[{}] the bf16 tensor-core kernel takes D = 64 or 128, got {}", kOp, s.D);
 }
 
-template void causal_attention_fwd_tc<bf16>(const AttentionShape&, const bf16*, const bf16*, const bf16*, bf16*,
-                                            float*, int);
+template void causal_attention_fwd_tc<bf16>(const AttentionShape&, AttentionStrides, const bf16*, const bf16*,
+                                            const bf16*, bf16*, float*, int);
 
 }  // namespace loglin::cuda
