@@ -1,5 +1,7 @@
 #include "ops/shape/cat.h"
 
+#include <algorithm>
+
 #include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "ops/op_checks.h"
@@ -69,6 +71,25 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
   return cat(parts, d);
 }
 
+namespace {
+
+// An uninitialised tensor of `shape` whose dims are laid out in memory in the
+// order of `strides` (largest first): a dense buffer permuted to match.
+Tensor empty_in_layout_of(const Shape& shape, const Shape& strides, DType dtype, Device device) {
+  std::vector<int64_t> order(shape.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return strides[a] > strides[b]; });
+  Shape dense(shape.size());
+  for (size_t i = 0; i < order.size(); ++i) dense[i] = shape[order[i]];
+  Tensor buf = Tensor::empty(dense, dtype, device);
+  std::vector<int64_t> back(order.size());
+  for (size_t i = 0; i < order.size(); ++i) back[order[i]] = static_cast<int64_t>(i);
+  NoGradGuard no_grad;
+  return permute(buf, back);
+}
+
+}  // namespace
+
 std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
   LOGLIN_CHECK(x.defined(), "[unbind] the tensor is undefined");
   LOGLIN_CHECK(x.dim() > 0, "[unbind] cannot unbind a 0-dim tensor");
@@ -78,10 +99,7 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
     NoGradGuard no_grad;  // the views are recorded below as one node
     for (int64_t i = 0; i < x.size(d); ++i) parts.push_back(select(x, d, i));
   }
-  autograd::record("unbind", {x}, parts, [d, shape = x.shape()](autograd::BackwardContext& ctx) {
-    Shape part = shape;
-    part.erase(part.begin() + d);
-    std::vector<Tensor> gs;
+  autograd::record("unbind", {x}, parts, [d, shape = x.shape(), strides = x.strides()](autograd::BackwardContext& ctx) {
     DType dtype = DType::f32;
     Device device = Device::cpu();
     for (const Tensor& g : ctx.grads)
@@ -89,8 +107,16 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
         dtype = g.dtype();
         device = g.device();
       }
-    for (const Tensor& g : ctx.grads) gs.push_back(g.defined() ? g : Tensor::zeros(part, dtype, device));
-    return std::vector<Tensor>{stack(gs, d)};
+    // The gradient takes x's memory order (x is often a permuted view, like
+    // the q/k/v split of a projection), so the backward of that permute and
+    // of the reshape before it are views, not copies.
+    Tensor dx = empty_in_layout_of(shape, strides, dtype, device);
+    for (size_t i = 0; i < ctx.grads.size(); ++i) {
+      Tensor slot = select(dx, d, static_cast<int64_t>(i));
+      if (ctx.grads[i].defined()) core::copy_into(slot, ctx.grads[i]);
+      else core::fill(slot, 0.0);
+    }
+    return std::vector<Tensor>{dx};
   });
   return parts;
 }
