@@ -4,20 +4,6 @@
 namespace loglin::cuda {
 namespace {
 
-// I is the index type: 32-bit division is several times cheaper than 64-bit,
-// and almost every tensor has fewer than 2^31 elements.
-template <class I>
-__device__ __forceinline__ I offset_of(I i, const StridedLayout& l) {
-  I off = 0;
-  for (int d = l.ndim - 1; d >= 0; --d) {
-    const I extent = static_cast<I>(l.shape[d]);
-    const I q = i / extent;
-    off += (i - q * extent) * static_cast<I>(l.strides[d]);
-    i = q;
-  }
-  return off;
-}
-
 template <class D, class S> __host__ __device__ __forceinline__ D convert(S v) {
   if constexpr (std::is_same_v<D, __nv_bfloat16>) {
     return __float2bfloat16_rn(static_cast<float>(v));
@@ -75,12 +61,6 @@ __global__ void accumulate_kernel(T* dst, const T* src, int64_t n) {
     store_from(dst + i, load_acc(dst + i) + load_acc(src + i));
 }
 
-int64_t max_offset(const StridedLayout& l) {
-  int64_t m = 0;
-  for (int d = 0; d < l.ndim; ++d) m += (l.shape[d] - 1) * (l.strides[d] < 0 ? -l.strides[d] : l.strides[d]);
-  return m;
-}
-
 bool is_plain(const StridedLayout& l) { return l.ndim == 0 || (l.ndim == 1 && l.strides[0] == 1); }
 
 template <class F> void with_device_type(DType t, F&& f) {
@@ -109,8 +89,7 @@ void copy_strided(void* dst, DType dst_dtype, const StridedLayout& dl, const voi
                             reinterpret_cast<uintptr_t>(src) % sizeof(Pack4<S>) == 0;
         copy_contiguous_kernel<D, S><<<blocks_for(packed ? (n + 3) / 4 : n), kThreads, 0, s>>>(
             static_cast<D*>(dst), static_cast<const S*>(src), n, packed);
-      } else if (n < (int64_t{1} << 31) && max_offset(dl) < (int64_t{1} << 31) &&
-                 max_offset(sl) < (int64_t{1} << 31)) {
+      } else if (fits_32bit(n) && fits_32bit(max_offset(dl)) && fits_32bit(max_offset(sl))) {
         copy_strided_kernel<D, S, uint32_t><<<blocks_for(n), kThreads, 0, s>>>(
             static_cast<D*>(dst), dl, static_cast<const S*>(src), sl, static_cast<uint32_t>(n));
       } else {

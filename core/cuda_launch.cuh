@@ -13,6 +13,7 @@
 #include "core/cuda_stream.h"
 #include "core/dtype.h"
 #include "core/host_device.h"
+#include "core/strided_layout.h"
 
 // After every launch: a bad configuration becomes an error naming the op.
 #define LOGLIN_CUDA_LAUNCHED(op) LOGLIN_CUDA_CHECK(cudaGetLastError(), op)
@@ -47,5 +48,30 @@ template <> __device__ __forceinline__ void store_from<__nv_bfloat16, float>(__n
 
 // Up to this many dims in strided kernels (after merging contiguous dims).
 constexpr int kMaxDims = 8;
+
+// The element offset of the i-th element (row-major over l.shape) in layout
+// l. I is the index type: 32-bit division is several times cheaper than
+// 64-bit, so launchers pick uint32_t when the sizes and offsets fit
+// (fits_32bit below).
+template <class I>
+__device__ __forceinline__ I offset_of(I i, const StridedLayout& l) {
+  I off = 0;
+  for (int d = l.ndim - 1; d >= 0; --d) {
+    const I extent = static_cast<I>(l.shape[d]);
+    const I q = i / extent;
+    off += (i - q * extent) * static_cast<I>(l.strides[d]);
+    i = q;
+  }
+  return off;
+}
+
+// The largest element offset layout l reaches.
+inline int64_t max_offset(const StridedLayout& l) {
+  int64_t m = 0;
+  for (int d = 0; d < l.ndim; ++d) m += (l.shape[d] - 1) * (l.strides[d] < 0 ? -l.strides[d] : l.strides[d]);
+  return m;
+}
+
+inline bool fits_32bit(int64_t v) { return v < (int64_t{1} << 31); }
 
 }  // namespace loglin::cuda

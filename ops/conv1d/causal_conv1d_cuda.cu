@@ -4,6 +4,7 @@
 // L1. Weight and bias gradients: each thread sums one channel over a fixed
 // chunk of rows into scratch, then a column sum adds the chunks in order —
 // deterministic, no atomics.
+#include "core/cuda_column_sum.cuh"
 #include "core/cuda_launch.cuh"
 #include "ops/conv1d/causal_conv1d_cuda.h"
 
@@ -91,34 +92,6 @@ __global__ void causal_conv1d_bwd_dw_part_kernel(const T* dy, const T* x, T* par
   pk[W * C + c] = bsum;
 }
 
-constexpr int kColTile = 32;
-constexpr int kColSplit = 8;
-
-// out[i] = sum over k < nb of part[k * ld + i] for i < width, in a fixed
-// order: warp y adds slices y, y+8, ... in order, then the warps' sums are
-// added in warp order.
-template <class T>
-__global__ void column_sum_kernel(const T* part, int64_t nb, int64_t ld, int64_t width, T* out) {
-  __shared__ T tile[kColSplit][kColTile + 1];
-  const int64_t i = int64_t(blockIdx.x) * kColTile + threadIdx.x;
-  T s = 0;
-  if (i < width)
-    for (int64_t k = threadIdx.y; k < nb; k += kColSplit) s += part[k * ld + i];
-  tile[threadIdx.y][threadIdx.x] = s;
-  __syncthreads();
-  if (threadIdx.y == 0 && i < width) {
-    T t = 0;
-    for (int q = 0; q < kColSplit; ++q) t += tile[q][threadIdx.x];
-    out[i] = t;
-  }
-}
-
-template <class T>
-void column_sum(const T* part, int64_t nb, int64_t ld, int64_t width, T* out, cudaStream_t s) {
-  const unsigned tiles = static_cast<unsigned>((width + kColTile - 1) / kColTile);
-  column_sum_kernel<T><<<tiles, dim3(kColTile, kColSplit), 0, s>>>(part, nb, ld, width, out);
-  LOGLIN_CUDA_LAUNCHED("causal_conv1d");
-}
 
 }  // namespace
 
@@ -156,8 +129,8 @@ void causal_conv1d_bwd_dw(const T* dy, const T* x, T* dwt, T* db, T* part, int64
   causal_conv1d_bwd_dw_part_kernel<T><<<grid, threads, 0, s>>>(dy, x, part, rows, T_, C, W);
   LOGLIN_CUDA_LAUNCHED("causal_conv1d");
   const int64_t ld = (W + 1) * C;
-  if (dwt) column_sum(part, chunks, ld, W * C, dwt, s);
-  if (db) column_sum(part + W * C, chunks, ld, C, db, s);
+  if (dwt) column_sum(part, chunks, ld, W * C, dwt, s, "causal_conv1d");
+  if (db) column_sum(part + W * C, chunks, ld, C, db, s, "causal_conv1d");
 }
 
 template void causal_conv1d_fwd<float>(const float*, const float*, const float*, float*, int64_t, int64_t, int64_t,

@@ -3,7 +3,7 @@
 // takes two passes over the row (mean, then squared deviations), like the
 // cpu, because E[x^2] - E[x]^2 cancels when |mean| >> std. Backward: dx per
 // row in the same pass; dw and db are two-stage sums with no atomics
-// (per-block partial rows, then norm::column_sum), so they are deterministic.
+// (per-block partial rows, then cuda::column_sum), so they are deterministic.
 #include "core/cuda_launch.cuh"
 #include "ops/norm/layer_norm_cuda.h"
 #include "ops/norm/norm_cuda_plan.h"
@@ -102,8 +102,8 @@ void layer_norm_bwd(const T* x, const T* w, const T* mean, const T* rstd, const 
     LOGLIN_CUDA_LAUNCHED("layer_norm");
   }
   // nb == 0 (no rows) gives zeros.
-  if (dw) norm::column_sum(dw_part, nb, D, dw, s, "layer_norm");
-  if (db) norm::column_sum(db_part, nb, D, db, s, "layer_norm");
+  if (dw) column_sum(dw_part, nb, D, D, dw, s, "layer_norm");
+  if (db) column_sum(db_part, nb, D, D, db, s, "layer_norm");
 }
 
 template void layer_norm_fwd<float>(const float*, const float*, const float*, float*, float*, float*, int64_t, int64_t,

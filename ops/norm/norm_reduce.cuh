@@ -2,6 +2,7 @@
 // sum whose order is fixed (so every run gives the same bits) and the column
 // sum that finishes the two-stage parameter gradients.
 #pragma once
+#include "core/cuda_column_sum.cuh"
 #include "core/cuda_launch.cuh"
 
 namespace loglin::cuda::norm {
@@ -41,38 +42,7 @@ inline unsigned row_blocks(int64_t rows) {
   return static_cast<unsigned>(std::clamp<int64_t>(rows, 1, int64_t{1} << 20));
 }
 
-// Internal linkage: each .cu that includes this gets its own kernel, so no
-// two translation units register one template kernel stub.
-namespace {
-
-constexpr int kColTile = 32;  // columns per block (one per lane)
-constexpr int kColSplit = 8;  // warps per block, each summing every 8th scratch row
-
-// out[j] = sum over b < nb of part[b * D + j], in a fixed order: warp y sums
-// rows y, y+8, ... in order, then warp sums are added in warp order.
-template <class T>
-__global__ void column_sum_kernel(const T* part, int64_t nb, int64_t D, T* out) {
-  __shared__ T tile[kColSplit][kColTile + 1];
-  const int64_t j = int64_t(blockIdx.x) * kColTile + threadIdx.x;
-  T s = 0;
-  if (j < D)
-    for (int64_t b = threadIdx.y; b < nb; b += kColSplit) s += part[b * D + j];
-  tile[threadIdx.y][threadIdx.x] = s;
-  __syncthreads();
-  if (threadIdx.y == 0 && j < D) {
-    T t = 0;
-    for (int k = 0; k < kColSplit; ++k) t += tile[k][threadIdx.x];
-    out[j] = t;
-  }
-}
-
-template <class T>
-void column_sum(const T* part, int64_t nb, int64_t D, T* out, cudaStream_t s, const char* op) {
-  const unsigned tiles = static_cast<unsigned>((D + kColTile - 1) / kColTile);
-  column_sum_kernel<T><<<tiles, dim3(kColTile, kColSplit), 0, s>>>(part, nb, D, out);
-  LOGLIN_CUDA_LAUNCHED(op);
-}
-
-}  // namespace
+// The column sums of the weight gradients: cuda::column_sum
+// (core/cuda_column_sum.cuh), with ld = D.
 
 }  // namespace loglin::cuda::norm

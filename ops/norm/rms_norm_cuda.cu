@@ -2,7 +2,7 @@
 // and loops over rows (grid-stride), so any D from 1 up works: threads stride
 // over the row and the row's sum of squares is one fixed-order block sum.
 // Backward: dx per row in the same pass; dw is a two-stage sum with no
-// atomics (per-block partial rows, then norm::column_sum), so it is
+// atomics (per-block partial rows, then cuda::column_sum), so it is
 // deterministic.
 #include "core/cuda_launch.cuh"
 #include "ops/norm/norm_cuda_plan.h"
@@ -78,7 +78,7 @@ void rms_norm_bwd(const T* x, const T* w, const T* rstd, const T* dy, T* dx, T* 
         x, w, rstd, dy, dx, dw ? dw_part : nullptr, rows, D);
     LOGLIN_CUDA_LAUNCHED("rms_norm");
   }
-  if (dw) norm::column_sum(dw_part, nb, D, dw, s, "rms_norm");  // nb == 0 gives zeros
+  if (dw) column_sum(dw_part, nb, D, D, dw, s, "rms_norm");  // nb == 0 gives zeros
 }
 
 template void rms_norm_fwd<float>(const float*, const float*, float*, float*, int64_t, int64_t, double, int);

@@ -5,18 +5,6 @@
 namespace loglin::cuda {
 namespace {
 
-template <class I>
-__device__ __forceinline__ I row_offset(I r, const StridedLayout& l) {
-  I off = 0;
-  for (int d = l.ndim - 1; d >= 0; --d) {
-    const I extent = static_cast<I>(l.shape[d]);
-    const I q = r / extent;
-    off += (r - q * extent) * static_cast<I>(l.strides[d]);
-    r = q;
-  }
-  return off;
-}
-
 // One thread per (row, pair); consecutive threads take consecutive pairs of a
 // row, so the reads of x1, x2 and the tables are coalesced.
 template <class T, class I>
@@ -25,19 +13,13 @@ __global__ void rotary_kernel(const T* x, StridedLayout rows_layout, I d_stride,
   const I n = rows * half;
   for (I p = blockIdx.x * I(blockDim.x) + threadIdx.x; p < n; p += I(gridDim.x) * blockDim.x) {
     const I r = p / half, i = p - r * half, t = r % T_len;
-    const I base = row_offset<I>(r, rows_layout);
+    const I base = offset_of<I>(r, rows_layout);
     const T c = cos[t * half + i], s = inverse ? -sin[t * half + i] : sin[t * half + i];
     T y1, y2;
     rotary::rotate(x[base + i * d_stride], x[base + (half + i) * d_stride], c, s, y1, y2);
     out[r * 2 * half + i] = y1;
     out[r * 2 * half + half + i] = y2;
   }
-}
-
-int64_t max_offset(const StridedLayout& l) {
-  int64_t m = 0;
-  for (int d = 0; d < l.ndim; ++d) m += (l.shape[d] - 1) * (l.strides[d] < 0 ? -l.strides[d] : l.strides[d]);
-  return m;
 }
 
 }  // namespace
@@ -48,7 +30,7 @@ void rotary(const T* x, const StridedLayout& rows_layout, int64_t d_stride, cons
   const int64_t half = D / 2, n = rows * half;
   if (n == 0) return;
   cudaStream_t s = stream(device);
-  const bool small = rows * D < (int64_t{1} << 31) && max_offset(rows_layout) + D * d_stride < (int64_t{1} << 31);
+  const bool small = fits_32bit(rows * D) && fits_32bit(max_offset(rows_layout) + D * d_stride);
   if (small) {
     rotary_kernel<T, uint32_t><<<blocks_for(n), kThreads, 0, s>>>(
         x, rows_layout, static_cast<uint32_t>(d_stride), cos, sin, out, static_cast<uint32_t>(rows),
