@@ -69,7 +69,7 @@ TEST_CASE("CUDA errors name the problem", "[cuda]") {
   LL_CHECK_ERROR(Tensor::empty({2}, DType::f32, Device::cuda(63)), "cuda:63 requested");
   Tensor d = randn({4, 4}).to(Device::cuda());
   LL_CHECK_ERROR(add(d, randn({4, 4})), "[add] tensors on cuda:0 and cpu");
-  LL_CHECK_ERROR(core::copy_into(d, Tensor::empty({5}, DType::f32, Device::cuda())), "cannot copy shape [5]");
+  LL_CHECK_ERROR(core::copy_into(d, Tensor::empty({5}, DType::f32, Device::cuda())), "[copy] shapes [5] and [4, 4] cannot broadcast");
   // A strided copy on the device is a kernel now, not an error.
   CHECK(core::contiguous_copy(d.transpose(0, 1)).to_vector<float>() == d.transpose(0, 1).to_vector<float>());
 }
