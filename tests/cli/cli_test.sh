@@ -55,6 +55,12 @@ check "generate bad flag" 1 "unknown option '--tokenz'" -- "$loglin" generate ru
 check "truncated checkpoint" 1 "truncated" -- bash -c "truncate -s 100 run/checkpoints/step_000006/model.safetensors && '$loglin' eval run/checkpoints/step_000006"
 check "gradcheck one op" 0 "passed, 0 failed" -- "$loglin" gradcheck matmul
 check "gradcheck unknown op" 1 "no op named" -- "$loglin" gradcheck nope
+# --cuda: the GPU against the cpu where a GPU answers, else a clear error.
+if "$loglin" version | grep -q "devices: [1-9]"; then
+  check "gradcheck --cuda" 0 "passed, 0 failed (cuda against the cpu)" -- "$loglin" gradcheck --cuda rms_norm
+else
+  check "gradcheck --cuda without a gpu" 1 "needs a CUDA device" -- "$loglin" gradcheck --cuda rms_norm
+fi
 check "tokenizer train" 0 "vocab" -- "$loglin" tokenizer train --input corpus.txt --vocab-size 300 --output bpe.txt
 check "tokenizer encode" 0 "[0-9]" -- "$loglin" tokenizer encode --tokenizer bpe.txt --text "the best"
 if command -v gnuplot >/dev/null; then

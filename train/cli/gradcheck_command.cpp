@@ -1,17 +1,21 @@
-// `loglin gradcheck [OP] [--seed N] [--list]`: runs the gradcheck registry and
-// prints one row per case; exits 1 if any case fails.
+// `loglin gradcheck [OP] [--seed N] [--list] [--cuda]`: runs the gradcheck
+// registry (or, with --cuda, each case on the GPU against the CPU) and prints
+// one row per case; exits 1 if any case fails.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
+#include "core/device.h"
 #include "ops/gradcheck_cases.h"
+#include "ops/gradcheck_device.h"
 #include "train/cli/commands.h"
 
 namespace loglin::cli {
 namespace {
 
-constexpr const char* kUsage = R"(usage: loglin gradcheck [OP] [--seed N] [--list]
+constexpr const char* kUsage = R"(usage: loglin gradcheck [OP] [--seed N] [--list] [--cuda]
 
 Compares every differentiable op's hand-written backward with float64 central
 finite differences, on random inputs at small sizes, and prints a table:
@@ -20,13 +24,43 @@ op, inputs, max abs err, max rel err, pass. Exits 1 if any case fails.
   OP          check only this op (see --list)
   --seed N    seed for the random inputs (default 0)
   --list      print the registered op names and exit
+  --cuda      instead, run each case on the GPU and on the CPU from the same
+              inputs, in f64 and f32, and compare the outputs and the input
+              gradients (relative error; f64 to 1e-10, f32 to 2e-5)
 )";
+
+// --cuda: one row per case and dtype.
+int device_table(const std::string& op, uint64_t seed) {
+  LOGLIN_CHECK(cuda_is_available(), "[gradcheck] --cuda needs a CUDA device, and none answers here{}",
+               built_with_cuda() ? "" : " (this loglin was built without CUDA)");
+  if (!op.empty()) {
+    const auto names = gradcheck_op_names();
+    LOGLIN_CHECK(std::find(names.begin(), names.end(), op) != names.end(),
+                 "[gradcheck] no op named '{}' is registered (see loglin gradcheck --list)", op);
+  }
+  fmt::print("| op | inputs | dtype | out rel err | grad rel err | pass |\n|---|---|---|---:|---:|---|\n");
+  int failed = 0, total = 0;
+  for (const GradcheckCase& c : gradcheck_cases()) {
+    if ((!op.empty() && c.op != op) || c.options.in_place) continue;
+    for (DType dtype : {DType::f64, DType::f32}) {
+      const DeviceCheckResult r = check_case_on_device(c, dtype, Device::cuda(), seed);
+      ++total;
+      failed += r.passed ? 0 : 1;
+      fmt::print("| {} | {} | {} | {:.3e} | {:.3e} | {} |\n", c.op, c.label, dtype_name(dtype), r.out_err,
+                 r.grad_err, r.passed ? "yes" : "NO");
+      if (!r.error.empty()) fmt::print(stderr, "  {}: {}\n", c.op, r.error);
+    }
+  }
+  fmt::print("\n{} passed, {} failed (cuda against the cpu)\n", total - failed, failed);
+  return failed == 0 ? 0 : 1;
+}
 
 }  // namespace
 
 int gradcheck_command(const std::vector<std::string>& args) {
   std::string op;
   uint64_t seed = 0;
+  bool on_cuda = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-h" || a == "--help") {
@@ -35,6 +69,8 @@ int gradcheck_command(const std::vector<std::string>& args) {
     } else if (a == "--list") {
       for (const auto& n : gradcheck_op_names()) fmt::print("{}\n", n);
       return 0;
+    } else if (a == "--cuda") {
+      on_cuda = true;
     } else if (a == "--seed") {
       LOGLIN_CHECK(i + 1 < args.size(), "[gradcheck] --seed needs a value");
       try {
@@ -50,6 +86,7 @@ int gradcheck_command(const std::vector<std::string>& args) {
     }
   }
 
+  if (on_cuda) return device_table(op, seed);
   auto t0 = std::chrono::steady_clock::now();
   std::vector<GradcheckRow> rows = run_gradcheck(op, seed);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
