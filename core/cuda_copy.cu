@@ -17,7 +17,12 @@ template <class D, class S> __host__ __device__ __forceinline__ D convert(S v) {
 template <class D, class S, class I>
 __global__ void copy_strided_kernel(D* dst, StridedLayout dl, const S* src, StridedLayout sl, I n) {
   for (I i = blockIdx.x * I(blockDim.x) + threadIdx.x; i < n; i += I(gridDim.x) * blockDim.x)
-    dst[offset_of<I>(i, dl)] = convert<D>(src[offset_of<I>(i, sl)]);
+  {
+    const StridedLayout* const ls[2] = {&dl, &sl};
+    int64_t off[2];
+    offsets_of<I, 2>(i, ls, off);
+    dst[off[0]] = convert<D>(src[off[1]]);
+  }
 }
 
 // Four elements per thread through aligned vector loads and stores (the
@@ -55,12 +60,6 @@ __global__ void add_kernel(T* out, const T* a, const T* b, int64_t n) {
     store_from(out + i, load_acc(a + i) + load_acc(b + i));
 }
 
-template <class T>
-__global__ void accumulate_kernel(T* dst, const T* src, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
-    store_from(dst + i, load_acc(dst + i) + load_acc(src + i));
-}
-
 bool is_plain(const StridedLayout& l) { return l.ndim == 0 || (l.ndim == 1 && l.strides[0] == 1); }
 
 template <class F> void with_device_type(DType t, F&& f) {
@@ -89,7 +88,7 @@ void copy_strided(void* dst, DType dst_dtype, const StridedLayout& dl, const voi
                             reinterpret_cast<uintptr_t>(src) % sizeof(Pack4<S>) == 0;
         copy_contiguous_kernel<D, S><<<blocks_for(packed ? (n + 3) / 4 : n), kThreads, 0, s>>>(
             static_cast<D*>(dst), static_cast<const S*>(src), n, packed);
-      } else if (fits_32bit(n) && fits_32bit(max_offset(dl)) && fits_32bit(max_offset(sl))) {
+      } else if (fits_32bit(n)) {
         copy_strided_kernel<D, S, uint32_t><<<blocks_for(n), kThreads, 0, s>>>(
             static_cast<D*>(dst), dl, static_cast<const S*>(src), sl, static_cast<uint32_t>(n));
       } else {
@@ -109,19 +108,6 @@ void fill(void* dst, DType dtype, const StridedLayout& dl, double value, int64_t
     fill_kernel<D><<<blocks_for(n), kThreads, 0, s>>>(static_cast<D*>(dst), dl, convert<D>(value), n);
   });
   LOGLIN_CUDA_LAUNCHED("fill");
-}
-
-void accumulate(void* dst, const void* src, DType dtype, int64_t n, int device) {
-  if (n == 0) return;
-  cudaStream_t s = stream(device);
-  with_device_type(dtype, [&](auto d) {
-    using D = decltype(d);
-    if constexpr (std::is_floating_point_v<D> || std::is_same_v<D, __nv_bfloat16>)
-      accumulate_kernel<D><<<blocks_for(n), kThreads, 0, s>>>(static_cast<D*>(dst), static_cast<const D*>(src), n);
-    else
-      LOGLIN_FAIL("[autograd] cannot sum gradients of dtype {}", dtype_name(dtype));
-  });
-  LOGLIN_CUDA_LAUNCHED("autograd gradient sum");
 }
 
 void add(void* out, const void* a, const void* b, DType dtype, int64_t n, int device) {

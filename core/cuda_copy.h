@@ -15,10 +15,9 @@ namespace loglin::cuda {
 void copy_strided(void* dst, DType dst_dtype, const StridedLayout& dst_layout, const void* src, DType src_dtype,
                   const StridedLayout& src_layout, int64_t n, int device);
 void fill(void* dst, DType dtype, const StridedLayout& layout, double value, int64_t n, int device);
-// dst[i] += src[i] over n contiguous elements of a floating dtype (autograd's
-// gradient sums; bf16 adds in f32 and rounds once).
-void accumulate(void* dst, const void* src, DType dtype, int64_t n, int device);
-// out[i] = a[i] + b[i] over n contiguous elements: a gradient sum into a fresh buffer in one pass.
+// out[i] = a[i] + b[i] over n contiguous elements of a floating dtype:
+// autograd's gradient sums, into a fresh buffer in one pass (bf16 adds in f32
+// and rounds once).
 void add(void* out, const void* a, const void* b, DType dtype, int64_t n, int device);
 
 }  // namespace loglin::cuda

@@ -49,27 +49,35 @@ template <> __device__ __forceinline__ void store_from<__nv_bfloat16, float>(__n
 // Up to this many dims in strided kernels (after merging contiguous dims).
 constexpr int kMaxDims = 8;
 
-// The element offset of the i-th element (row-major over l.shape) in layout
-// l. I is the index type: 32-bit division is several times cheaper than
-// 64-bit, so launchers pick uint32_t when the sizes and offsets fit
-// (fits_32bit below).
-template <class I>
-__device__ __forceinline__ I offset_of(I i, const StridedLayout& l) {
-  I off = 0;
-  for (int d = l.ndim - 1; d >= 0; --d) {
-    const I extent = static_cast<I>(l.shape[d]);
-    const I q = i / extent;
-    off += (i - q * extent) * static_cast<I>(l.strides[d]);
-    i = q;
+// The element offsets of the i-th element (row-major over the shared shape)
+// in N layouts that merged_layouts made for one iteration shape: the index is
+// decomposed once for all of them. I is the index type: 32-bit division is
+// several times cheaper than 64-bit, so launchers pick uint32_t when the
+// element count fits (fits_32bit below); offsets are accumulated in 64 bits.
+template <class I, int N>
+__device__ __forceinline__ void offsets_of(I i, const StridedLayout* const (&ls)[N], int64_t (&off)[N]) {
+#pragma unroll
+  for (int k = 0; k < N; ++k) off[k] = 0;
+  for (int d = ls[0]->ndim - 1; d >= 0; --d) {
+    // The outermost dim needs no division: what is left is its index.
+    I idx = i;
+    if (d > 0) {
+      const I extent = static_cast<I>(ls[0]->shape[d]);
+      const I q = i / extent;
+      idx = i - q * extent;
+      i = q;
+    }
+#pragma unroll
+    for (int k = 0; k < N; ++k) off[k] += static_cast<int64_t>(idx) * ls[k]->strides[d];
   }
-  return off;
 }
 
-// The largest element offset layout l reaches.
-inline int64_t max_offset(const StridedLayout& l) {
-  int64_t m = 0;
-  for (int d = 0; d < l.ndim; ++d) m += (l.shape[d] - 1) * (l.strides[d] < 0 ? -l.strides[d] : l.strides[d]);
-  return m;
+template <class I>
+__device__ __forceinline__ int64_t offset_of(I i, const StridedLayout& l) {
+  const StridedLayout* const ls[1] = {&l};
+  int64_t off[1];
+  offsets_of<I, 1>(i, ls, off);
+  return off[0];
 }
 
 inline bool fits_32bit(int64_t v) { return v < (int64_t{1} << 31); }

@@ -39,6 +39,5 @@ void copy_strided(void*, DType, const StridedLayout&, const void*, DType, const 
   LOGLIN_FAIL("[cuda] this loglin was built without CUDA");
 }
 void fill(void*, DType, const StridedLayout&, double, int64_t, int) { LOGLIN_FAIL("[cuda] this loglin was built without CUDA"); }
-void accumulate(void*, const void*, DType, int64_t, int) { LOGLIN_FAIL("[cuda] this loglin was built without CUDA"); }
 void add(void*, const void*, const void*, DType, int64_t, int) { LOGLIN_FAIL("[cuda] this loglin was built without CUDA"); }
 }  // namespace loglin::cuda

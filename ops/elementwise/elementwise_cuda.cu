@@ -139,20 +139,10 @@ __global__ void binary_strided_kernel(T* __restrict__ out, const T* a, StridedLa
                                       I n, F f) {
   const I stride = static_cast<I>(gridDim.x) * blockDim.x;
   for (I i = static_cast<I>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
-    I rem = i;
-    int64_t oa = 0, ob = 0;
-    for (int d = la.ndim - 1; d >= 0; --d) {
-      // The outermost dim needs no modulo: what is left is its index.
-      I idx = rem;
-      if (d > 0) {
-        const I extent = static_cast<I>(la.shape[d]);
-        idx = rem % extent;
-        rem /= extent;
-      }
-      oa += static_cast<int64_t>(idx) * la.strides[d];
-      ob += static_cast<int64_t>(idx) * lb.strides[d];
-    }
-    out[i] = f(a[oa], b[ob]);
+    const StridedLayout* const ls[2] = {&la, &lb};
+    int64_t off[2];
+    offsets_of<I, 2>(i, ls, off);
+    out[i] = f(a[off[0]], b[off[1]]);
   }
 }
 

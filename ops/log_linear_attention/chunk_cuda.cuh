@@ -511,5 +511,16 @@ inline int tile_rows(int64_t C, size_t elem, int mats, const char* op) {
 
 inline unsigned tiles(int64_t n, int64_t per) { return static_cast<unsigned>((n + per - 1) / per); }
 
+// The last steps of both ops' backward: dg by the dG identity, then dq and dk
+// summed per group.
+template <class T>
+void finish_backward(const GpuProblem& p, const GpuBackward<T>& b, cudaStream_t st, const char* op) {
+  dg_kernel<T><<<dim3(static_cast<unsigned>(p.n_seqs), static_cast<unsigned>(p.H)), kThreads, 0, st>>>(p, b);
+  LOGLIN_CUDA_LAUNCHED(op);
+  reduce_heads_kernel<T><<<cuda::blocks_for(p.rows * p.G * p.K), kThreads, 0, st>>>(p, b.dq_head, b.dk_head, b.dq,
+                                                                                    b.dk);
+  LOGLIN_CUDA_LAUNCHED(op);
+}
+
 }  // namespace
 }  // namespace loglin::lla::gpu

@@ -268,11 +268,7 @@ void log_linear_attention_backward_cuda(const GpuProblem& p, const GpuBackward<T
     dstate_in_kernel<T><<<cuda::blocks_for(per_head), kThreads, 0, st>>>(p, b);
     LOGLIN_CUDA_LAUNCHED(kOp);
   }
-  dg_kernel<T><<<dim3(static_cast<unsigned>(p.n_seqs), static_cast<unsigned>(p.H)), kThreads, 0, st>>>(p, b);
-  LOGLIN_CUDA_LAUNCHED(kOp);
-  reduce_heads_kernel<T><<<cuda::blocks_for(p.rows * p.G * p.K), kThreads, 0, st>>>(p, b.dq_head, b.dk_head, b.dq,
-                                                                                    b.dk);
-  LOGLIN_CUDA_LAUNCHED(kOp);
+  finish_backward(p, b, st, kOp);
 }
 
 template void log_linear_attention_forward_cuda<float>(const GpuProblem&, const GpuForward<float>&);

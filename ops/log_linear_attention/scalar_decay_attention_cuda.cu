@@ -118,11 +118,7 @@ void scalar_decay_backward_cuda(const GpuProblem& p, const GpuBackward<T>& b) {
   LOGLIN_CUDA_LAUNCHED(kOp);
   chunk_bwd_cols_kernel<T><<<chunk_grid, kThreads, smem, st>>>(p, b, tq);
   LOGLIN_CUDA_LAUNCHED(kOp);
-  dg_kernel<T><<<dim3(static_cast<unsigned>(p.n_seqs), static_cast<unsigned>(p.H)), kThreads, 0, st>>>(p, b);
-  LOGLIN_CUDA_LAUNCHED(kOp);
-  reduce_heads_kernel<T><<<cuda::blocks_for(p.rows * p.G * p.K), kThreads, 0, st>>>(p, b.dq_head, b.dk_head, b.dq,
-                                                                                    b.dk);
-  LOGLIN_CUDA_LAUNCHED(kOp);
+  finish_backward(p, b, st, kOp);
 }
 
 template void scalar_decay_forward_cuda<float>(const GpuProblem&, const GpuForward<float>&);

@@ -8,15 +8,15 @@ namespace {
 // One thread per (row, pair); consecutive threads take consecutive pairs of a
 // row, so the reads of x1, x2 and the tables are coalesced.
 template <class T, class I>
-__global__ void rotary_kernel(const T* x, StridedLayout rows_layout, I d_stride, const T* cos, const T* sin, T* out,
+__global__ void rotary_kernel(const T* x, StridedLayout rows_layout, int64_t d_stride, const T* cos, const T* sin, T* out,
                               I rows, I T_len, I half, bool inverse) {
   const I n = rows * half;
   for (I p = blockIdx.x * I(blockDim.x) + threadIdx.x; p < n; p += I(gridDim.x) * blockDim.x) {
     const I r = p / half, i = p - r * half, t = r % T_len;
-    const I base = offset_of<I>(r, rows_layout);
+    const int64_t base = offset_of<I>(r, rows_layout);
     const T c = cos[t * half + i], s = inverse ? -sin[t * half + i] : sin[t * half + i];
     T y1, y2;
-    rotary::rotate(x[base + i * d_stride], x[base + (half + i) * d_stride], c, s, y1, y2);
+    rotary::rotate(x[base + int64_t(i) * d_stride], x[base + int64_t(half + i) * d_stride], c, s, y1, y2);
     out[r * 2 * half + i] = y1;
     out[r * 2 * half + half + i] = y2;
   }
@@ -30,10 +30,11 @@ void rotary(const T* x, const StridedLayout& rows_layout, int64_t d_stride, cons
   const int64_t half = D / 2, n = rows * half;
   if (n == 0) return;
   cudaStream_t s = stream(device);
-  const bool small = fits_32bit(rows * D) && fits_32bit(max_offset(rows_layout) + D * d_stride);
+  // Offsets into x are 64-bit; only the element count picks the index type.
+  const bool small = fits_32bit(rows * D);
   if (small) {
     rotary_kernel<T, uint32_t><<<blocks_for(n), kThreads, 0, s>>>(
-        x, rows_layout, static_cast<uint32_t>(d_stride), cos, sin, out, static_cast<uint32_t>(rows),
+        x, rows_layout, d_stride, cos, sin, out, static_cast<uint32_t>(rows),
         static_cast<uint32_t>(T_len), static_cast<uint32_t>(half), inverse);
   } else {
     rotary_kernel<T, int64_t><<<blocks_for(n), kThreads, 0, s>>>(x, rows_layout, d_stride, cos, sin, out, rows, T_len,

@@ -24,23 +24,11 @@ template <class I, class C, class T>
 __global__ void select_kernel(T* __restrict__ out, I n, const C* cond, StridedLayout lc, SelectSide<T> a,
                               SelectSide<T> b) {
   const I stride = static_cast<I>(gridDim.x) * blockDim.x;
-  const int nd = lc.ndim;
   for (I i = static_cast<I>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
-    I rem = i;
-    int64_t oc = 0, oa = 0, ob = 0;
-    for (int d = nd - 1; d >= 0; --d) {
-      // The outermost dim needs no modulo: what is left is its index.
-      I idx = rem;
-      if (d > 0) {
-        const I extent = static_cast<I>(lc.shape[d]);
-        idx = rem % extent;
-        rem /= extent;
-      }
-      oc += static_cast<int64_t>(idx) * lc.strides[d];
-      oa += static_cast<int64_t>(idx) * a.layout.strides[d];
-      ob += static_cast<int64_t>(idx) * b.layout.strides[d];
-    }
-    out[i] = truthy(cond[oc]) ? side_value(a, oa) : side_value(b, ob);
+    const StridedLayout* const ls[3] = {&lc, &a.layout, &b.layout};
+    int64_t off[3];
+    offsets_of<I, 3>(i, ls, off);
+    out[i] = truthy(cond[off[0]]) ? side_value(a, off[1]) : side_value(b, off[2]);
   }
 }
 

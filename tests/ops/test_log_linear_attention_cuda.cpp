@@ -56,24 +56,6 @@ Run run(const lla_test::Inputs& in, DType dt, Device dev, LogLinearAttentionOpti
   return r;
 }
 
-double norm_of(const Tensor& t) {
-  double s = 0;
-  for (double x : t.to_vector<double>()) s += x * x;
-  return std::sqrt(s);
-}
-
-// dg is a difference of two equal-sized sums (do.o - v.dv); where they cancel
-// (T = 1 gives exactly 0) relative error measures rounding noise, so the
-// error is taken against at least a thousandth of dv's norm.
-double dg_err(const Tensor& a, const Tensor& b, const Tensor& dv) {
-  const std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
-  if (va.size() != vb.size()) return INFINITY;
-  double d = 0;
-  for (size_t i = 0; i < va.size(); ++i) d += (va[i] - vb[i]) * (va[i] - vb[i]);
-  const double e = std::sqrt(d) / std::max(norm_of(b), 1e-3 * norm_of(dv));
-  return std::isnan(e) ? INFINITY : e;
-}
-
 void compare(const lla_test::Inputs& in, const LogLinearAttentionOptions& opt, const Tensor& state = Tensor(),
              const std::vector<int64_t>& positions = {}, bool final_grad = false) {
   Generator gen(99);
@@ -92,7 +74,7 @@ void compare(const lla_test::Inputs& in, const LogLinearAttentionOptions& opt, c
     CHECK(rel_err(gpu.dq, cpu.dq) < tol);
     CHECK(rel_err(gpu.dk, cpu.dk) < tol);
     CHECK(rel_err(gpu.dv, cpu.dv) < tol);
-    CHECK(dg_err(gpu.dg, cpu.dg, cpu.dv) < tol);
+    CHECK(lla_test::dg_err(gpu.dg, cpu.dg, cpu.dv) < tol);
     CHECK(rel_err(gpu.dls, cpu.dls) < tol);
     if (final_grad) {
       CHECK(rel_err(gpu.fin, cpu.fin) < tol);

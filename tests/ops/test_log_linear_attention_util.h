@@ -89,4 +89,22 @@ inline Tensor cu_tensor(const std::vector<int64_t>& cu) {
   return Tensor::from_vector(cu, {static_cast<int64_t>(cu.size())});
 }
 
+inline double norm_of(const Tensor& t) {
+  double s = 0;
+  for (double x : t.to_vector<double>()) s += x * x;
+  return std::sqrt(s);
+}
+
+// dg is a difference of two equal-sized sums (do.o - v.dv); where they cancel
+// (T = 1 gives exactly 0) relative error measures rounding noise, so the
+// error is taken against at least a thousandth of dv's norm.
+inline double dg_err(const Tensor& a, const Tensor& b, const Tensor& dv) {
+  const std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
+  if (va.size() != vb.size()) return INFINITY;
+  double d = 0;
+  for (size_t i = 0; i < va.size(); ++i) d += (va[i] - vb[i]) * (va[i] - vb[i]);
+  const double e = std::sqrt(d) / std::max(norm_of(b), 1e-3 * norm_of(dv));
+  return std::isnan(e) ? INFINITY : e;
+}
+
 }  // namespace lla_test

@@ -8,6 +8,7 @@
 #include "catch.h"
 #include "core/rng.h"
 #include "ops/ops.h"
+#include "test_log_linear_attention_util.h"
 #include "test_util.h"
 
 using namespace loglin;
@@ -33,23 +34,6 @@ Run run(const std::vector<Tensor>& x, DType dt, Device dev, const ScalarDecayOpt
   return {cpu(o), cpu(in[0].grad()), cpu(in[1].grad()), cpu(in[2].grad()), cpu(in[3].grad())};
 }
 
-double norm_of(const Tensor& t) {
-  double s = 0;
-  for (double x : t.to_vector<double>()) s += x * x;
-  return std::sqrt(s);
-}
-
-// dg is a difference of two equal-sized sums (do.o - v.dv); where they cancel
-// (T = 1 gives exactly 0) relative error measures rounding noise, so the
-// error is taken against at least a thousandth of dv's norm.
-double dg_err(const Tensor& a, const Tensor& b, const Tensor& dv) {
-  const std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
-  if (va.size() != vb.size()) return INFINITY;
-  double d = 0;
-  for (size_t i = 0; i < va.size(); ++i) d += (va[i] - vb[i]) * (va[i] - vb[i]);
-  const double e = std::sqrt(d) / std::max(norm_of(b), 1e-3 * norm_of(dv));
-  return std::isnan(e) ? INFINITY : e;
-}
 
 void compare(uint64_t seed, int64_t B, int64_t T, int64_t G, int64_t H, int64_t K, int64_t V,
              const ScalarDecayOptions& opt) {
@@ -66,7 +50,7 @@ void compare(uint64_t seed, int64_t B, int64_t T, int64_t G, int64_t H, int64_t 
     CHECK(rel_err(gpu.dq, cpu.dq) < tol);
     CHECK(rel_err(gpu.dk, cpu.dk) < tol);
     CHECK(rel_err(gpu.dv, cpu.dv) < tol);
-    CHECK(dg_err(gpu.dg, cpu.dg, cpu.dv) < tol);
+    CHECK(lla_test::dg_err(gpu.dg, cpu.dg, cpu.dv) < tol);
   }
 }
 
