@@ -107,3 +107,18 @@ TEST_CASE("cat and stack pass gradcheck", "[ops]") {
       CHECK(row.result.passed);
     }
 }
+
+TEST_CASE("unbind gives views, and its gradient follows the input's memory order", "[ops]") {
+  Tensor base = randn({2, 3, 4}).set_requires_grad(true);
+  Tensor x = base.permute({1, 0, 2});  // [3, 2, 4], not contiguous
+  std::vector<Tensor> parts = unbind(x, 0);
+  REQUIRE(parts.size() == 3);
+  CHECK(parts[1].to_vector<float>() == x.select(0, 1).to_vector<float>());
+  CHECK(parts[1].raw_data() == x.select(0, 1).raw_data());  // a view, not a copy
+  sum(mul(parts[0], 2.0) + parts[2]).backward();  // parts[1] gets no gradient: zeros
+  std::vector<float> g = base.grad().to_vector<float>();
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 3; ++j)
+      for (int64_t k = 0; k < 4; ++k) CHECK(g[(i * 3 + j) * 4 + k] == (j == 0 ? 2.0f : j == 1 ? 0.0f : 1.0f));
+  LL_CHECK_ERROR(unbind(Tensor::scalar(1.0), 0), "[unbind] cannot unbind a 0-dim tensor");
+}

@@ -135,3 +135,18 @@ logging: {run_dir: RUN, progress: off, log_every: 100}
   CHECK(s.final_eval.accuracy > 4 * chance);
   fs::remove_all(d);
 }
+
+TEST_CASE("device: cuda on a machine without a GPU is a clear error before anything is written", "[train]") {
+  if (cuda_is_available()) return;  // the GPU machine trains instead (test_train_cuda.cpp)
+  fs::path d = scratch("nogpu");
+  TrainConfig c = tiny_mqar(d / "run");
+  c.training.device = "cuda";
+  try {
+    Trainer(c).run();
+    FAIL("no error");
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    CHECK(m.find("training.device: cuda asked for") != std::string::npos);
+  }
+  CHECK(!fs::exists(d / "run"));
+}
