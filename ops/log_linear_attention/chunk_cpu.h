@@ -221,8 +221,10 @@ struct InitialLevels {
 // the last position, power-of-two chunk, dtypes, finite g, cu_seqlens, the
 // initial state) and returns the layout: one Seq per batch element, or per
 // cu_seqlens sequence, with the state's positions. Errors name the op.
+// bf16_ok: q, k, v, ls may be bf16 (a CUDA version with native bf16
+// launchers; the state levels are then f32).
 Layout check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& ls,
-                    const Tensor& cu_seqlens, int64_t chunk, const LogLinearState* state);
+                    const Tensor& cu_seqlens, int64_t chunk, const LogLinearState* state, bool bf16_ok = false);
 
 // ---- kernels ----
 
@@ -259,7 +261,7 @@ std::vector<int64_t> read_cu_seqlens(const char* op, const Tensor& cu, int64_t B
 // and cu_seqlens for `op`; returns the layout with L = 0 and every sequence
 // at position 0. Shared by both ops of this folder.
 Layout check_qkvg(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
-                  const Tensor& cu_seqlens, int64_t chunk);
+                  const Tensor& cu_seqlens, int64_t chunk, bool bf16_ok = false);
 
 // dq, dk per group from per-head gradients [rows, H, K]: each group's heads
 // summed in head order, so the result does not depend on threading.

@@ -38,29 +38,35 @@ struct GpuProblem {
 // Inputs, outputs and workspace of a forward, all contiguous on the device.
 //   q, k [B,T,G,K]; v, o [B,T,H,V]; g [B,T,H]; ls [B,T,H,L] (null for
 //   scalar decay: lambda == 1, no levels); states [N,H,L,K,V].
-template <class T>
+// T is the element type of q, k, v, ls and o; A the type of g, the states and
+// the workspace. The interim path uses A = T (f32 or f64); a version with
+// native bf16 inputs (kernel_versions.h) gets T = bf16, A = float.
+template <class T, class A = T>
 struct GpuForward {
-  const T *q = nullptr, *k = nullptr, *v = nullptr, *g = nullptr, *ls = nullptr;
-  const T* state_in = nullptr;  // or null
+  const T *q = nullptr, *k = nullptr, *v = nullptr;
+  const A* g = nullptr;
+  const T* ls = nullptr;
+  const A* state_in = nullptr;  // or null
   T* o = nullptr;
-  T* state_out = nullptr;  // or null
+  A* state_out = nullptr;  // or null
   double* Gd = nullptr;    // [rows, H] workspace: G per row, in double as on the cpu
-  T* nodes = nullptr;      // [n_nodes, H, K, V] tree nodes; scalar decay: [n_jobs, H, K, V] chunk states
-  T* prefix = nullptr;     // [N, H, L, K, V] prefix sums of state_in (when given)
+  A* nodes = nullptr;      // [n_nodes, H, K, V] tree nodes; scalar decay: [n_jobs, H, K, V] chunk states
+  A* prefix = nullptr;     // [N, H, L, K, V] prefix sums of state_in (when given)
 };
 
-template <class T>
+template <class T, class A = T>
 struct GpuBackward {
-  GpuForward<T> fwd;                // inputs, the forward's o and final state (if any)
+  GpuForward<T, A> fwd;             // inputs, the forward's o and final state (if any)
   const T* dout = nullptr;          // [B,T,H,V]
-  const T* dstate_out = nullptr;    // [N,H,L,K,V] or null
+  const A* dstate_out = nullptr;    // [N,H,L,K,V] or null
   T *dq = nullptr, *dk = nullptr;   // [B,T,G,K]
-  T *dv = nullptr, *dg = nullptr;   // [B,T,H,V], [B,T,H]
+  T* dv = nullptr;                  // [B,T,H,V]
+  A* dg = nullptr;                  // [B,T,H]
   T* dls = nullptr;                 // [B,T,H,L] (log-linear only)
-  T* dstate_in = nullptr;           // [N,H,L,K,V] or null when not wanted
-  T *dq_head = nullptr, *dk_head = nullptr;  // [rows, H, K] workspace
-  T* dnodes = nullptr;              // like fwd.nodes: node gradients; scalar decay: per-chunk dU
-  T* dscratch = nullptr;            // [N,H,L,K,V] workspace when dstate_in is wanted
+  A* dstate_in = nullptr;           // [N,H,L,K,V] or null when not wanted
+  A *dq_head = nullptr, *dk_head = nullptr;  // [rows, H, K] workspace
+  A* dnodes = nullptr;              // like fwd.nodes: node gradients; scalar decay: per-chunk dU
+  A* dscratch = nullptr;            // [N,H,L,K,V] workspace when dstate_in is wanted
 };
 
 }  // namespace loglin::lla

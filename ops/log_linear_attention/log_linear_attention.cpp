@@ -3,7 +3,10 @@
 // record whose backward runs the hand-written chunked backward.
 #include "ops/log_linear_attention/log_linear_attention.h"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
+#include <type_traits>
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
@@ -11,7 +14,7 @@
 #include "ops/op_checks.h"
 #if LOGLIN_WITH_CUDA
 #include "ops/log_linear_attention/gpu_plan.h"
-#include "ops/log_linear_attention/log_linear_attention_cuda.h"
+#include "ops/log_linear_attention/kernel_versions.h"
 #endif
 
 namespace loglin {
@@ -68,7 +71,7 @@ void check_state(const LogLinearState& st, const Layout& lay, DType dtype, const
 }  // namespace
 
 Layout check_qkvg(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
-                  const Tensor& cu_seqlens, int64_t chunk) {
+                  const Tensor& cu_seqlens, int64_t chunk, bool bf16_ok) {
   check_defined(op, {&q, &k, &v, &g});
   for (const Tensor* t : {&k, &v, &g}) check_same_device(op, *t, q);
   check_dim(op, q, 4, "q [B, T, G, K]");
@@ -90,7 +93,8 @@ Layout check_qkvg(const char* op, const Tensor& q, const Tensor& k, const Tensor
   LOGLIN_CHECK(chunk >= 1 && (chunk & (chunk - 1)) == 0, "[{}] chunk size must be a power of two, got {}", op, chunk);
   // dtypes: q, k, v share f32 or f64 (bf16 was converted by the caller).
   const DType D = q.dtype();
-  LOGLIN_CHECK(D == DType::f32 || D == DType::f64, "[{}] q must be f32, f64 or bf16, got {}", op, dtype_name(D));
+  LOGLIN_CHECK(D == DType::f32 || D == DType::f64 || (bf16_ok && D == DType::bf16),
+               "[{}] q must be f32, f64 or bf16, got {}", op, dtype_name(D));
   for (const auto& [t, name] : {std::pair{&k, "k"}, std::pair{&v, "v"}})
     LOGLIN_CHECK(t->dtype() == D, "[{}] {} is {} but q is {}: q, k and v must share one dtype", op, name,
                  dtype_name(t->dtype()), dtype_name(D));
@@ -117,11 +121,11 @@ Layout check_qkvg(const char* op, const Tensor& q, const Tensor& k, const Tensor
 }
 
 Layout check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& ls,
-                    const Tensor& cu_seqlens, int64_t chunk, const LogLinearState* state) {
+                    const Tensor& cu_seqlens, int64_t chunk, const LogLinearState* state, bool bf16_ok) {
   check_defined(kOpName, {&ls});
   check_same_device(kOpName, ls, q);
   check_dim(kOpName, ls, 4, "level_scales [B, T, H, L]");
-  Layout lay = check_qkvg(kOpName, q, k, v, g, cu_seqlens, chunk);
+  Layout lay = check_qkvg(kOpName, q, k, v, g, cu_seqlens, chunk, bf16_ok);
   const int64_t B = q.size(0), T = q.size(1), H = lay.H;
   LOGLIN_CHECK(ls.size(0) == B && ls.size(1) == T && ls.size(2) == H,
                "[{}] level_scales must be [B, T, H, L] with [B, T, H] = {}, got {}", kOpName, shape_str(Shape{B, T, H}),
@@ -131,7 +135,7 @@ Layout check_inputs(const Tensor& q, const Tensor& k, const Tensor& v, const Ten
                dtype_name(ls.dtype()), dtype_name(q.dtype()));
   lay.L = ls.size(3);
   if (state) {
-    check_state(*state, lay, q.dtype(), q);
+    check_state(*state, lay, q.dtype() == DType::bf16 ? DType::f32 : q.dtype(), q);
     for (size_t n = 0; n < lay.seqs.size(); ++n) lay.seqs[n].pos = state->positions[n];
   }
   int64_t last = 0;
@@ -156,23 +160,115 @@ Tensor prepared(const Tensor& x, DType D) {
 
 bool is_bf16(const Tensor& t) { return t.defined() && t.dtype() == DType::bf16; }
 
+LogLinearAttentionOutput with_final_positions(Tensor o, Tensor fin, const lla::Layout& lay) {
+  LogLinearAttentionOutput out;
+  out.o = std::move(o);
+  if (fin.defined()) {
+    out.final_state.levels = std::move(fin);
+    for (const lla::Seq& s : lay.seqs) out.final_state.positions.push_back(s.pos + s.len);
+  }
+  return out;
+}
+
 #if LOGLIN_WITH_CUDA
-// The forward's workspace on the device: G per row, the tree nodes and the
-// initial state's prefix sums.
-struct GpuWorkspace {
-  Tensor Gd, nodes, prefix;
-  GpuWorkspace(const lla::GpuProblem& p, DType D, Device dev, bool with_state) {
-    Gd = Tensor::empty({std::max<int64_t>(p.rows * p.H, 1)}, DType::f64, dev);
-    nodes = Tensor::empty({std::max<int64_t>(p.n_nodes * p.H * p.K * p.V, 1)}, D, dev);
-    if (with_state) prefix = Tensor::empty({p.n_seqs * p.H * p.L * p.K * p.V}, D, dev);
+// One device buffer of `bytes` bytes (a version's workspace, kernel_versions.h).
+Tensor workspace(size_t bytes, Device dev) {
+  return Tensor::empty({std::max<int64_t>(static_cast<int64_t>((bytes + 7) / 8), 1)}, DType::i64, dev);
+}
+
+template <class T, class A>
+lla::ForwardFn<T, A> forward_fn(const lla::KernelVersion& v) {
+  if constexpr (std::is_same_v<T, bf16>) return v.forward_bf16;
+  else if constexpr (std::is_same_v<T, double>) return v.forward_f64;
+  else return v.forward_f32;
+}
+template <class T, class A>
+lla::BackwardFn<T, A> backward_fn(const lla::KernelVersion& v) {
+  if constexpr (std::is_same_v<T, bf16>) return v.backward_bf16;
+  else if constexpr (std::is_same_v<T, double>) return v.backward_f64;
+  else return v.backward_f32;
+}
+
+// The CUDA forward through version `ver` and its autograd record, whose
+// backward runs the same version. T: q, k, v, level_scales, o and their
+// gradients (f32, f64, or bf16 for a native bf16 version); A: g, the states
+// and their gradients (T, or f32 with bf16).
+template <class T, class A>
+LogLinearAttentionOutput cuda_forward(const lla::KernelVersion& ver, const lla::Layout& lay, const lla::GpuPlan& plan,
+                                      lla::KernelCall call, const Tensor& q, const Tensor& k, const Tensor& v,
+                                      const Tensor& g, const Tensor& level_scales, const LogLinearState* st) {
+  const DType D = dtype_of<T>::value, DA = dtype_of<A>::value;
+  const int64_t B = q.size(0), Tn = q.size(1), N = static_cast<int64_t>(lay.seqs.size());
+  const Device dev = q.device();
+  const Tensor qc = prepared(q, D), kc = prepared(k, D), vc = prepared(v, D), gc = prepared(g, DA),
+               lsc = prepared(level_scales, D);
+  const Tensor sc = st ? prepared(st->levels, DA) : Tensor();
+  Tensor o = Tensor::empty({B, Tn, lay.H, lay.V}, D, dev);
+  Tensor fin = call.state_out ? Tensor::empty({N, lay.H, lay.L, lay.K, lay.V}, DA, dev) : Tensor();
+  {
+    const Tensor ws = workspace(ver.workspace_bytes(plan.prob, call, lla::Pass::forward), dev);
+    lla::GpuForward<T, A> a;
+    a.q = qc.data<T>(), a.k = kc.data<T>(), a.v = vc.data<T>(), a.g = gc.data<A>(), a.ls = lsc.data<T>();
+    a.state_in = sc.defined() ? sc.data<A>() : nullptr;
+    a.o = o.data<T>();
+    a.state_out = fin.defined() ? fin.data<A>() : nullptr;
+    forward_fn<T, A>(ver)(plan.prob, a, ws.raw_data());
   }
-  template <class T>
-  void fill(lla::GpuForward<T>& f) const {
-    f.Gd = Gd.data<double>();
-    f.nodes = nodes.data<T>();
-    f.prefix = prefix.defined() ? prefix.data<T>() : nullptr;
-  }
-};
+
+  const Tensor state_levels = st ? st->levels : Tensor();
+  autograd::record(
+      kOpName, {q, k, v, g, level_scales, state_levels}, {o, fin},
+      [vp = &ver, lay, call, qc, kc, vc, gc, lsc, sc, od = o.detach(), fd = fin.defined() ? fin.detach() : Tensor(),
+       g_dtype = g.dtype()](autograd::BackwardContext& ctx) {
+        const DType D = dtype_of<T>::value, DA = dtype_of<A>::value;
+        const Device dev = qc.device();
+        const Tensor dout = prepared(ctx.grads[0], D);
+        const Tensor dfin = fd.defined() ? prepared(ctx.grads[1], DA) : Tensor();
+        Tensor dq = Tensor::empty(qc.shape(), D, dev), dk = Tensor::empty(kc.shape(), D, dev);
+        Tensor dv = Tensor::empty(vc.shape(), D, dev), dg = Tensor::empty(gc.shape(), DA, dev);
+        Tensor dls = Tensor::empty(lsc.shape(), D, dev);
+        Tensor dstate = sc.defined() && ctx.needs(5) ? Tensor::empty(sc.shape(), DA, dev) : Tensor();
+        const lla::GpuPlan plan = lla::make_gpu_plan(lay, dev);
+        lla::KernelCall bc = call;
+        bc.dstate_in = dstate.defined();
+        const Tensor ws = workspace(vp->workspace_bytes(plan.prob, bc, lla::Pass::backward), dev);
+        lla::GpuBackward<T, A> a;
+        a.fwd.q = qc.data<T>(), a.fwd.k = kc.data<T>(), a.fwd.v = vc.data<T>(), a.fwd.g = gc.data<A>();
+        a.fwd.ls = lsc.data<T>();
+        a.fwd.state_in = sc.defined() ? sc.data<A>() : nullptr;
+        a.fwd.o = od.data<T>();
+        a.fwd.state_out = fd.defined() ? fd.data<A>() : nullptr;
+        a.dout = dout.data<T>();
+        a.dstate_out = dfin.defined() ? dfin.data<A>() : nullptr;
+        a.dq = dq.data<T>(), a.dk = dk.data<T>(), a.dv = dv.data<T>(), a.dg = dg.data<A>();
+        a.dls = dls.data<T>();
+        a.dstate_in = dstate.defined() ? dstate.data<A>() : nullptr;
+        backward_fn<T, A>(*vp)(plan.prob, a, ws.raw_data());
+        if (g_dtype != DA) dg = core::contiguous_copy(dg, g_dtype);
+        return std::vector<Tensor>{dq, dk, dv, dg, dls, dstate};
+      });
+  return with_final_positions(o, fin, lay);
+}
+
+// bf16 q, k, v, level_scales on CUDA straight into a version with native
+// bf16 launchers, when the current choice has one for this call; nullopt
+// sends the caller to the f32 conversion (v1).
+std::optional<LogLinearAttentionOutput> cuda_native_bf16(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                         const Tensor& g, const Tensor& level_scales,
+                                                         const LogLinearAttentionOptions& options) {
+  if (!(is_bf16(q) && is_bf16(k) && is_bf16(v) && is_bf16(level_scales) && g.dtype() == DType::f32)) return std::nullopt;
+  const std::vector<lla::KernelVersion>& all = lla::kernel_versions();
+  if (std::none_of(all.begin(), all.end(), [](const lla::KernelVersion& v) { return v.forward_bf16 != nullptr; }))
+    return std::nullopt;  // no version has native bf16 launchers (v1 only): no plan to build
+  const LogLinearState* st = options.has_initial_state() ? &options.initial_state() : nullptr;
+  const lla::Layout lay =
+      lla::check_inputs(q, k, v, g, level_scales, options.cu_seqlens(), options.chunk_size(), st, /*bf16_ok=*/true);
+  const lla::GpuPlan plan = lla::make_gpu_plan(lay, q.device());
+  const lla::KernelCall call{DType::bf16, st != nullptr, options.return_final_state(), false};
+  const lla::KernelVersion* ver = lla::select_native_bf16_version(plan.prob, call);
+  if (!ver) return std::nullopt;
+  return cuda_forward<bf16, float>(*ver, lay, plan, call, q, k, v, g, level_scales, st);
+}
 #endif
 
 }  // namespace
@@ -183,8 +279,14 @@ LogLinearAttentionOutput log_linear_attention_with_state(const Tensor& q, const 
   // q, k (B,T,G,K); v (B,T,H,V); g (B,T,H); level_scales (B,T,H,L) -> o (B,T,H,V).
   check_defined(kOpName, {&q, &k, &v, &g, &level_scales});
   if (is_bf16(q) || is_bf16(k) || is_bf16(v) || is_bf16(level_scales)) {
-    // bf16 is storage only on the cpu: compute in f32 through the
-    // differentiable .to(), so gradients come back to bf16 by the same road.
+#if LOGLIN_WITH_CUDA
+    if (on_cuda(q))
+      if (std::optional<LogLinearAttentionOutput> out = cuda_native_bf16(q, k, v, g, level_scales, options))
+        return std::move(*out);
+#endif
+    // bf16 is storage only on the cpu (and for CUDA versions without native
+    // bf16 launchers): compute in f32 through the differentiable .to(), so
+    // gradients come back to bf16 by the same road.
     auto f32 = [](const Tensor& t) { return t.dtype() == DType::bf16 ? t.to(DType::f32) : t; };
     LogLinearAttentionOutput out =
         log_linear_attention_with_state(f32(q), f32(k), f32(v), g, f32(level_scales), options);
@@ -194,30 +296,30 @@ LogLinearAttentionOutput log_linear_attention_with_state(const Tensor& q, const 
   const LogLinearState* st = options.has_initial_state() ? &options.initial_state() : nullptr;
   const lla::Layout lay = lla::check_inputs(q, k, v, g, level_scales, options.cu_seqlens(), options.chunk_size(), st);
   const DType D = q.dtype();
+  const bool want_final = options.return_final_state();
+
+#if LOGLIN_WITH_CUDA
+  if (on_cuda(q)) {
+    // The CUDA version the dispatcher picks (kernel_versions.h) runs the
+    // forward and, through the record, the backward.
+    const lla::GpuPlan plan = lla::make_gpu_plan(lay, q.device());
+    const lla::KernelCall call{D, st != nullptr, want_final, false};
+    const lla::KernelVersion& ver = lla::select_kernel_version(plan.prob, call);
+    LogLinearAttentionOutput out;
+    dispatch_float(D, kOpName, [&]<class T_>() {
+      out = cuda_forward<T_, T_>(ver, lay, plan, call, q, k, v, g, level_scales, st);
+    });
+    return out;
+  }
+#endif
+
   const int64_t B = q.size(0), T = q.size(1), N = static_cast<int64_t>(lay.seqs.size());
   const Tensor qc = prepared(q, D), kc = prepared(k, D), vc = prepared(v, D), gc = prepared(g, D),
                lsc = prepared(level_scales, D);
   const Tensor sc = st ? prepared(st->levels, D) : Tensor();
   const Device dev = q.device();
   Tensor o = Tensor::empty({B, T, lay.H, lay.V}, D, dev);
-  const bool want_final = options.return_final_state();
   Tensor fin = want_final ? Tensor::empty({N, lay.H, lay.L, lay.K, lay.V}, D, dev) : Tensor();
-
-#if LOGLIN_WITH_CUDA
-  if (on_cuda(q)) {
-    const lla::GpuPlan plan = lla::make_gpu_plan(lay, dev);
-    const GpuWorkspace ws(plan.prob, D, dev, sc.defined());
-    dispatch_float(D, kOpName, [&]<class T_>() {
-      lla::GpuForward<T_> a;
-      a.q = qc.data<T_>(), a.k = kc.data<T_>(), a.v = vc.data<T_>(), a.g = gc.data<T_>(), a.ls = lsc.data<T_>();
-      a.state_in = sc.defined() ? sc.data<T_>() : nullptr;
-      a.o = o.data<T_>();
-      a.state_out = want_final ? fin.data<T_>() : nullptr;
-      ws.fill(a);
-      lla::log_linear_attention_forward_cuda<T_>(plan.prob, a);
-    });
-  } else
-#endif
   dispatch_float(D, kOpName, [&]<class T_>() {
     lla::ForwardArgs<T_> a;
     a.q = qc.data<T_>(), a.k = kc.data<T_>(), a.v = vc.data<T_>(), a.g = gc.data<T_>(), a.ls = lsc.data<T_>();
@@ -239,37 +341,6 @@ LogLinearAttentionOutput log_linear_attention_with_state(const Tensor& q, const 
         Tensor dv = Tensor::empty(vc.shape(), D, dev), dg = Tensor::empty(gc.shape(), D, dev);
         Tensor dls = Tensor::empty(lsc.shape(), D, dev);
         Tensor dstate = sc.defined() && ctx.needs(5) ? Tensor::empty(sc.shape(), D, dev) : Tensor();
-#if LOGLIN_WITH_CUDA
-        if (on_cuda(qc)) {
-          const lla::GpuPlan plan = lla::make_gpu_plan(lay, dev);
-          const lla::GpuProblem& p = plan.prob;
-          const GpuWorkspace ws(p, D, dev, sc.defined());
-          const Tensor dq_head = Tensor::empty({p.rows * p.H * p.K}, D, dev);
-          const Tensor dk_head = Tensor::empty({p.rows * p.H * p.K}, D, dev);
-          const Tensor dnodes = Tensor::empty({std::max<int64_t>(p.n_nodes * p.H * p.K * p.V, 1)}, D, dev);
-          const Tensor dscratch = dstate.defined() ? Tensor::empty(sc.shape(), D, dev) : Tensor();
-          dispatch_float(D, kOpName, [&]<class T_>() {
-            lla::GpuBackward<T_> a;
-            a.fwd.q = qc.data<T_>(), a.fwd.k = kc.data<T_>(), a.fwd.v = vc.data<T_>(), a.fwd.g = gc.data<T_>();
-            a.fwd.ls = lsc.data<T_>();
-            a.fwd.state_in = sc.defined() ? sc.data<T_>() : nullptr;
-            a.fwd.o = od.data<T_>();
-            a.fwd.state_out = fd.defined() ? fd.data<T_>() : nullptr;
-            ws.fill(a.fwd);
-            a.dout = dout.data<T_>();
-            a.dstate_out = dfin.defined() ? dfin.data<T_>() : nullptr;
-            a.dq = dq.data<T_>(), a.dk = dk.data<T_>(), a.dv = dv.data<T_>(), a.dg = dg.data<T_>();
-            a.dls = dls.data<T_>();
-            a.dstate_in = dstate.defined() ? dstate.data<T_>() : nullptr;
-            a.dq_head = dq_head.data<T_>(), a.dk_head = dk_head.data<T_>();
-            a.dnodes = dnodes.data<T_>();
-            a.dscratch = dscratch.defined() ? dscratch.data<T_>() : nullptr;
-            lla::log_linear_attention_backward_cuda<T_>(p, a);
-          });
-          if (g_dtype != D) dg = core::contiguous_copy(dg, g_dtype);
-          return std::vector<Tensor>{dq, dk, dv, dg, dls, dstate};
-        }
-#endif
         dispatch_float(D, kOpName, [&]<class T_>() {
           lla::BackwardArgs<T_> a;
           a.fwd.q = qc.data<T_>(), a.fwd.k = kc.data<T_>(), a.fwd.v = vc.data<T_>(), a.fwd.g = gc.data<T_>();
@@ -288,13 +359,7 @@ LogLinearAttentionOutput log_linear_attention_with_state(const Tensor& q, const 
         return std::vector<Tensor>{dq, dk, dv, dg, dls, dstate};
       });
 
-  LogLinearAttentionOutput out;
-  out.o = o;
-  if (want_final) {
-    out.final_state.levels = fin;
-    for (const lla::Seq& s : lay.seqs) out.final_state.positions.push_back(s.pos + s.len);
-  }
-  return out;
+  return with_final_positions(o, fin, lay);
 }
 
 Tensor log_linear_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,

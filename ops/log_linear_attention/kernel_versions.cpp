@@ -1,0 +1,219 @@
+// The registry of log_linear_attention's CUDA versions and the dispatcher
+// (kernel_versions.h). Each version is one entry of the list in
+// kernel_versions(); v1 is defined here as an adapter over the interim
+// launchers of log_linear_attention_cuda.h.
+#include "ops/log_linear_attention/kernel_versions.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "ops/log_linear_attention/chunk_cpu.h"
+#if LOGLIN_WITH_CUDA
+#include "ops/log_linear_attention/log_linear_attention_cuda.h"
+#endif
+
+namespace loglin::lla {
+
+namespace {
+
+// Carves aligned pieces out of one workspace buffer (or, with base == null,
+// only counts the bytes).
+class Carver {
+ public:
+  explicit Carver(void* base) : base_(static_cast<char*>(base)) {}
+  template <class X>
+  X* take(int64_t count) {
+    const size_t bytes = static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(X);
+    X* out = base_ ? reinterpret_cast<X*>(base_ + used_) : nullptr;
+    used_ += (bytes + 255) / 256 * 256;
+    return out;
+  }
+  size_t used() const { return used_; }
+
+ private:
+  char* base_;
+  size_t used_ = 0;
+};
+
+#if LOGLIN_WITH_CUDA
+// ---- v1: the interim SIMT path ----
+
+// The forward's workspace: G per row, the tree nodes, the initial state's
+// prefix sums; the backward's adds the per-head dq / dk, the node gradients
+// and the initial state's scratch.
+template <class T, class A>
+void v1_carve_forward(Carver& w, const GpuProblem& p, bool state_in, GpuForward<T, A>& f) {
+  f.Gd = w.take<double>(p.rows * p.H);
+  f.nodes = w.take<A>(p.n_nodes * p.H * p.K * p.V);
+  f.prefix = state_in ? w.take<A>(p.n_seqs * p.H * p.L * p.K * p.V) : nullptr;
+}
+
+template <class T, class A>
+void v1_carve_backward(Carver& w, const GpuProblem& p, bool state_in, bool dstate_in, GpuBackward<T, A>& b) {
+  v1_carve_forward(w, p, state_in, b.fwd);
+  b.dq_head = w.take<A>(p.rows * p.H * p.K);
+  b.dk_head = w.take<A>(p.rows * p.H * p.K);
+  b.dnodes = w.take<A>(p.n_nodes * p.H * p.K * p.V);
+  b.dscratch = dstate_in ? w.take<A>(p.n_seqs * p.H * p.L * p.K * p.V) : nullptr;
+}
+
+size_t v1_workspace_bytes(const GpuProblem& p, const KernelCall& c, Pass pass) {
+  Carver w(nullptr);
+  // The element size is the compute type's: f64 for f64, f32 otherwise.
+  if (c.dtype == DType::f64) {
+    GpuBackward<double> b;
+    if (pass == Pass::forward) v1_carve_forward(w, p, c.state_in, b.fwd);
+    else v1_carve_backward(w, p, c.state_in, c.dstate_in, b);
+  } else {
+    GpuBackward<float> b;
+    if (pass == Pass::forward) v1_carve_forward(w, p, c.state_in, b.fwd);
+    else v1_carve_backward(w, p, c.state_in, c.dstate_in, b);
+  }
+  return w.used();
+}
+
+template <class T>
+void v1_forward(const GpuProblem& p, const GpuForward<T>& f, void* ws) {
+  GpuForward<T> a = f;
+  Carver w(ws);
+  v1_carve_forward(w, p, f.state_in != nullptr, a);
+  log_linear_attention_forward_cuda<T>(p, a);
+}
+
+template <class T>
+void v1_backward(const GpuProblem& p, const GpuBackward<T>& b, void* ws) {
+  GpuBackward<T> a = b;
+  Carver w(ws);
+  v1_carve_backward(w, p, b.fwd.state_in != nullptr, b.dstate_in != nullptr, a);
+  log_linear_attention_backward_cuda<T>(p, a);
+}
+
+KernelVersion v1_simple() {
+  KernelVersion v;
+  v.name = "v1";
+  v.about = "simple: SIMT port of the chunked CPU code (f32, f64; bf16 via f32)";
+  v.rank = 1;
+  v.supports = nullptr;  // every problem, f32 and f64
+  v.workspace_bytes = v1_workspace_bytes;
+  v.forward_f32 = v1_forward<float>;
+  v.forward_f64 = v1_forward<double>;
+  v.backward_f32 = v1_backward<float>;
+  v.backward_f64 = v1_backward<double>;
+  return v;
+}
+#endif
+
+// The setter's choice ("" = the environment decides).
+std::string& override_choice() {
+  static std::string s;
+  return s;
+}
+
+std::string registered_names() {
+  std::string out;
+  for (const KernelVersion& v : kernel_versions()) {
+    if (!out.empty()) out += ", ";
+    out += std::string(v.name) + " (" + v.about + ")";
+  }
+  return out.empty() ? std::string("none (this build has no CUDA backend)") : out;
+}
+
+std::string describe(const GpuProblem& p, const KernelCall& c) {
+  return fmt::format("{} inputs, K = {}, V = {}, G = {}, H = {}, L = {}, chunk {}{}{}", dtype_name(c.dtype), p.K, p.V,
+                     p.G, p.H, p.L, p.C, c.state_in ? ", initial state" : "", c.state_out ? ", final state" : "");
+}
+
+const char* choice_source() { return override_choice().empty() ? "LOGLIN_LLA_KERNEL" : "set_kernel_version"; }
+
+bool is_auto(const std::string& choice) { return choice.empty() || choice == "auto"; }
+
+}  // namespace
+
+bool KernelVersion::takes(const GpuProblem& p, const KernelCall& c) const {
+  bool has = false;
+  switch (c.dtype) {
+    case DType::f32: has = forward_f32 && backward_f32; break;
+    case DType::f64: has = forward_f64 && backward_f64; break;
+    case DType::bf16: has = forward_bf16 && backward_bf16; break;
+    default: has = false;
+  }
+  return has && (!supports || supports(p, c));
+}
+
+const std::vector<KernelVersion>& kernel_versions() {
+  static const std::vector<KernelVersion> all = [] {
+    std::vector<KernelVersion> v = {
+#if LOGLIN_WITH_CUDA
+        v1_simple(),
+        // Register a new version here, one line each: v2_tensor_core(),
+#endif
+    };
+    std::stable_sort(v.begin(), v.end(), [](const KernelVersion& a, const KernelVersion& b) { return a.rank > b.rank; });
+    return v;
+  }();
+  return all;
+}
+
+const KernelVersion* find_kernel_version(const std::string& name) {
+  for (const KernelVersion& v : kernel_versions())
+    if (name == v.name) return &v;
+  return nullptr;
+}
+
+void set_kernel_version(const std::string& name) {
+  if (!is_auto(name))
+    LOGLIN_CHECK(find_kernel_version(name) != nullptr,
+                 "[{}] set_kernel_version: no CUDA kernel version '{}'; choose auto or one of: {}", kOpName, name,
+                 registered_names());
+  override_choice() = name;  // "auto" overrides the environment too; "" hands back to it
+}
+
+std::string KernelVersionScope::kernel_version_choice_override() { return override_choice(); }
+
+std::string kernel_version_choice() {
+  if (!override_choice().empty()) return override_choice();
+  const char* env = std::getenv("LOGLIN_LLA_KERNEL");
+  return env && *env ? std::string(env) : std::string("auto");
+}
+
+const KernelVersion& select_kernel_version(const GpuProblem& p, const KernelCall& c) {
+  const std::string choice = kernel_version_choice();
+  if (is_auto(choice)) {
+    for (const KernelVersion& v : kernel_versions())
+      if (v.takes(p, c)) return v;
+    LOGLIN_FAIL("[{}] no CUDA kernel version takes this call ({}); registered: {}", kOpName, describe(p, c),
+                registered_names());
+  }
+  const KernelVersion* v = find_kernel_version(choice);
+  LOGLIN_CHECK(v != nullptr, "[{}] {} names CUDA kernel version '{}', which does not exist; choose auto or one of: {}",
+               kOpName, choice_source(), choice, registered_names());
+  LOGLIN_CHECK(v->takes(p, c),
+               "[{}] CUDA kernel version '{}' (chosen by {}) does not take this call ({}); choose auto or another of: {}",
+               kOpName, choice, choice_source(), describe(p, c), registered_names());
+  return *v;
+}
+
+const KernelVersion* select_native_bf16_version(const GpuProblem& p, const KernelCall& c) {
+  KernelCall b = c;
+  b.dtype = DType::bf16;
+  const std::string choice = kernel_version_choice();
+  if (is_auto(choice)) {
+    // Under auto a native bf16 version wins only when it outranks the best
+    // version for the f32 path the entry would take otherwise.
+    KernelCall f = c;
+    f.dtype = DType::f32;
+    for (const KernelVersion& v : kernel_versions()) {
+      if (v.takes(p, b)) return &v;
+      if (v.takes(p, f)) return nullptr;
+    }
+    return nullptr;
+  }
+  const KernelVersion* v = find_kernel_version(choice);
+  return v && v->takes(p, b) ? v : nullptr;
+}
+
+}  // namespace loglin::lla

@@ -1,0 +1,117 @@
+// The CUDA implementations of log_linear_attention, side by side, and the one
+// dispatcher that picks between them (llm.c's numbered kernel versions, kept
+// in the library rather than pasted). Plain C++17 (no CUDA types, no
+// Tensor): the entry point (log_linear_attention.cpp), the tests and the
+// benchmark include it.
+//
+// Versions:
+//   v1  simple: the interim SIMT port of the chunked CPU code
+//       (log_linear_attention_cuda.{h,cu}); f32 and f64; bf16 inputs are
+//       converted to f32 by the entry point. Every problem. The reference the
+//       fast versions are tested against.
+//
+// Choosing one:
+//   - LOGLIN_LLA_KERNEL=auto (or unset): the highest-ranked registered version
+//     that supports the call (dtype, K, V, chunk, states; see supports());
+//   - LOGLIN_LLA_KERNEL=<name>: that version; a call it does not support is a
+//     clear error, never a silent fall-back;
+//   - set_kernel_version("<name>" or "auto") from C++ (tests, benchmarks)
+//     overrides the environment until set_kernel_version("")
+//     (KernelVersionScope does both).
+// The forward's version also runs that call's backward.
+//
+// Adding a version (v2): write its launchers in log_linear_attention_v2_cuda.{h,cu}
+// with the signatures of KernelVersion below, declare
+// `KernelVersion v2_tensor_core();` in its header, and add that one call to
+// the list in kernel_versions.cpp. tests/ops/test_log_linear_attention_cuda_matrix.cpp
+// then runs the whole test matrix on it, and bench/loglinear_cuda.cpp times it.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "ops/log_linear_attention/chunk_cuda.h"
+
+namespace loglin::lla {
+
+// What the entry point knows about a call beyond the problem tables.
+struct KernelCall {
+  // dtype of q, k, v, level_scales (and o, dq, dk, dv, dlevel_scales): f32,
+  // f64, or bf16 for a version with native bf16 launchers (g, states and
+  // their gradients are then f32).
+  DType dtype = DType::f32;
+  bool state_in = false;   // an initial state is given
+  bool state_out = false;  // the final state is wanted (forward) / has a gradient (backward)
+  bool dstate_in = false;  // backward: the initial state's gradient is wanted
+};
+
+enum class Pass { forward, backward };
+
+template <class T, class A>
+using ForwardFn = void (*)(const GpuProblem&, const GpuForward<T, A>&, void* workspace);
+template <class T, class A>
+using BackwardFn = void (*)(const GpuProblem&, const GpuBackward<T, A>&, void* workspace);
+
+// One implementation. The entry point fills inputs and outputs of the
+// GpuForward / GpuBackward; workspace fields (Gd, nodes, prefix, dq_head,
+// dk_head, dnodes, dscratch) are the version's business: it gets one device
+// buffer of workspace_bytes(p, call, pass) bytes, 256-byte aligned, and
+// carves what it needs from it. A null launcher means "this dtype is not
+// supported"; supports() may refuse more (head dims, chunk size, ...).
+struct KernelVersion {
+  const char* name = "";   // "v1": what LOGLIN_LLA_KERNEL and set_kernel_version take
+  const char* about = "";  // one line for tables and error messages
+  int rank = 0;            // auto picks the highest rank that supports a call
+  bool (*supports)(const GpuProblem&, const KernelCall&) = nullptr;  // null: everything its launchers take
+  size_t (*workspace_bytes)(const GpuProblem&, const KernelCall&, Pass) = nullptr;
+  ForwardFn<float, float> forward_f32 = nullptr;
+  ForwardFn<double, double> forward_f64 = nullptr;
+  ForwardFn<bf16, float> forward_bf16 = nullptr;
+  BackwardFn<float, float> backward_f32 = nullptr;
+  BackwardFn<double, double> backward_f64 = nullptr;
+  BackwardFn<bf16, float> backward_bf16 = nullptr;
+
+  // Has launchers for the call's dtype and supports() agrees.
+  bool takes(const GpuProblem& p, const KernelCall& c) const;
+};
+
+// Every registered version, best rank first. Empty in builds without CUDA.
+const std::vector<KernelVersion>& kernel_versions();
+// The version called `name`, or null.
+const KernelVersion* find_kernel_version(const std::string& name);
+
+// "auto" or a registered name (a clear error lists the names otherwise)
+// overrides LOGLIN_LLA_KERNEL; "" hands the choice back to it. Not thread
+// safe: meant for tests and benchmarks.
+void set_kernel_version(const std::string& name);
+// The current choice: the setter's, else LOGLIN_LLA_KERNEL's, else "auto".
+std::string kernel_version_choice();
+
+// The version a call runs: the chosen one (an error if it cannot take the
+// call), or under auto the best that can. Errors name the op and the call.
+const KernelVersion& select_kernel_version(const GpuProblem& p, const KernelCall& c);
+
+// With native bf16 launchers: the version a bf16 call would run, or null when
+// the choice (auto or named) has none for this call, so that the entry point
+// converts the inputs to f32 instead (as v1 needs).
+const KernelVersion* select_native_bf16_version(const GpuProblem& p, const KernelCall& c);
+
+// Selects `name` for its lifetime, then restores the previous choice.
+class KernelVersionScope {
+ public:
+  explicit KernelVersionScope(const std::string& name) : saved_(kernel_version_choice_override()) {
+    set_kernel_version(name);
+  }
+  ~KernelVersionScope() { set_kernel_version(saved_); }
+  KernelVersionScope(const KernelVersionScope&) = delete;
+  KernelVersionScope& operator=(const KernelVersionScope&) = delete;
+
+  // The setter's value ("" when only the environment decides).
+  static std::string kernel_version_choice_override();
+
+ private:
+  std::string saved_;
+};
+
+}  // namespace loglin::lla
