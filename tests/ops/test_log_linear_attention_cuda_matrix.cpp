@@ -1,0 +1,304 @@
+// The test matrix every CUDA version of log_linear_attention must pass
+// (kernel_versions.h): each registered version, selected in turn, against
+// the chunked CPU path and the naive T x T answer key, on fresh random
+// inputs of awkward sizes:
+//   T in {1, 63, 64, 65, 1000, 4097} (one chunk, one row short of and past a
+//   chunk, many chunks and tree levels), G in {1, H}, K != V, packed
+//   sequences (cu_seqlens), initial state and final state with gradients;
+//   the forward and every gradient (dq, dk, dv, dg, dlevel_scales,
+//   dinitial_state).
+// dtypes and tolerances (relative error, ||a - b|| / ||b||):
+//   f64 to 1e-10 where the version has f64 launchers;
+//   f32 to 1e-4;
+//   bf16 q, k, v, level_scales (g f32) to 2e-2 against the CPU in f64 on the
+//   same bf16-rounded inputs and output gradient. A version without native
+//   bf16 launchers (v1) runs them through the f32 conversion.
+// The references are computed in f64 once per case. The naive gradients are
+// T x T loops, so they are checked up to T = 1000 and without states (naive
+// has none); the chunked CPU path, itself pinned to naive by the CPU tests,
+// is the reference everywhere.
+// A version whose supports() refuses a call is reported and skipped for it
+// (the error names the call), never counted as a pass.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "autograd/engine.h"
+#include "catch.h"
+#include "ops/log_linear_attention/kernel_versions.h"
+#include "ops/ops.h"
+#include "test_log_linear_attention_util.h"
+#include "test_util.h"
+
+using namespace loglin;
+
+namespace {
+
+struct Case {
+  std::string name;
+  int64_t B = 2, T = 64, G = 1, H = 4, K = 64, V = 32, L = 0, chunk = 64;
+  std::vector<int64_t> cu;         // packed sequences (B = 1) when not empty
+  std::vector<int64_t> positions;  // an initial state at these positions when not empty
+  bool final_grad = false;         // return the final state and put a gradient on it
+};
+
+struct Run {
+  Tensor o, fin, dq, dk, dv, dg, dls, dstate;
+};
+
+Tensor on_cpu(const Tensor& t) { return t.defined() ? t.to(Device::cpu()) : Tensor(); }
+
+int64_t n_seqs(const Case& c) { return c.cu.empty() ? c.B : static_cast<int64_t>(c.cu.size()) - 1; }
+
+// Forward and backward of sum(o * dout) (+ sum(final * dfin)) on `dev`. q, k,
+// v, level_scales and dout in `dt`; g, the state and dfin in the compute
+// type (f32 for bf16 inputs).
+Run run(const Case& c, const lla_test::Inputs& in, const Tensor& state, const Tensor& dout, const Tensor& dfin, DType dt,
+        Device dev) {
+  const DType ct = dt == DType::bf16 ? DType::f32 : dt;
+  auto leaf = [&](const Tensor& t, DType d) {
+    Tensor x = t.to(d).to(dev).detach();
+    x.set_requires_grad(true);
+    return x;
+  };
+  Tensor q = leaf(in.q, dt), k = leaf(in.k, dt), v = leaf(in.v, dt), g = leaf(in.g, ct), ls = leaf(in.ls, dt);
+  LogLinearAttentionOptions opt;
+  opt.chunk_size(c.chunk);
+  if (!c.cu.empty()) opt.cu_seqlens(lla_test::cu_tensor(c.cu));
+  Tensor st;
+  if (state.defined()) {
+    st = leaf(state, ct);
+    opt.initial_state({st, c.positions});
+  }
+  if (dfin.defined()) opt.return_final_state();
+  const LogLinearAttentionOutput out = log_linear_attention_with_state(q, k, v, g, ls, opt);
+  std::vector<Tensor> roots{out.o}, grads{dout.to(dt).to(dev)};
+  if (dfin.defined()) {
+    roots.push_back(out.final_state.levels);
+    grads.push_back(dfin.to(ct).to(dev));
+  }
+  autograd::backward(roots, grads);
+  Run r;
+  r.o = on_cpu(out.o);
+  r.fin = dfin.defined() ? on_cpu(out.final_state.levels) : Tensor();
+  r.dq = on_cpu(q.grad()), r.dk = on_cpu(k.grad()), r.dv = on_cpu(v.grad()), r.dg = on_cpu(g.grad());
+  r.dls = on_cpu(ls.grad());
+  r.dstate = st.defined() ? on_cpu(st.grad()) : Tensor();
+  return r;
+}
+
+double norm_of(const Tensor& t) {
+  double s = 0;
+  for (double x : t.to_vector<double>()) s += x * x;
+  return std::sqrt(s);
+}
+
+// dg is a difference of two equal-sized sums (do.o - v.dv); where they cancel
+// (T = 1 gives exactly 0) relative error measures rounding noise, so the
+// error is taken against at least a thousandth of dv's norm.
+double dg_err(const Tensor& a, const Tensor& b, const Tensor& dv) {
+  const std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
+  if (va.size() != vb.size()) return INFINITY;
+  double d = 0;
+  for (size_t i = 0; i < va.size(); ++i) d += (va[i] - vb[i]) * (va[i] - vb[i]);
+  const double e = std::sqrt(d) / std::max(norm_of(b), 1e-3 * norm_of(dv));
+  return std::isnan(e) ? INFINITY : e;
+}
+
+// Every output and gradient of `got` against `want` (either may lack the
+// state parts; `want.dstate` undefined skips them, e.g. for naive).
+void check_run(const Run& got, const Run& want, double tol, const std::string& against) {
+  INFO("against " << against);
+  auto rel = [](const Tensor& a, const Tensor& b) { return lla_test::rel_err(a, b); };
+  CHECK(rel(got.o, want.o) < tol);
+  CHECK(rel(got.dq, want.dq) < tol);
+  CHECK(rel(got.dk, want.dk) < tol);
+  CHECK(rel(got.dv, want.dv) < tol);
+  CHECK(dg_err(got.dg, want.dg, want.dv) < tol);
+  CHECK(rel(got.dls, want.dls) < tol);
+  if (want.fin.defined()) {
+    REQUIRE(got.fin.defined());
+    CHECK(rel(got.fin, want.fin) < tol);
+  }
+  if (want.dstate.defined()) {
+    REQUIRE(got.dstate.defined());
+    CHECK(rel(got.dstate, want.dstate) < tol);
+  }
+}
+
+lla_test::Inputs rounded_to_bf16(const lla_test::Inputs& in) {
+  auto r = [](const Tensor& t) { return t.to(DType::bf16).to(DType::f64); };
+  return {r(in.q), r(in.k), r(in.v), in.g.to(DType::f32).to(DType::f64), r(in.ls)};
+}
+
+bool refused(const Error& e) { return loglin_test::contains(e.what(), "does not take this call"); }
+
+void check_case(const Case& c, uint64_t seed) {
+  INFO("case " << c.name << ": B " << c.B << " T " << c.T << " G " << c.G << " H " << c.H << " K " << c.K << " V "
+               << c.V << " chunk " << c.chunk);
+  Generator gen(seed);
+  int64_t last = c.T - 1;
+  if (!c.positions.empty()) last += *std::max_element(c.positions.begin(), c.positions.end());
+  const int64_t L = c.L > 0 ? c.L : lla_test::min_levels(last);
+  const lla_test::Inputs in = lla_test::random_inputs(gen, c.B, c.T, c.G, c.H, c.K, c.V, L, DType::f64);
+  const Tensor dout = randn(in.v.shape(), DType::f64, gen);
+  Tensor state, dfin;
+  const int64_t N = n_seqs(c);
+  if (!c.positions.empty()) {
+    state = mul(randn({N, c.H, L, c.K, c.V}, DType::f64, gen), 0.1).contiguous();
+    for (int64_t n = 0; n < N; ++n)
+      if (c.positions[n] == 0) core::fill(state.narrow(0, n, 1), 0.0);  // position 0 holds nothing
+  }
+  if (c.final_grad) dfin = randn({N, c.H, L, c.K, c.V}, DType::f64, gen);
+
+  // References in f64: the chunked CPU path, on the inputs as drawn and on
+  // their bf16 roundings; the naive answer key where it is affordable.
+  const Run cpu = run(c, in, state, dout, dfin, DType::f64, Device::cpu());
+  const lla_test::Inputs in16 = rounded_to_bf16(in);
+  const Tensor dout16 = dout.to(DType::bf16).to(DType::f64);
+  const Run cpu16 = run(c, in16, state, dout16, dfin, DType::f64, Device::cpu());
+  Run naive;
+  const bool with_naive = c.positions.empty() && !c.final_grad && c.T <= 1000;
+  if (with_naive) {
+    const Tensor cu = c.cu.empty() ? Tensor() : lla_test::cu_tensor(c.cu);
+    naive.o = log_linear_attention_naive(in.q, in.k, in.v, in.g, in.ls, cu);
+    const LogLinearAttentionGrads gr = log_linear_attention_naive_backward(in.q, in.k, in.v, in.g, in.ls, dout, cu);
+    naive.dq = gr.dq, naive.dk = gr.dk, naive.dv = gr.dv, naive.dg = gr.dg, naive.dls = gr.dlevel_scales;
+  }
+
+  REQUIRE(!lla::kernel_versions().empty());
+  for (const lla::KernelVersion& ver : lla::kernel_versions()) {
+    INFO("kernel version " << ver.name);
+    lla::KernelVersionScope scope(ver.name);
+    for (DType dt : {DType::f64, DType::f32, DType::bf16}) {
+      INFO("dtype " << dtype_name(dt));
+      if (dt == DType::f64 && !ver.forward_f64) continue;  // "where the version supports f64"
+      Run got;
+      try {
+        got = run(c, dt == DType::bf16 ? in16 : in, state, dt == DType::bf16 ? dout16 : dout, dfin, dt,
+                  Device::cuda());
+      } catch (const Error& e) {
+        if (!refused(e)) throw;
+        WARN("kernel version " << ver.name << " refuses " << c.name << " in " << dtype_name(dt) << ": " << e.what());
+        continue;
+      }
+      if (dt == DType::bf16) {
+        REQUIRE(got.o.dtype() == DType::bf16);
+        REQUIRE(got.dq.dtype() == DType::bf16);
+        check_run(got, cpu16, 2e-2, "cpu f64 on bf16-rounded inputs");
+        continue;
+      }
+      const double tol = dt == DType::f64 ? 1e-10 : 1e-4;
+      check_run(got, cpu, tol, "cpu chunked f64");
+      if (with_naive) check_run(got, naive, tol, "naive f64");
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("log_linear_attention cuda matrix: every version, T x G, K != V", "[cuda][log_linear_attention]") {
+  LOGLIN_REQUIRE_CUDA();
+  uint64_t seed = 100;
+  for (int64_t T : {1, 63, 64, 65, 1000, 4097}) {
+    for (int64_t G : {1, 4}) {
+      Case c;
+      c.name = "T " + std::to_string(T) + ", G " + std::to_string(G);
+      c.B = 2, c.T = T, c.G = G, c.H = 4, c.K = 64, c.V = 32;
+      check_case(c, seed++);
+    }
+  }
+}
+
+TEST_CASE("log_linear_attention cuda matrix: the benchmark's head dims and odd ones",
+          "[cuda][log_linear_attention]") {
+  LOGLIN_REQUIRE_CUDA();
+  Case bench;  // the benchmark's shape, fewer heads: K = 128, V = 64, one group
+  bench.name = "K 128 V 64";
+  bench.B = 1, bench.T = 1000, bench.G = 1, bench.H = 4, bench.K = 128, bench.V = 64;
+  check_case(bench, 200);
+  Case odd;  // head dims that are no power of two, a small chunk
+  odd.name = "K 40 V 24 chunk 32";
+  odd.B = 2, odd.T = 333, odd.G = 1, odd.H = 3, odd.K = 40, odd.V = 24, odd.chunk = 32;
+  check_case(odd, 201);
+  Case wide;  // V > K, one group per head
+  wide.name = "K 32 V 128";
+  wide.B = 1, wide.T = 520, wide.G = 2, wide.H = 2, wide.K = 32, wide.V = 128;
+  check_case(wide, 202);
+}
+
+TEST_CASE("log_linear_attention cuda matrix: packed sequences", "[cuda][log_linear_attention]") {
+  LOGLIN_REQUIRE_CUDA();
+  for (int64_t G : {1, 4}) {
+    Case c;
+    c.name = "cu_seqlens, G " + std::to_string(G);
+    c.B = 1, c.T = 1000, c.G = G, c.H = 4, c.K = 64, c.V = 32;
+    c.cu = {0, 1, 64, 129, 193, 1000};  // lengths 1, 63, 65, 64, 807
+    check_case(c, 300 + G);
+  }
+  Case long_packed;
+  long_packed.name = "cu_seqlens, T 4097";
+  long_packed.B = 1, long_packed.T = 4097, long_packed.G = 1, long_packed.H = 2, long_packed.K = 64, long_packed.V = 32;
+  long_packed.cu = {0, 2049, 4097};
+  check_case(long_packed, 310);
+}
+
+TEST_CASE("log_linear_attention cuda matrix: initial and final states with gradients",
+          "[cuda][log_linear_attention]") {
+  LOGLIN_REQUIRE_CUDA();
+  for (int64_t G : {1, 4}) {
+    Case c;
+    c.name = "initial + final state, G " + std::to_string(G);
+    c.B = 2, c.T = 1000, c.G = G, c.H = 4, c.K = 64, c.V = 32;
+    c.positions = {300, 1027};
+    c.final_grad = true;
+    check_case(c, 400 + G);
+  }
+  Case short_state;  // continuing inside a chunk and at a chunk start, T < chunk
+  short_state.name = "initial + final state, T 63";
+  short_state.B = 2, short_state.T = 63, short_state.G = 1, short_state.H = 4, short_state.K = 64, short_state.V = 32;
+  short_state.positions = {5, 64};
+  short_state.final_grad = true;
+  check_case(short_state, 410);
+  Case final_only;
+  final_only.name = "final state only, T 65";
+  final_only.B = 2, final_only.T = 65, final_only.G = 4, final_only.H = 4, final_only.K = 64, final_only.V = 32;
+  final_only.final_grad = true;
+  check_case(final_only, 411);
+  Case packed;  // packed sequences, each from its own state (one at position 0)
+  packed.name = "cu_seqlens + states";
+  packed.B = 1, packed.T = 1000, packed.G = 2, packed.H = 4, packed.K = 64, packed.V = 32;
+  packed.cu = {0, 400, 650, 1000};
+  packed.positions = {64, 0, 517};
+  packed.final_grad = true;
+  check_case(packed, 412);
+}
+
+TEST_CASE("log_linear_attention kernel versions: registry and selection", "[log_linear_attention]") {
+  // Runs on every build: the names, the setter and its errors. In builds
+  // without CUDA the registry is empty.
+  const std::string before = lla::kernel_version_choice();
+  CHECK(loglin_test::contains(loglin_test::error_message([] { lla::set_kernel_version("v999"); }), "v999"));
+  CHECK(lla::kernel_version_choice() == before);
+  for (const lla::KernelVersion& v : lla::kernel_versions()) {
+    INFO("version " << v.name);
+    CHECK(lla::find_kernel_version(v.name) == &v);
+    CHECK(v.workspace_bytes != nullptr);
+    CHECK((v.forward_f32 != nullptr || v.forward_bf16 != nullptr));
+    {
+      lla::KernelVersionScope scope(v.name);
+      CHECK(lla::kernel_version_choice() == v.name);
+    }
+    CHECK(lla::kernel_version_choice() == before);
+  }
+#if LOGLIN_WITH_CUDA
+  REQUIRE(lla::find_kernel_version("v1") != nullptr);
+  CHECK(lla::find_kernel_version("v1")->forward_f64 != nullptr);
+#endif
+  lla::set_kernel_version("auto");
+  CHECK(lla::kernel_version_choice() == "auto");
+  lla::set_kernel_version("");
+  CHECK(lla::kernel_version_choice() == before);
+}
