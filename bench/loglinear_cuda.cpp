@@ -1,0 +1,313 @@
+// bench_loglinear_cuda: log_linear_attention on the GPU against the peer of
+// /work/shared/PEERS.md (the reference package's Triton kernels, one H100).
+//
+// Build: cmake -S . -B build -G Ninja -DLOGLIN_CUDA=ON && ninja -C build bench_loglinear_cuda
+// Run:   build/bench/bench_loglinear_cuda [--versions v1,v2] [--max-T 32768] [--runs 10]
+//
+// Shapes (PEERS.md): q, k [B, T, 1, 128] (one group), v [B, T, 32, 64],
+// g [B, T, 32], level_scales [B, T, 32, L] with L = bit_length(T - 1) + 1,
+// B = 32768 / T (32K tokens per batch), T = 1024 .. 32768, chunk 64.
+// dtypes: q, k, v, level_scales in bf16; g in f32 (the op takes f32 g with
+// bf16 inputs, as the peer did). A version without native bf16 launchers
+// (v1) converts the bf16 inputs to f32 inside the op; those conversions are
+// timed as part of it. One extra row per version: f32 inputs at T = 1024.
+//
+// Timing: CUDA events on loglin's stream around each call, 3 warm-up calls,
+// the median of --runs (default 10). "fwd" is the op under no_grad; "fwd+bwd"
+// is one forward with autograd and one backward with a fixed random bf16
+// output gradient (the leaves' gradients are dropped between runs).
+// Peak memory: cuda::reset_peak_memory(0) before the fwd+bwd runs, then
+// cuda::memory_stats(0).peak_bytes (the inputs, about 0.3 GiB at every T,
+// are allocated before the reset and count as in use).
+//
+// FLOP count (2 FLOPs per multiply-add; nothing is measured). Per batch
+// element, C = 64, NT = ceil(T / C) chunks, G groups, H heads, head dims K, V:
+//   forward  = NT * G * 2 C^2 K          intra-chunk scores Q K^T (the whole C x C
+//                                        tile, as a tensor-core kernel computes it;
+//                                        the causal mask is applied after)
+//            + NT * H * 2 C^2 V          masked scores times V
+//            + NT * H * 2 C K V          per-chunk states U = K^T diag(decay) V
+//            + N_comb * H * 2 K V        tree combines (scale the left child, add)
+//            + N_read * H * 2 C K V      level queries Q R, one per non-empty level
+// where N_comb = number of tree nodes above level 0 (sum over j >= 1 of
+// floor((NT - 1) / 2^j)) and N_read = sum over chunks n of popcount(n) (only
+// the levels whose bit is set are read; KERNELS.md).
+//   backward = NT * G * 2 C^2 K          scores recomputed
+//            + NT * H * 2 C^2 (2 V + 2 K)  dA = dO V^T, dV += (S o W)^T dO,
+//                                          dq += (dA o W) K, dk += (dA o W)^T Q
+//            + NT * H * 3 * 2 C K V      states rebuilt, dk and dv from dU
+//            + N_comb * H * 2 * 2 K V    combines rebuilt, transposed tree
+//            + N_read * H * 2 * 2 C K V  dq from each read, node gradients dR
+// fwd+bwd TFLOP/s divides forward + backward by the fwd+bwd time.
+// The per-row scalings, exp and dg's O(T) work are not counted.
+//
+// Reference rows: loglin's own causal_attention (ops/attention, bf16 tensor
+// cores), 32 heads x 64, causal, the same B and T, next to the peer's
+// FlashAttention (PyTorch SDPA) figures from PEERS.md. FLOPs for those rows:
+// 2 B H T^2 D forward (QK^T and PV on the causal half), 3.5 x that for
+// fwd+bwd (as bench_attention_cuda states).
+//
+// The peer columns are PEERS.md's numbers, hard-coded: measured on one H100
+// 80GB on 2026-11-23, not by this program. ratio = peer ms / our ms (above 1:
+// we are faster).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "autograd/grad_mode.h"
+#include "core/cuda_memory.h"
+#include "core/device.h"
+#include "core/rng.h"
+#include "ops/log_linear_attention/kernel_versions.h"
+#include "ops/ops.h"
+
+#if LOGLIN_WITH_CUDA
+#include "core/cuda_check.h"
+#include "core/cuda_stream.h"
+#endif
+
+using namespace loglin;
+
+namespace {
+
+#if LOGLIN_WITH_CUDA
+constexpr int64_t kTokens = 32768, kH = 32, kK = 128, kV = 64, kG = 1, kC = 64;
+
+// PEERS.md, H100, bf16 inputs, g f32 (the peer's figures, not measured here).
+struct PeerRow {
+  int64_t T;
+  double fwd_ms, fwd_bwd_ms, sdpa_fwd_ms, sdpa_fwd_bwd_ms;
+};
+constexpr PeerRow kPeer[] = {
+    {1024, 4.22, 14.34, 0.40, 2.22},  {2048, 3.87, 16.53, 0.71, 3.22},  {4096, 4.75, 18.20, 1.28, 5.19},
+    {8192, 6.14, 20.86, 2.40, 9.28},  {16384, 6.63, 34.63, 4.89, 17.47}, {32768, 9.38, 61.78, 9.41, 34.99},
+};
+constexpr double kPeerF32Fwd = 5.56, kPeerF32FwdBwd = 23.92;  // T = 1024, B = 32, f32 inputs
+constexpr double kPeerPeakGiB = 2.5;                          // fwd+bwd, every T
+
+struct Flops {
+  double fwd = 0, bwd = 0;
+};
+
+Flops count_flops(int64_t B, int64_t T, int64_t G, int64_t H, int64_t K, int64_t V, int64_t C) {
+  const int64_t NT = (T + C - 1) / C;
+  double n_comb = 0, n_read = 0;
+  for (int j = 1; ((NT - 1) >> j) > 0; ++j) n_comb += static_cast<double>((NT - 1) >> j);
+  for (int64_t n = 0; n < NT; ++n) n_read += std::popcount(static_cast<uint64_t>(n));
+  const double c = static_cast<double>(C), kv = static_cast<double>(K) * V, nt = static_cast<double>(NT);
+  Flops f;
+  f.fwd = nt * G * 2 * c * c * K + nt * H * 2 * c * c * V + nt * H * 2 * c * kv + n_comb * H * 2 * kv +
+          n_read * H * 2 * c * kv;
+  f.bwd = nt * G * 2 * c * c * K + nt * H * 2 * c * c * (2.0 * V + 2.0 * K) + nt * H * 3 * 2 * c * kv +
+          n_comb * H * 2 * 2 * kv + n_read * H * 2 * 2 * c * kv;
+  f.fwd *= B, f.bwd *= B;
+  return f;
+}
+
+double median_ms(const std::function<void()>& fn, int runs, int warmup = 3) {
+  for (int i = 0; i < warmup; ++i) fn();
+  cudaStream_t s = cuda::stream(0);
+  cudaEvent_t start, stop;
+  LOGLIN_CUDA_CHECK(cudaEventCreate(&start), "bench");
+  LOGLIN_CUDA_CHECK(cudaEventCreate(&stop), "bench");
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    LOGLIN_CUDA_CHECK(cudaEventRecord(start, s), "bench");
+    fn();
+    LOGLIN_CUDA_CHECK(cudaEventRecord(stop, s), "bench");
+    LOGLIN_CUDA_CHECK(cudaEventSynchronize(stop), "bench");
+    float t = 0;
+    LOGLIN_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop), "bench");
+    ms.push_back(t);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+int64_t levels_for(int64_t T) { return static_cast<int64_t>(std::bit_width(static_cast<uint64_t>(T - 1))) + 1; }
+
+Tensor leaf(Tensor t) {
+  t = t.detach();
+  t.set_requires_grad(true);
+  return t;
+}
+
+struct Timing {
+  double fwd_ms = NAN, fwd_bwd_ms = NAN, peak_gib = NAN;
+  std::string note;
+};
+
+// The op on the PEERS.md shape at sequence length T, inputs in `dt` (g f32).
+Timing time_loglinear(int64_t T, DType dt, int runs) {
+  const int64_t B = kTokens / T, L = levels_for(T);
+  const Device dev = Device::cuda(0);
+  Generator gen(1);
+  auto make = [&](Shape shape, double lo, double hi, DType d) {
+    return leaf(rand(shape, lo, hi, DType::f32, gen).to(d).to(dev));
+  };
+  // q, k ~ U(-1, 1) / sqrt(K) keeps the scores O(1); g ~ U(-0.05, 0) as a
+  // trained model's decays; level scales ~ U(0.5, 1.5).
+  const double qs = 1.0 / std::sqrt(static_cast<double>(kK));
+  Tensor q = make({B, T, kG, kK}, -qs, qs, dt), k = make({B, T, kG, kK}, -qs, qs, dt);
+  Tensor v = make({B, T, kH, kV}, -1, 1, dt), g = make({B, T, kH}, -0.05, 0, DType::f32);
+  Tensor ls = make({B, T, kH, L}, 0.5, 1.5, dt);
+  const Tensor dout = randn({B, T, kH, kV}, DType::f32, gen).to(dt).to(dev);
+  Timing t;
+  try {
+    t.fwd_ms = median_ms(
+        [&] {
+          NoGradGuard no_grad;
+          (void)log_linear_attention(q, k, v, g, ls);
+        },
+        runs);
+    cuda::synchronize(0);
+    cuda::reset_peak_memory(0);
+    t.fwd_bwd_ms = median_ms(
+        [&] {
+          for (Tensor* x : {&q, &k, &v, &g, &ls}) x->zero_grad();
+          log_linear_attention(q, k, v, g, ls).backward(dout);
+        },
+        runs);
+    cuda::synchronize(0);
+    t.peak_gib = static_cast<double>(cuda::memory_stats(0).peak_bytes) / (1024.0 * 1024.0 * 1024.0);
+  } catch (const Error& e) {
+    t.note = e.what();
+  }
+  cuda::synchronize(0);
+  cuda::empty_cache(0);
+  return t;
+}
+
+// loglin's causal_attention, bf16, 32 heads x 64, [B, H, T, D].
+Timing time_attention(int64_t T, int runs) {
+  const int64_t B = kTokens / T, D = 64;
+  const Device dev = Device::cuda(0);
+  Generator gen(2);
+  auto make = [&] { return leaf(randn({B, kH, T, D}, DType::f32, gen).to(DType::bf16).to(dev)); };
+  Tensor q = make(), k = make(), v = make();
+  const Tensor dy = randn({B, kH, T, D}, DType::f32, gen).to(DType::bf16).to(dev);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  Timing t;
+  try {
+    t.fwd_ms = median_ms(
+        [&] {
+          NoGradGuard no_grad;
+          (void)causal_attention(q, k, v, scale);
+        },
+        runs);
+    cuda::synchronize(0);
+    cuda::reset_peak_memory(0);
+    t.fwd_bwd_ms = median_ms(
+        [&] {
+          q.zero_grad(), k.zero_grad(), v.zero_grad();
+          causal_attention(q, k, v, scale).backward(dy);
+        },
+        runs);
+    cuda::synchronize(0);
+    t.peak_gib = static_cast<double>(cuda::memory_stats(0).peak_bytes) / (1024.0 * 1024.0 * 1024.0);
+  } catch (const Error& e) {
+    t.note = e.what();
+  }
+  cuda::synchronize(0);
+  cuda::empty_cache(0);
+  return t;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string x; std::getline(ss, x, ',');)
+    if (!x.empty()) out.push_back(x);
+  return out;
+}
+
+std::string fmt_ms(double ms) { return std::isnan(ms) ? "-" : fmt::format("{:.2f}", ms); }
+std::string fmt_ratio(double peer, double ours) { return std::isnan(ours) ? "-" : fmt::format("{:.2f}", peer / ours); }
+std::string fmt_tflops(double flops, double ms) { return std::isnan(ms) ? "-" : fmt::format("{:.2f}", flops / (ms * 1e9)); }
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+#if !LOGLIN_WITH_CUDA
+  (void)argc, (void)argv;
+  fmt::print("bench_loglinear_cuda: this build has no CUDA backend\n");
+  return 0;
+#else
+  if (!cuda_is_available()) {
+    fmt::print("bench_loglinear_cuda: no CUDA device present\n");
+    return 0;
+  }
+  std::vector<std::string> versions;
+  int64_t max_T = 32768;
+  int runs = 10;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (a == "--versions" && has_value) versions = split(argv[++i]);
+    else if (a == "--max-T" && has_value) max_T = std::atoll(argv[++i]);
+    else if (a == "--runs" && has_value) runs = std::max(1, std::atoi(argv[++i]));
+    else {
+      fmt::print(stderr, "usage: bench_loglinear_cuda [--versions v1,v2] [--max-T 32768] [--runs 10]\n");
+      return 2;
+    }
+  }
+  if (versions.empty())
+    for (const lla::KernelVersion& v : lla::kernel_versions()) versions.push_back(v.name);
+
+  fmt::print("log_linear_attention, q,k [B,T,1,128], v [B,T,32,64], g [B,T,32] f32, level_scales [B,T,32,L], "
+             "B = 32768/T, chunk 64; median of {} runs (CUDA events) after 3 warm-up runs.\n",
+             runs);
+  fmt::print("peer = PEERS.md's reference package (Triton) on one H100, hard-coded; ratio = peer ms / our ms.\n\n");
+  fmt::print("| T | B | version | dtype | fwd ms | fwd+bwd ms | peer fwd ms | peer fwd+bwd ms | ratio fwd | "
+             "ratio fwd+bwd | fwd TFLOP/s | fwd+bwd TFLOP/s | peak GiB (peer ~{}) |\n",
+             kPeerPeakGiB);
+  fmt::print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const std::string& name : versions) {
+    lla::KernelVersionScope scope(name);
+    auto row = [&](int64_t T, DType dt, double peer_fwd, double peer_fb) {
+      const int64_t B = kTokens / T;
+      const Flops f = count_flops(B, T, kG, kH, kK, kV, kC);
+      const Timing t = time_loglinear(T, dt, runs);
+      fmt::print("| {} | {} | {} | {} | {} | {} | {:.2f} | {:.2f} | {} | {} | {} | {} | {} |{}\n", T, B, name,
+                 dtype_name(dt), fmt_ms(t.fwd_ms), fmt_ms(t.fwd_bwd_ms), peer_fwd, peer_fb,
+                 fmt_ratio(peer_fwd, t.fwd_ms), fmt_ratio(peer_fb, t.fwd_bwd_ms), fmt_tflops(f.fwd, t.fwd_ms),
+                 fmt_tflops(f.fwd + f.bwd, t.fwd_bwd_ms), std::isnan(t.peak_gib) ? "-" : fmt::format("{:.2f}", t.peak_gib),
+                 t.note.empty() ? "" : " " + t.note);
+      std::fflush(stdout);
+    };
+    for (const PeerRow& p : kPeer)
+      if (p.T <= max_T) row(p.T, DType::bf16, p.fwd_ms, p.fwd_bwd_ms);
+    row(1024, DType::f32, kPeerF32Fwd, kPeerF32FwdBwd);
+  }
+
+  fmt::print("\nReference: loglin causal_attention (bf16 tensor cores), 32 heads x 64, same B and T, next to "
+             "PEERS.md's FlashAttention (PyTorch SDPA) figures.\n\n");
+  fmt::print("| T | B | attention fwd ms | fwd+bwd ms | SDPA fwd ms | SDPA fwd+bwd ms | ratio fwd | ratio fwd+bwd | "
+             "fwd TFLOP/s | fwd+bwd TFLOP/s | peak GiB |\n");
+  fmt::print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const PeerRow& p : kPeer) {
+    if (p.T > max_T) continue;
+    const int64_t B = kTokens / p.T;
+    const double flops = 2.0 * B * kH * static_cast<double>(p.T) * p.T * 64;
+    const Timing t = time_attention(p.T, runs);
+    fmt::print("| {} | {} | {} | {} | {:.2f} | {:.2f} | {} | {} | {} | {} | {} |{}\n", p.T, B, fmt_ms(t.fwd_ms),
+               fmt_ms(t.fwd_bwd_ms), p.sdpa_fwd_ms, p.sdpa_fwd_bwd_ms, fmt_ratio(p.sdpa_fwd_ms, t.fwd_ms),
+               fmt_ratio(p.sdpa_fwd_bwd_ms, t.fwd_bwd_ms), fmt_tflops(flops, t.fwd_ms),
+               fmt_tflops(3.5 * flops, t.fwd_bwd_ms), std::isnan(t.peak_gib) ? "-" : fmt::format("{:.2f}", t.peak_gib),
+               t.note.empty() ? "" : " " + t.note);
+    std::fflush(stdout);
+  }
+  return 0;
+#endif
+}
