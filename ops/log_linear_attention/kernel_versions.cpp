@@ -14,6 +14,7 @@
 #include "ops/log_linear_attention/chunk_cpu.h"
 #if LOGLIN_WITH_CUDA
 #include "ops/log_linear_attention/log_linear_attention_cuda.h"
+#include "ops/log_linear_attention/v2_forward_cuda.h"
 #endif
 
 namespace loglin::lla {
@@ -105,6 +106,99 @@ KernelVersion v1_simple() {
   v.backward_f64 = v1_backward<double>;
   return v;
 }
+
+// ---- v2: bf16 tensor-core forward (v2_forward_cuda.cu, KERNELS_PLAN.md) ----
+// UNTESTED ON A GPU: only run when chosen by name (in_auto = false). Its
+// backward is v1's f32 backward on f32 copies of the bf16 inputs, o and dout,
+// the gradients rounded back to bf16 (the same numbers the f32 conversion
+// path of the entry point gives, except that dg reads v2's bf16 o).
+
+bool v2_supports(const GpuProblem& p, const KernelCall& c) {
+  return c.dtype == DType::bf16 && !c.state_in && !c.state_out && !c.dstate_in && v2::forward_shape_ok(p.K, p.V, p.C) &&
+         v2::device_ok(p.device);
+}
+
+// The forward's workspace: G per row (double) and the tree nodes in bf16.
+void v2_carve_forward(Carver& w, const GpuProblem& p, GpuForward<bf16, float>& f, bf16*& nodes) {
+  f.Gd = w.take<double>(p.rows * p.H);
+  nodes = w.take<bf16>(p.n_nodes * p.H * p.K * p.V);
+  f.nodes = nullptr;
+  f.prefix = nullptr;
+}
+
+// The backward adapter's f32 copies, then v1's f32 backward workspace.
+struct V2BackwardCopies {
+  float *q, *k, *v, *ls, *o, *dout, *dq, *dk, *dv, *dls;
+};
+V2BackwardCopies v2_carve_backward(Carver& w, const GpuProblem& p) {
+  const int64_t nqk = p.rows * p.G * p.K, nv = p.rows * p.H * p.V, nls = p.rows * p.H * p.L;
+  V2BackwardCopies c;
+  c.q = w.take<float>(nqk), c.k = w.take<float>(nqk), c.v = w.take<float>(nv), c.ls = w.take<float>(nls);
+  c.o = w.take<float>(nv), c.dout = w.take<float>(nv);
+  c.dq = w.take<float>(nqk), c.dk = w.take<float>(nqk), c.dv = w.take<float>(nv), c.dls = w.take<float>(nls);
+  return c;
+}
+
+size_t v2_workspace_bytes(const GpuProblem& p, const KernelCall& c, Pass pass) {
+  Carver w(nullptr);
+  if (pass == Pass::forward) {
+    GpuForward<bf16, float> f;
+    bf16* nodes = nullptr;
+    v2_carve_forward(w, p, f, nodes);
+    return w.used();
+  }
+  (void)v2_carve_backward(w, p);
+  KernelCall f32 = c;
+  f32.dtype = DType::f32;
+  return w.used() + v1_workspace_bytes(p, f32, Pass::backward);
+}
+
+void v2_forward(const GpuProblem& p, const GpuForward<bf16, float>& f, void* ws) {
+  GpuForward<bf16, float> a = f;
+  Carver w(ws);
+  bf16* nodes = nullptr;
+  v2_carve_forward(w, p, a, nodes);
+  v2::forward_bf16(p, a, nodes);
+}
+
+void v2_backward_via_v1(const GpuProblem& p, const GpuBackward<bf16, float>& b, void* ws) {
+  LOGLIN_CHECK(!b.fwd.state_in && !b.fwd.state_out && !b.dstate_out && !b.dstate_in,
+               "[{}] v2 takes no states (its supports() refuses them)", kOpName);
+  Carver w(ws);
+  const V2BackwardCopies c = v2_carve_backward(w, p);
+  const int64_t nqk = p.rows * p.G * p.K, nv = p.rows * p.H * p.V, nls = p.rows * p.H * p.L;
+  const int dev = p.device;
+  v2::bf16_to_f32(b.fwd.q, c.q, nqk, dev);
+  v2::bf16_to_f32(b.fwd.k, c.k, nqk, dev);
+  v2::bf16_to_f32(b.fwd.v, c.v, nv, dev);
+  v2::bf16_to_f32(b.fwd.ls, c.ls, nls, dev);
+  v2::bf16_to_f32(b.fwd.o, c.o, nv, dev);
+  v2::bf16_to_f32(b.dout, c.dout, nv, dev);
+  GpuBackward<float> a;
+  a.fwd.q = c.q, a.fwd.k = c.k, a.fwd.v = c.v, a.fwd.g = b.fwd.g, a.fwd.ls = c.ls, a.fwd.o = c.o;
+  a.dout = c.dout;
+  a.dq = c.dq, a.dk = c.dk, a.dv = c.dv, a.dg = b.dg, a.dls = c.dls;
+  // v1 carves its own workspace after the copies (Carver pieces are 256-byte aligned).
+  v1_backward<float>(p, a, static_cast<char*>(ws) + w.used());
+  v2::f32_to_bf16(c.dq, b.dq, nqk, dev);
+  v2::f32_to_bf16(c.dk, b.dk, nqk, dev);
+  v2::f32_to_bf16(c.dv, b.dv, nv, dev);
+  v2::f32_to_bf16(c.dls, b.dls, nls, dev);
+}
+
+KernelVersion v2_tensor_core() {
+  KernelVersion v;
+  v.name = "v2";
+  v.about = "tensor cores (WMMA bf16) forward, bf16 only, K, V in {32, 64, 128, 256}, chunk 64, no states; "
+            "backward = v1 in f32; UNTESTED, by name only";
+  v.rank = 2;
+  v.in_auto = false;  // not chosen by auto until it has passed the test matrix on a GPU
+  v.supports = v2_supports;
+  v.workspace_bytes = v2_workspace_bytes;
+  v.forward_bf16 = v2_forward;
+  v.backward_bf16 = v2_backward_via_v1;
+  return v;
+}
 #endif
 
 // The setter's choice ("" = the environment decides).
@@ -149,7 +243,7 @@ const std::vector<KernelVersion>& kernel_versions() {
     std::vector<KernelVersion> v = {
 #if LOGLIN_WITH_CUDA
         v1_simple(),
-        // Register a new version here, one line each: v2_tensor_core(),
+        v2_tensor_core(),  // register a new version here, one line each
 #endif
     };
     std::stable_sort(v.begin(), v.end(), [](const KernelVersion& a, const KernelVersion& b) { return a.rank > b.rank; });
@@ -184,7 +278,7 @@ const KernelVersion& select_kernel_version(const GpuProblem& p, const KernelCall
   const std::string choice = kernel_version_choice();
   if (is_auto(choice)) {
     for (const KernelVersion& v : kernel_versions())
-      if (v.takes(p, c)) return v;
+      if (v.in_auto && v.takes(p, c)) return v;
     LOGLIN_FAIL("[{}] no CUDA kernel version takes this call ({}); registered: {}", kOpName, describe(p, c),
                 registered_names());
   }
@@ -207,6 +301,7 @@ const KernelVersion* select_native_bf16_version(const GpuProblem& p, const Kerne
     KernelCall f = c;
     f.dtype = DType::f32;
     for (const KernelVersion& v : kernel_versions()) {
+      if (!v.in_auto) continue;
       if (v.takes(p, b)) return &v;
       if (v.takes(p, f)) return nullptr;
     }

@@ -9,10 +9,16 @@
 //       (log_linear_attention_cuda.{h,cu}); f32 and f64; bf16 inputs are
 //       converted to f32 by the entry point. Every problem. The reference the
 //       fast versions are tested against.
+//   v2  tensor cores (v2_forward_cuda.{h,cu}, KERNELS_PLAN.md): the bf16
+//       forward only, K, V in {32, 64, 128, 256}, chunk 64, no states; its
+//       backward runs v1 in f32 on converted copies. Not yet run on a GPU:
+//       in_auto = false, so only LOGLIN_LLA_KERNEL=v2 / set_kernel_version
+//       selects it.
 //
 // Choosing one:
 //   - LOGLIN_LLA_KERNEL=auto (or unset): the highest-ranked registered version
-//     that supports the call (dtype, K, V, chunk, states; see supports());
+//     with in_auto that supports the call (dtype, K, V, chunk, states; see
+//     supports());
 //   - LOGLIN_LLA_KERNEL=<name>: that version; a call it does not support is a
 //     clear error, never a silent fall-back;
 //   - set_kernel_version("<name>" or "auto") from C++ (tests, benchmarks)
@@ -63,6 +69,7 @@ struct KernelVersion {
   const char* name = "";   // "v1": what LOGLIN_LLA_KERNEL and set_kernel_version take
   const char* about = "";  // one line for tables and error messages
   int rank = 0;            // auto picks the highest rank that supports a call
+  bool in_auto = true;     // false: only when chosen by name (a version not yet validated on a GPU)
   bool (*supports)(const GpuProblem&, const KernelCall&) = nullptr;  // null: everything its launchers take
   size_t (*workspace_bytes)(const GpuProblem&, const KernelCall&, Pass) = nullptr;
   ForwardFn<float, float> forward_f32 = nullptr;

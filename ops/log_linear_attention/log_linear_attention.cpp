@@ -258,8 +258,12 @@ std::optional<LogLinearAttentionOutput> cuda_native_bf16(const Tensor& q, const 
                                                          const LogLinearAttentionOptions& options) {
   if (!(is_bf16(q) && is_bf16(k) && is_bf16(v) && is_bf16(level_scales) && g.dtype() == DType::f32)) return std::nullopt;
   const std::vector<lla::KernelVersion>& all = lla::kernel_versions();
-  if (std::none_of(all.begin(), all.end(), [](const lla::KernelVersion& v) { return v.forward_bf16 != nullptr; }))
-    return std::nullopt;  // no version has native bf16 launchers (v1 only): no plan to build
+  const std::string choice = lla::kernel_version_choice();
+  const bool by_auto = choice.empty() || choice == "auto";
+  if (std::none_of(all.begin(), all.end(), [&](const lla::KernelVersion& v) {
+        return v.forward_bf16 != nullptr && (by_auto ? v.in_auto : choice == v.name);
+      }))
+    return std::nullopt;  // no selectable version has native bf16 launchers: no plan to build
   const LogLinearState* st = options.has_initial_state() ? &options.initial_state() : nullptr;
   const lla::Layout lay =
       lla::check_inputs(q, k, v, g, level_scales, options.cu_seqlens(), options.chunk_size(), st, /*bf16_ok=*/true);

@@ -1,0 +1,31 @@
+// v2 of log_linear_attention's CUDA path (KERNELS_PLAN.md): the forward on
+// tensor cores, bf16 q, k, v, level_scales, o with f32 accumulation; g and
+// every decay in f32 (G per row in double, differences rounded to f32).
+// Plain C++17 declarations (no CUDA types); kernel_versions.cpp registers
+// them as version "v2". Its backward is v1's f32 backward on converted
+// copies (kernel_versions.cpp), until the v2 backward exists.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "ops/log_linear_attention/chunk_cuda.h"
+
+namespace loglin::lla::v2 {
+
+// Whether the v2 forward has a kernel for these head dims (K, V in
+// {32, 64, 128, 256}) and chunk (64).
+bool forward_shape_ok(int64_t K, int64_t V, int64_t C);
+// Compute capability >= 8.0 (mma bf16); cached per device.
+bool device_ok(int device);
+
+// The forward: o from q, k, v, g, ls. f.Gd ([rows, H] double) and f.nodes
+// (reinterpreted as bf16, [n_nodes, H, K, V]) must point into the
+// workspace; no states (state_in, state_out null).
+void forward_bf16(const GpuProblem& p, const GpuForward<bf16, float>& f, bf16* nodes);
+
+// Element-wise conversions on the device's stream (the backward adapter).
+void bf16_to_f32(const bf16* src, float* dst, int64_t n, int device);
+void f32_to_bf16(const float* src, bf16* dst, int64_t n, int device);
+
+}  // namespace loglin::lla::v2
