@@ -2,7 +2,7 @@
 // /work/shared/PEERS.md (the reference package's Triton kernels, one H100).
 //
 // Build: cmake -S . -B build -G Ninja -DLOGLIN_CUDA=ON && ninja -C build bench_loglinear_cuda
-// Run:   build/bench/bench_loglinear_cuda [--versions v1,v2] [--max-T 32768] [--runs 10]
+// Run:   build/bench/bench_loglinear_cuda [--versions v1,v2] [--max-T 32768] [--runs 10] [--only-T T]
 //
 // Shapes (PEERS.md): q, k [B, T, 1, 128] (one group), v [B, T, 32, 64],
 // g [B, T, 32], level_scales [B, T, 32, L] with L = bit_length(T - 1) + 1,
@@ -249,7 +249,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::vector<std::string> versions;
-  int64_t max_T = 32768;
+  int64_t max_T = 32768, only_T = 0;
   int runs = 10;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -257,8 +257,10 @@ int main(int argc, char** argv) {
     if (a == "--versions" && has_value) versions = split(argv[++i]);
     else if (a == "--max-T" && has_value) max_T = std::atoll(argv[++i]);
     else if (a == "--runs" && has_value) runs = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--only-T" && has_value) only_T = std::atoll(argv[++i]);
     else {
-      fmt::print(stderr, "usage: bench_loglinear_cuda [--versions v1,v2] [--max-T 32768] [--runs 10]\n");
+      fmt::print(stderr, "usage: bench_loglinear_cuda [--versions v1,v2] [--max-T 32768] [--runs 10] [--only-T T]\n"
+                         "  --only-T: one row of the table (for a profiler), no f32 row, no attention table\n");
       return 2;
     }
   }
@@ -287,9 +289,10 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     };
     for (const PeerRow& p : kPeer)
-      if (p.T <= max_T) row(p.T, DType::bf16, p.fwd_ms, p.fwd_bwd_ms);
-    row(1024, DType::f32, kPeerF32Fwd, kPeerF32FwdBwd);
+      if (only_T ? p.T == only_T : p.T <= max_T) row(p.T, DType::bf16, p.fwd_ms, p.fwd_bwd_ms);
+    if (!only_T) row(1024, DType::f32, kPeerF32Fwd, kPeerF32FwdBwd);
   }
+  if (only_T) return 0;
 
   fmt::print("\nReference: loglin causal_attention (bf16 tensor cores), 32 heads x 64, same B and T, next to "
              "PEERS.md's FlashAttention (PyTorch SDPA) figures.\n\n");

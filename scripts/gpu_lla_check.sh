@@ -4,8 +4,10 @@
 # compute-sanitizer memcheck and racecheck over the [cuda] log_linear_attention
 # tests (every registered kernel version), count tensor-core instructions in
 # the kernels' SASS, and run bench_loglinear_cuda. Logs go to $OUT.
-# Knobs: LLA_TESTS=0 skips ctest; LLA_SANITIZE=0 skips the sanitizers;
-# LOGLINEAR_ARGS is passed to the bench (default: --versions v1,v2 --runs 5).
+# Knobs: LLA_TESTS=0 skips ctest; LLA_SANITIZE=0 skips the sanitizers, LLA_SANITIZERS
+# picks them (default "memcheck racecheck"), LLA_FILTER the tests they run;
+# LOGLINEAR_ARGS is passed to the bench (default: --versions v1,v2 --runs 5);
+# LLA_PROFILE="1024 32768" adds an ncu kernel table per T.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu_check}
@@ -22,9 +24,9 @@ if [ "${LLA_TESTS:-1}" != 0 ]; then
   echo "ctest rc=$? ($(($(date +%s) - t1)) s)"; tail -n 3 "$out/ctest.log"
   grep -E "^\s+[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess aborted|Exception)" "$out/ctest.log" | head -20
 fi
-lla_tests=(build-gpu/tests/test_ops "[cuda][log_linear_attention]")
+lla_tests=(build-gpu/tests/test_ops "${LLA_FILTER:-[cuda][log_linear_attention]}")
 if [ "${LLA_SANITIZE:-1}" != 0 ] && command -v compute-sanitizer >/dev/null; then
-  for tool in memcheck racecheck; do
+  for tool in ${LLA_SANITIZERS:-memcheck racecheck}; do
     t=$(date +%s)
     timeout ${SAN_TIMEOUT:-150} compute-sanitizer --tool $tool --error-exitcode 9 "${lla_tests[@]}" >"$out/$tool.log" 2>&1
     echo "$tool rc=$? ($(($(date +%s) - t)) s): $(grep -E "ERROR SUMMARY|RACECHECK SUMMARY|test cases" "$out/$tool.log" | tr '\n' ' ')"
@@ -33,12 +35,29 @@ if [ "${LLA_SANITIZE:-1}" != 0 ] && command -v compute-sanitizer >/dev/null; the
 fi
 # Tensor-core instructions per log-linear kernel (SASS must show HMMA / HGMMA).
 cuobj=$(command -v cuobjdump || echo /usr/local/cuda/bin/cuobjdump)
-obj=$(find build-gpu -name "v2_*cuda.cu.o" | head -3)
+obj=$(find build-gpu -name "v2_*cuda.cu.o")
 if [ -x "$cuobj" ] && [ -n "$obj" ]; then
   for o in $obj; do
-    "$cuobj" -sass "$o" 2>/dev/null | awk -v f="$(basename "$o")" '/Function :/{fn=$3} /HMMA|HGMMA/{n[fn]++} END{for(k in n) printf "sass %s %s: %d tensor-core instructions\n", f, substr(k,1,60), n[k]}'
+    "$cuobj" -sass "$o" 2>/dev/null | awk '
+      /Function :/ { fn = "?"; if (match($0, /(fwd|bwd)_[a-z_]+_kernel(ILi[0-9]+ELi[0-9]+E)?/)) fn = substr($0, RSTART, RLENGTH) }
+      /HMMA|HGMMA/ { n[fn]++ }
+      END { for (k in n) printf "sass %s: %d HMMA/HGMMA\n", k, n[k] }' | sort | grep -E "ILi128ELi64E|tree|push|dg" || true
   done
 fi
+# Per-kernel profile of one v2 forward + backward at each T of LLA_PROFILE
+# (e.g. "1024 32768"): the bench's only-T row with one timed run, so the
+# first 4 forwards (3 warm-up + 1) are skipped and the next 12 launches are
+# the forward (4) and backward (8) of the first fwd+bwd.
+ncu_bin=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+for T in ${LLA_PROFILE:-}; do
+  [ -x "$ncu_bin" ] || break
+  timeout 240 "$ncu_bin" --clock-control none --kernel-name-base function --kernel-name regex:"fwd_|bwd_|cumdecay" \
+    --launch-skip 16 --launch-count 12 --csv \
+    --metrics gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active \
+    build-gpu/bench/bench_loglinear_cuda --versions v2 --only-T "$T" --runs 1 >"$out/prof_$T.csv" 2>"$out/prof_$T.log"
+  echo; echo "profile T=$T (v2 fwd then bwd; % of peak: sm, dram, tensor pipe; warps = achieved occupancy %):"
+  python3 scripts/ncu_rows.py "$out/prof_$T.csv"
+done
 t2=$(date +%s)
 timeout ${BENCH_TIMEOUT:-200} build-gpu/bench/bench_loglinear_cuda ${LOGLINEAR_ARGS:---versions v1,v2 --runs 5} >"$out/loglinear.md" 2>&1
 echo "bench rc=$? ($(($(date +%s) - t2)) s)"

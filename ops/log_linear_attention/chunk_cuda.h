@@ -9,9 +9,11 @@ namespace loglin::lla {
 
 // One sequence (chunk_cpu.h's Seq plus what the kernels need to find its
 // chunks and tree nodes without searching): chunks n0..n1 of the call, its
-// first chunk job in the job table and its first node in the node table.
+// first chunk job in the job table and its first node in the node table;
+// grp_off: its first group of 8 aligned chunks (n >> 3) in the table of
+// groups (v2's backward keeps node-gradient partials per group).
 struct GpuSeq {
-  int64_t row0, len, pos, n0, n1, node_off, job_off;
+  int64_t row0, len, pos, n0, n1, node_off, job_off, grp_off;
 };
 // One chunk of one sequence: the unit of the per-chunk kernels.
 struct GpuChunk {
@@ -29,6 +31,8 @@ struct GpuProblem {
   int64_t H = 0, G = 0, K = 0, V = 0, L = 0, C = 64;
   int c = 6;
   int64_t rows = 0, n_seqs = 0, n_jobs = 0, n_nodes = 0;
+  int64_t n_groups = 0;  // groups of 8 aligned chunks, over all sequences
+  int max_levels = 0;    // the most tree levels of any sequence
   const GpuSeq* seqs = nullptr;
   const GpuChunk* jobs = nullptr;
   const GpuNode* nodes = nullptr;

@@ -3,23 +3,29 @@
 // sequence keeps (RangeTree's levels and indices), all in one int64 upload.
 #include "ops/log_linear_attention/gpu_plan.h"
 
+#include <algorithm>
+
 namespace loglin::lla {
 
-static_assert(sizeof(GpuSeq) == 7 * sizeof(int64_t) && sizeof(GpuChunk) == 2 * sizeof(int64_t) &&
+static_assert(sizeof(GpuSeq) == 8 * sizeof(int64_t) && sizeof(GpuChunk) == 2 * sizeof(int64_t) &&
                   sizeof(GpuNode) == 3 * sizeof(int64_t),
               "the tables are uploaded as flat int64 arrays");
 
 GpuPlan make_gpu_plan(const Layout& lay, Device device) {
   std::vector<int64_t> seqs, jobs, nodes;
-  int64_t n_jobs = 0, n_nodes = 0;
+  int64_t n_jobs = 0, n_nodes = 0, n_groups = 0;
+  int max_levels = 0;
   for (size_t si = 0; si < lay.seqs.size(); ++si) {
     const Seq& s = lay.seqs[si];
     const int64_t n0 = s.pos >> lay.c, n1 = (s.pos + s.len - 1) >> lay.c;
-    seqs.insert(seqs.end(), {s.row0, s.len, s.pos, n0, n1, n_nodes, n_jobs});
+    seqs.insert(seqs.end(), {s.row0, s.len, s.pos, n0, n1, n_nodes, n_jobs, n_groups});
+    n_groups += (n1 >> 3) - (n0 >> 3) + 1;
     for (int64_t n = n0; n <= n1; ++n, ++n_jobs) jobs.insert(jobs.end(), {static_cast<int64_t>(si), n});
-    for (int j = 0; (n1 >> j) - (n0 >> j) > 0; ++j)
+    int j = 0;
+    for (; (n1 >> j) - (n0 >> j) > 0; ++j)
       for (int64_t a = n0 >> j; a < (n1 >> j); ++a, ++n_nodes)
         nodes.insert(nodes.end(), {static_cast<int64_t>(si), j, a});
+    max_levels = std::max(max_levels, j);
   }
   std::vector<int64_t> all = seqs;
   all.insert(all.end(), jobs.begin(), jobs.end());
@@ -34,6 +40,8 @@ GpuPlan make_gpu_plan(const Layout& lay, Device device) {
   p.n_seqs = static_cast<int64_t>(lay.seqs.size());
   p.n_jobs = n_jobs;
   p.n_nodes = n_nodes;
+  p.n_groups = n_groups;
+  p.max_levels = max_levels;
   p.seqs = reinterpret_cast<const GpuSeq*>(base);
   p.jobs = reinterpret_cast<const GpuChunk*>(base + seqs.size());
   p.nodes = reinterpret_cast<const GpuNode*>(base + seqs.size() + jobs.size());

@@ -14,6 +14,7 @@
 #include "ops/log_linear_attention/chunk_cpu.h"
 #if LOGLIN_WITH_CUDA
 #include "ops/log_linear_attention/log_linear_attention_cuda.h"
+#include "ops/log_linear_attention/v2_backward_cuda.h"
 #include "ops/log_linear_attention/v2_forward_cuda.h"
 #endif
 
@@ -107,16 +108,17 @@ KernelVersion v1_simple() {
   return v;
 }
 
-// ---- v2: bf16 tensor-core forward (v2_forward_cuda.cu, KERNELS_PLAN.md) ----
-// UNTESTED ON A GPU: only run when chosen by name (in_auto = false). Its
-// backward is v1's f32 backward on f32 copies of the bf16 inputs, o and dout,
-// the gradients rounded back to bf16 (the same numbers the f32 conversion
-// path of the entry point gives, except that dg reads v2's bf16 o).
+// ---- v2: bf16 tensor cores (v2_forward_cuda.cu, v2_backward_cuda.cu, KERNELS_PLAN.md) ----
+// The backward has kernels for K, V in {32, 64, 128}; for K or V = 256 it
+// runs v1's f32 backward on f32 copies of the bf16 inputs, o and dout, the
+// gradients rounded back to bf16 (correct, slow).
 
 bool v2_supports(const GpuProblem& p, const KernelCall& c) {
   return c.dtype == DType::bf16 && !c.state_in && !c.state_out && !c.dstate_in && v2::forward_shape_ok(p.K, p.V, p.C) &&
-         v2::device_ok(p.device);
+         v2::device_ok(p.device) && p.L <= 32;
 }
+
+bool v2_native_backward(const GpuProblem& p) { return v2::backward_shape_ok(p.K, p.V, p.C, p.device); }
 
 // The forward's workspace: G per row (double) and the tree nodes in bf16.
 void v2_carve_forward(Carver& w, const GpuProblem& p, GpuForward<bf16, float>& f, bf16*& nodes) {
@@ -124,6 +126,18 @@ void v2_carve_forward(Carver& w, const GpuProblem& p, GpuForward<bf16, float>& f
   nodes = w.take<bf16>(p.n_nodes * p.H * p.K * p.V);
   f.nodes = nullptr;
   f.prefix = nullptr;
+}
+
+v2::BackwardWorkspace v2_carve_backward_native(Carver& w, const GpuProblem& p) {
+  v2::BackwardWorkspace ws;
+  GpuForward<bf16, float> f;
+  v2_carve_forward(w, p, f, ws.nodes);
+  ws.Gd = f.Gd;
+  const int64_t KV = p.K * p.V;
+  ws.dRp = w.take<float>(p.n_groups * v2::node_grad_slots(p) * p.H * KV);
+  ws.dU = w.take<bf16>(p.n_jobs * p.H * KV);
+  ws.dGrow = w.take<float>(p.rows * p.H);
+  return ws;
 }
 
 // The backward adapter's f32 copies, then v1's f32 backward workspace.
@@ -147,6 +161,10 @@ size_t v2_workspace_bytes(const GpuProblem& p, const KernelCall& c, Pass pass) {
     v2_carve_forward(w, p, f, nodes);
     return w.used();
   }
+  if (v2_native_backward(p)) {
+    (void)v2_carve_backward_native(w, p);
+    return w.used();
+  }
   (void)v2_carve_backward(w, p);
   KernelCall f32 = c;
   f32.dtype = DType::f32;
@@ -161,10 +179,14 @@ void v2_forward(const GpuProblem& p, const GpuForward<bf16, float>& f, void* ws)
   v2::forward_bf16(p, a, nodes);
 }
 
-void v2_backward_via_v1(const GpuProblem& p, const GpuBackward<bf16, float>& b, void* ws) {
+void v2_backward(const GpuProblem& p, const GpuBackward<bf16, float>& b, void* ws) {
   LOGLIN_CHECK(!b.fwd.state_in && !b.fwd.state_out && !b.dstate_out && !b.dstate_in,
                "[{}] v2 takes no states (its supports() refuses them)", kOpName);
   Carver w(ws);
+  if (v2_native_backward(p)) {
+    v2::backward_bf16(p, b, v2_carve_backward_native(w, p));
+    return;
+  }
   const V2BackwardCopies c = v2_carve_backward(w, p);
   const int64_t nqk = p.rows * p.G * p.K, nv = p.rows * p.H * p.V, nls = p.rows * p.H * p.L;
   const int dev = p.device;
@@ -189,14 +211,14 @@ void v2_backward_via_v1(const GpuProblem& p, const GpuBackward<bf16, float>& b, 
 KernelVersion v2_tensor_core() {
   KernelVersion v;
   v.name = "v2";
-  v.about = "tensor cores (WMMA bf16) forward, bf16 only, K, V in {32, 64, 128, 256}, chunk 64, no states; "
-            "backward = v1 in f32; UNTESTED, by name only";
+  v.about = "tensor cores (WMMA bf16), bf16 only, K, V in {32, 64, 128, 256} (backward via v1 for 256), chunk 64, "
+            "no states";
   v.rank = 2;
-  v.in_auto = false;  // not chosen by auto until it has passed the test matrix on a GPU
+  v.in_auto = true;
   v.supports = v2_supports;
   v.workspace_bytes = v2_workspace_bytes;
   v.forward_bf16 = v2_forward;
-  v.backward_bf16 = v2_backward_via_v1;
+  v.backward_bf16 = v2_backward;
   return v;
 }
 #endif

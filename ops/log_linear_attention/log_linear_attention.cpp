@@ -1,6 +1,7 @@
 // The entry point of log-linear attention: input checks (shared with the
-// naive version), dtype handling, the chunked CPU forward, and the autograd
-// record whose backward runs the hand-written chunked backward.
+// naive version), dtype handling (bf16 inputs, and f32 inputs under bf16
+// autocast on CUDA), the chunked CPU forward, and the autograd record whose
+// backward runs the hand-written chunked backward.
 #include "ops/log_linear_attention/log_linear_attention.h"
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "ops/autocast.h"
 #include "ops/log_linear_attention/chunk_cpu.h"
 #include "ops/op_checks.h"
 #if LOGLIN_WITH_CUDA
@@ -250,13 +252,21 @@ LogLinearAttentionOutput cuda_forward(const lla::KernelVersion& ver, const lla::
   return with_final_positions(o, fin, lay);
 }
 
+bool is_f32(const Tensor& t) { return t.defined() && t.dtype() == DType::f32; }
+
 // bf16 q, k, v, level_scales on CUDA straight into a version with native
 // bf16 launchers, when the current choice has one for this call; nullopt
-// sends the caller to the f32 conversion (v1).
+// sends the caller to the f32 conversion (v1). With `autocast`, q, k, v,
+// level_scales are f32 instead: they are converted to bf16 (differentiably)
+// only once a version has taken the call, and o comes back in f32; nullopt
+// then means the unchanged f32 path, with nothing converted.
 std::optional<LogLinearAttentionOutput> cuda_native_bf16(const Tensor& q, const Tensor& k, const Tensor& v,
                                                          const Tensor& g, const Tensor& level_scales,
-                                                         const LogLinearAttentionOptions& options) {
-  if (!(is_bf16(q) && is_bf16(k) && is_bf16(v) && is_bf16(level_scales) && g.dtype() == DType::f32)) return std::nullopt;
+                                                         const LogLinearAttentionOptions& options,
+                                                         bool autocast = false) {
+  const auto in_dtype = autocast ? is_f32 : is_bf16;
+  if (!(in_dtype(q) && in_dtype(k) && in_dtype(v) && in_dtype(level_scales) && g.dtype() == DType::f32))
+    return std::nullopt;
   const std::vector<lla::KernelVersion>& all = lla::kernel_versions();
   const std::string choice = lla::kernel_version_choice();
   const bool by_auto = choice.empty() || choice == "auto";
@@ -265,13 +275,20 @@ std::optional<LogLinearAttentionOutput> cuda_native_bf16(const Tensor& q, const 
       }))
     return std::nullopt;  // no selectable version has native bf16 launchers: no plan to build
   const LogLinearState* st = options.has_initial_state() ? &options.initial_state() : nullptr;
+  // f32 inputs pass the same checks (the state is f32 either way).
   const lla::Layout lay =
       lla::check_inputs(q, k, v, g, level_scales, options.cu_seqlens(), options.chunk_size(), st, /*bf16_ok=*/true);
   const lla::GpuPlan plan = lla::make_gpu_plan(lay, q.device());
   const lla::KernelCall call{DType::bf16, st != nullptr, options.return_final_state(), false};
   const lla::KernelVersion* ver = lla::select_native_bf16_version(plan.prob, call);
   if (!ver) return std::nullopt;
-  return cuda_forward<bf16, float>(*ver, lay, plan, call, q, k, v, g, level_scales, st);
+  if (!autocast) return cuda_forward<bf16, float>(*ver, lay, plan, call, q, k, v, g, level_scales, st);
+  // g and the states stay f32 (A = float); the final state is f32 already.
+  const auto b = [](const Tensor& t) { return t.to(DType::bf16); };
+  LogLinearAttentionOutput out =
+      cuda_forward<bf16, float>(*ver, lay, plan, call, b(q), b(k), b(v), g, b(level_scales), st);
+  out.o = out.o.to(DType::f32);
+  return out;
 }
 #endif
 
@@ -297,6 +314,19 @@ LogLinearAttentionOutput log_linear_attention_with_state(const Tensor& q, const 
     out.o = out.o.to(DType::bf16);
     return out;
   }
+#if LOGLIN_WITH_CUDA
+  // Under bf16 autocast (ops/autocast.h), f32 inputs on CUDA get the same
+  // mixed precision as matmul and causal_attention: a version with native
+  // bf16 launchers (tensor cores) computes on bf16 copies of q, k, v,
+  // level_scales, and o returns to f32, so the model around it stays f32 and
+  // gradients reach the f32 inputs through the .to() conversions. g and the
+  // states stay f32. Where no such version takes the call (v1), nothing is
+  // converted and the f32 path below runs as without autocast.
+  if (on_cuda(q) && autocast_dtype() == DType::bf16)
+    if (std::optional<LogLinearAttentionOutput> out =
+            cuda_native_bf16(q, k, v, g, level_scales, options, /*autocast=*/true))
+      return std::move(*out);
+#endif
   const LogLinearState* st = options.has_initial_state() ? &options.initial_state() : nullptr;
   const lla::Layout lay = lla::check_inputs(q, k, v, g, level_scales, options.cu_seqlens(), options.chunk_size(), st);
   const DType D = q.dtype();

@@ -17,68 +17,13 @@
 // slot xor slot == absolute xor (the level) and rows outside the sequence
 // (first chunk of a continued sequence, last partial chunk) are zero-filled
 // and never stored.
-#include <mma.h>
-
 #include <atomic>
 
-#include "ops/log_linear_attention/chunk_cuda.cuh"
+#include "ops/log_linear_attention/v2_common.cuh"
 #include "ops/log_linear_attention/v2_forward_cuda.h"
 
 namespace loglin::lla::v2 {
 namespace {
-
-namespace wmma = nvcuda::wmma;
-using bf = __nv_bfloat16;
-using bf2 = __nv_bfloat162;
-
-constexpr const char* kOp = "log_linear_attention (v2)";
-constexpr int kC = 64;         // chunk
-constexpr int kWarps = 4;      // warps per block of F1 / F3
-constexpr int kBlock = 32 * kWarps;
-constexpr int kPad = 8;        // bf16 pitch pad (pitch stays a multiple of 8 elements = 16 bytes)
-constexpr int kFPad = 4;       // f32 pitch pad (multiple of 4 elements)
-constexpr int kTreeThreads = 256;
-constexpr int kMaxLevels = 48;  // Fenwick stack depth of F2 (chunks < 2^48)
-
-constexpr size_t align128(size_t bytes) { return (bytes + 127) / 128 * 128; }
-
-using FragA = wmma::fragment<wmma::matrix_a, 16, 16, 16, bf, wmma::row_major>;
-using FragAc = wmma::fragment<wmma::matrix_a, 16, 16, 16, bf, wmma::col_major>;
-using FragB = wmma::fragment<wmma::matrix_b, 16, 16, 16, bf, wmma::row_major>;
-using FragBc = wmma::fragment<wmma::matrix_b, 16, 16, 16, bf, wmma::col_major>;
-using FragC = wmma::fragment<wmma::accumulator, 16, 16, 16, float>;
-
-// rows r = 0 .. nrows - 1 of W bf16 each into dst (pitch ld elements) by
-// 16-byte copies; src(r) is the row's first element (16-byte aligned) or null
-// for a row of zeros. Every thread of the block takes part.
-template <int W, class Src>
-__device__ __forceinline__ void load_tile(bf* dst, int ld, int nrows, Src src) {
-  static_assert(W % 8 == 0, "rows of whole 16-byte units");
-  constexpr int U = W / 8;
-  for (int e = threadIdx.x; e < nrows * U; e += blockDim.x) {
-    const int r = e / U, u = e % U;
-    const bf* s = src(r);
-    uint4 x = make_uint4(0u, 0u, 0u, 0u);
-    if (s) x = *reinterpret_cast<const uint4*>(s + u * 8);
-    *reinterpret_cast<uint4*>(dst + r * ld + u * 8) = x;
-  }
-}
-
-// Where a chunk job's rows are: slot r (0..63) is sequence row base + r,
-// valid for lo <= r < hi.
-struct ChunkSlots {
-  int64_t base;
-  int lo, hi;
-  __device__ bool ok(int r) const { return r >= lo && r < hi; }
-};
-__device__ __forceinline__ ChunkSlots chunk_slots(const GpuSeq& s, int64_t n) {
-  const int64_t r0 = gpu::first_row(s, n, kC), r1 = gpu::end_row(s, n, kC);
-  ChunkSlots c;
-  c.base = n * kC - s.pos;
-  c.lo = static_cast<int>(r0 - c.base);
-  c.hi = static_cast<int>(r1 - c.base);
-  return c;
-}
 
 // ---- F1: per-chunk states ----
 
@@ -387,27 +332,26 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
 
 // ---- launchers ----
 
-template <class Kern>
-void allow_smem(Kern kernel, size_t bytes) {
-  if (bytes > 48 * 1024)
-    LOGLIN_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)),
-                      kOp);
+// F1 and F2: tree level 0 (the chunk states) and the levels above it.
+template <int K, int V>
+void tree_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, cudaStream_t st) {
+  if (p.n_nodes == 0) return;
+  constexpr size_t s1 = StateLayout<K, V>::bytes;
+  allow_smem(fwd_state_kernel<K, V>, s1);
+  fwd_state_kernel<K, V><<<dim3(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.H)), kBlock, s1, st>>>(
+      p, f, nodes);
+  LOGLIN_CUDA_LAUNCHED(kOp);
+  const int64_t KV = int64_t(K) * V;
+  fwd_tree_kernel<<<dim3(static_cast<unsigned>(p.n_seqs * p.H),
+                         static_cast<unsigned>((KV + kTreeThreads - 1) / kTreeThreads)),
+                    kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  LOGLIN_CUDA_LAUNCHED(kOp);
 }
 
 template <int K, int V>
-void forward_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, cudaStream_t st) {
-  if (p.n_nodes > 0) {
-    constexpr size_t s1 = StateLayout<K, V>::bytes;
-    allow_smem(fwd_state_kernel<K, V>, s1);
-    fwd_state_kernel<K, V><<<dim3(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.H)), kBlock, s1, st>>>(
-        p, f, nodes);
-    LOGLIN_CUDA_LAUNCHED(kOp);
-    const int64_t KV = int64_t(K) * V;
-    fwd_tree_kernel<<<dim3(static_cast<unsigned>(p.n_seqs * p.H),
-                           static_cast<unsigned>((KV + kTreeThreads - 1) / kTreeThreads)),
-                      kTreeThreads, 0, st>>>(p, f.Gd, nodes);
-    LOGLIN_CUDA_LAUNCHED(kOp);
-  }
+void forward_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, bool outputs, cudaStream_t st) {
+  tree_kv<K, V>(p, f, nodes, st);
+  if (!outputs) return;
   constexpr size_t s3 = ChunkLayout<K, V>::bytes;
   allow_smem(fwd_chunk_kernel<K, V>, s3);
   fwd_chunk_kernel<K, V><<<dim3(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.H)), kBlock, s3, st>>>(
@@ -416,13 +360,31 @@ void forward_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes
 }
 
 template <int K>
-void forward_k(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, cudaStream_t st) {
+void forward_k(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, bool outputs, cudaStream_t st) {
   switch (p.V) {
-    case 32: return forward_kv<K, 32>(p, f, nodes, st);
-    case 64: return forward_kv<K, 64>(p, f, nodes, st);
-    case 128: return forward_kv<K, 128>(p, f, nodes, st);
-    case 256: return forward_kv<K, 256>(p, f, nodes, st);
+    case 32: return forward_kv<K, 32>(p, f, nodes, outputs, st);
+    case 64: return forward_kv<K, 64>(p, f, nodes, outputs, st);
+    case 128: return forward_kv<K, 128>(p, f, nodes, outputs, st);
+    case 256: return forward_kv<K, 256>(p, f, nodes, outputs, st);
     default: LOGLIN_FAIL("[{}] no kernel for V = {}", kOp, p.V);
+  }
+}
+
+// F0, then F1 and F2, then (outputs) F3.
+void run_forward(const GpuProblem& p, const GpuForward<bf16, float>& f, bf16* nodes, bool outputs) {
+  LOGLIN_CHECK(forward_shape_ok(p.K, p.V, p.C), "[{}] no kernel for K = {}, V = {}, chunk {}", kOp, p.K, p.V, p.C);
+  LOGLIN_CHECK(!f.state_in && !f.state_out, "[{}] states are not supported by v2 yet", kOp);
+  cudaStream_t st = cuda::stream(p.device);
+  gpu::cumdecay_kernel<float>
+      <<<dim3(static_cast<unsigned>(p.n_seqs), static_cast<unsigned>(p.H)), cuda::kThreads, 0, st>>>(p, f.g, f.Gd);
+  LOGLIN_CUDA_LAUNCHED(kOp);
+  bf* nd = reinterpret_cast<bf*>(nodes);
+  switch (p.K) {
+    case 32: return forward_k<32>(p, f, nd, outputs, st);
+    case 64: return forward_k<64>(p, f, nd, outputs, st);
+    case 128: return forward_k<128>(p, f, nd, outputs, st);
+    case 256: return forward_k<256>(p, f, nd, outputs, st);
+    default: LOGLIN_FAIL("[{}] no kernel for K = {}", kOp, p.K);
   }
 }
 
@@ -461,22 +423,15 @@ bool device_ok(int device) {
 }
 
 void forward_bf16(const GpuProblem& p, const GpuForward<bf16, float>& f, bf16* nodes) {
-  LOGLIN_CHECK(forward_shape_ok(p.K, p.V, p.C), "[{}] no kernel for K = {}, V = {}, chunk {}", kOp, p.K, p.V, p.C);
-  LOGLIN_CHECK(!f.state_in && !f.state_out, "[{}] states are not supported by v2 yet", kOp);
   LOGLIN_CHECK(aligned16(f.q) && aligned16(f.k) && aligned16(f.v) && aligned16(f.o) && aligned16(nodes),
                "[{}] q, k, v, o and the workspace must be 16-byte aligned", kOp);
-  cudaStream_t st = cuda::stream(p.device);
-  gpu::cumdecay_kernel<float>
-      <<<dim3(static_cast<unsigned>(p.n_seqs), static_cast<unsigned>(p.H)), cuda::kThreads, 0, st>>>(p, f.g, f.Gd);
-  LOGLIN_CUDA_LAUNCHED(kOp);
-  bf* nd = reinterpret_cast<bf*>(nodes);
-  switch (p.K) {
-    case 32: return forward_k<32>(p, f, nd, st);
-    case 64: return forward_k<64>(p, f, nd, st);
-    case 128: return forward_k<128>(p, f, nd, st);
-    case 256: return forward_k<256>(p, f, nd, st);
-    default: LOGLIN_FAIL("[{}] no kernel for K = {}", kOp, p.K);
-  }
+  run_forward(p, f, nodes, /*outputs=*/true);
+}
+
+void build_tree_bf16(const GpuProblem& p, const GpuForward<bf16, float>& f, bf16* nodes) {
+  LOGLIN_CHECK(aligned16(f.q) && aligned16(f.k) && aligned16(f.v) && aligned16(nodes),
+               "[{}] q, k, v and the workspace must be 16-byte aligned", kOp);
+  run_forward(p, f, nodes, /*outputs=*/false);
 }
 
 void bf16_to_f32(const bf16* src, float* dst, int64_t n, int device) {

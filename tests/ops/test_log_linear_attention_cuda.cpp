@@ -1,13 +1,17 @@
 // log_linear_attention and its decoding step on CUDA against the CPU path at
 // realistic sizes: many chunks and tree levels, T not a multiple of the
 // chunk, G < H, packed sequences, initial and final states, every gradient.
-// f64 must agree to rounding, f32 within the long-reduction tolerance.
+// f64 must agree to rounding, f32 within the long-reduction tolerance, bf16
+// inputs within 1e-2 (forward) and f32 inputs under bf16 autocast within
+// 2e-2 (3e-2 for the gradients).
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "autograd/engine.h"
 #include "catch.h"
+#include "ops/autocast.h"
+#include "ops/log_linear_attention/kernel_versions.h"
 #include "ops/ops.h"
 #include "test_log_linear_attention_util.h"
 #include "test_util.h"
@@ -148,6 +152,52 @@ TEST_CASE("log_linear_attention cuda: bf16 inputs", "[cuda][log_linear_attention
                                           g, bf(in.ls, Device::cpu()));
   REQUIRE(gpu.dtype() == DType::bf16);
   CHECK(rel_err(gpu.to(Device::cpu()), cpu) < 1e-2);
+}
+
+TEST_CASE("log_linear_attention cuda: f32 inputs under bf16 autocast run v2 in bf16 and return f32",
+          "[cuda][log_linear_attention]") {
+  LOGLIN_REQUIRE_CUDA();
+  const int64_t B = 2, T = 200, G = 1, H = 2, K = 64, V = 32;
+  Generator gen(12);
+  const lla_test::Inputs in = lla_test::random_inputs(gen, B, T, G, H, K, V);  // f32, L = min_levels(T - 1)
+  const Tensor dout = randn({B, T, H, V}, DType::f32, gen);
+
+  lla_test::Inputs cpu = lla_test::with_grad(in);
+  const Tensor o_cpu = log_linear_attention(cpu.q, cpu.k, cpu.v, cpu.g, cpu.ls);
+  o_cpu.backward(dout);
+
+  auto leaf = [](const Tensor& t) {
+    Tensor x = t.to(Device::cuda()).detach();
+    x.set_requires_grad(true);
+    return x;
+  };
+  Tensor q = leaf(in.q), k = leaf(in.k), v = leaf(in.v), g = leaf(in.g), ls = leaf(in.ls);
+  Tensor o;
+  {
+    // v2 has no f32 launchers: f32 inputs that missed the autocast path
+    // would be refused here, not silently computed in f32.
+    lla::KernelVersionScope scope("v2");
+    AutocastGuard autocast(DType::bf16);
+    o = log_linear_attention(q, k, v, g, ls);
+  }
+  REQUIRE(o.dtype() == DType::f32);
+  REQUIRE(o.device().is_cuda());
+  CHECK(rel_err(o.to(Device::cpu()), o_cpu) < 2e-2);
+  // The backward runs after both scopes, as in training; the record keeps
+  // the version and the bf16 copies.
+  o.backward(dout.to(Device::cuda()));
+  struct Grad {
+    const char* name;
+    Tensor got, want;
+  };
+  for (const Grad& gr : {Grad{"dq", q.grad(), cpu.q.grad()}, Grad{"dk", k.grad(), cpu.k.grad()},
+                         Grad{"dv", v.grad(), cpu.v.grad()}, Grad{"dg", g.grad(), cpu.g.grad()},
+                         Grad{"dls", ls.grad(), cpu.ls.grad()}}) {
+    INFO(gr.name);
+    REQUIRE(gr.got.defined());
+    CHECK(gr.got.dtype() == DType::f32);
+    CHECK(rel_err(gr.got.to(Device::cpu()), gr.want) < 3e-2);
+  }
 }
 
 TEST_CASE("log_linear_attention cuda: step after a prefill continues the full forward",

@@ -95,16 +95,40 @@ inline double norm_of(const Tensor& t) {
   return std::sqrt(s);
 }
 
+// ||a - b|| / max(||b||, floor); NaN (in the error or the floor) fails.
+inline double dg_err_floor(const Tensor& a, const Tensor& b, double floor) {
+  const std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
+  if (va.size() != vb.size() || std::isnan(floor)) return INFINITY;
+  double d = 0;
+  for (size_t i = 0; i < va.size(); ++i) d += (va[i] - vb[i]) * (va[i] - vb[i]);
+  const double e = std::sqrt(d) / std::max(norm_of(b), floor);
+  return std::isnan(e) ? INFINITY : e;
+}
+
 // dg is a difference of two equal-sized sums (do.o - v.dv); where they cancel
 // (T = 1 gives exactly 0) relative error measures rounding noise, so the
 // error is taken against at least a thousandth of dv's norm.
 inline double dg_err(const Tensor& a, const Tensor& b, const Tensor& dv) {
-  const std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
-  if (va.size() != vb.size()) return INFINITY;
-  double d = 0;
-  for (size_t i = 0; i < va.size(); ++i) d += (va[i] - vb[i]) * (va[i] - vb[i]);
-  const double e = std::sqrt(d) / std::max(norm_of(b), 1e-3 * norm_of(dv));
-  return std::isnan(e) ? INFINITY : e;
+  return dg_err_floor(a, b, 1e-3 * norm_of(dv));
+}
+
+// The scale of the terms that dg sums: sqrt(sum over rows t and heads h of
+// (|do_{t,h}| |o_{t,h}|)^2), |.| the norm over V, from a reference run's o
+// [..., V] and the output gradient do it was run with. As the floor of
+// dg_err_floor it follows the rounding of o: with bf16 outputs the do.o and
+// v.dv terms still cancel (exactly at T = 1) but o's rounding does not, and
+// that error is a fraction of these terms, not of ||dv||.
+inline double dg_terms_norm(const Tensor& o, const Tensor& dout) {
+  const std::vector<double> vo = o.to_vector<double>(), vd = dout.to_vector<double>();
+  if (vo.size() != vd.size() || o.dim() == 0) return NAN;  // fails dg_err_floor
+  const size_t V = static_cast<size_t>(o.size(o.dim() - 1));
+  double s = 0;
+  for (size_t r = 0; V > 0 && r < vo.size(); r += V) {
+    double no = 0, nd = 0;
+    for (size_t i = r; i < r + V; ++i) no += vo[i] * vo[i], nd += vd[i] * vd[i];
+    s += no * nd;
+  }
+  return std::sqrt(s);
 }
 
 }  // namespace lla_test

@@ -1,0 +1,866 @@
+// v2 backward of log_linear_attention (KERNELS_PLAN.md "Backward: 8 launches"):
+// bf16 tensor cores through WMMA 16x16x16 with f32 accumulators; g, dg and
+// every decay in f32 (G per row in double, differences rounded to f32).
+// Launches, independent of T:
+//   F0-F2 (v2_forward_cuda.cu): G per row and the tree nodes, rebuilt;
+//   B1 bwd_query_kernel<K, V>: dq (summed over the group's heads in
+//      registers), dlevel_scales, and per row do . o = sum_l lambda_l
+//      dlambda_l (exact in f32; the bf16 o is never read); grid (n_jobs, G);
+//   B2 bwd_node_grad_kernel<K, V>: the gradient of every node that is read,
+//      dR(j, a) = sum over its reading rows t of w_t q_t do_t^T, as one piece
+//      per group of 8 aligned chunks (no atomics); grid (n_groups, H);
+//   B3 bwd_push_down_kernel: dU(m), the gradient of each chunk state, by the
+//      transposed tree walked top-down (one thread per element);
+//   B4 bwd_key_kernel<K, V>: dk (summed over the group in registers), dv, and
+//      per row dG = do . o - v . dv (B1's first term); grid (n_jobs, G);
+//   B5 bwd_dg_kernel: dg = reverse cumulative sum of dG, in double.
+// Notation as the forward: slot r of a chunk tile is position n C + r; a warp
+// owns tile rows 16 w .. 16 w + 15; W[t, s] = lambda_t[level(t, s)]
+// exp(G_t - G_s) for s <= t in one chunk.
+// In the per-element passes, lane l of a warp takes the warp's row l / 2 and
+// half l % 2 of its columns, so a row's sums need one shuffle.
+#include <atomic>
+
+#include "ops/log_linear_attention/v2_backward_cuda.h"
+#include "ops/log_linear_attention/v2_common.cuh"
+#include "ops/log_linear_attention/v2_forward_cuda.h"
+
+namespace loglin::lla::v2 {
+namespace {
+
+constexpr int kSmallSlots = 7;  // group slots of the nodes of levels 0, 1, 2
+constexpr int kMaxL = 32;       // level_scales columns the kernels stage (L <= 32)
+
+// The slot, in chunk n's group, of the node that n reads at level j.
+__device__ __forceinline__ int read_slot(int64_t n, int j) {
+  const int r = static_cast<int>(n & 7);
+  return j == 0 ? (r >> 1) : j == 1 ? 4 + (r >> 2) : j == 2 ? 6 : kSmallSlots + j - 3;
+}
+__device__ __forceinline__ int64_t group_index(const GpuSeq& s, int64_t g) { return s.grp_off + (g - (s.n0 >> 3)); }
+
+__device__ __forceinline__ float f(bf x) { return __bfloat162float(x); }
+
+struct Args {
+  const bf *q, *k, *v, *ls, *o, *dout;
+  bf *dq, *dk, *dv, *dls;
+  const double* Gd;
+  const bf* nodes;
+  float* dRp;
+  bf* dU;
+  float* dGrow;
+  float* dg;
+  int64_t slots;
+};
+
+// G (double and f32 relative to the chunk's first valid row) and lambda of
+// levels 0..7 of head h for the chunk's slots; threads 0..63 of the block.
+struct HeadScalars {
+  double* Gd;   // [64]
+  float* G;     // [64]
+  float* lam;   // [64][8]
+};
+__device__ __forceinline__ void load_head_scalars(const GpuProblem& p, const GpuSeq& s, const ChunkSlots& cs,
+                                                  const Args& b, int64_t h, HeadScalars hs) {
+  const int r = threadIdx.x;
+  if (r >= kC) return;
+  const double* Gd = b.Gd + s.row0 * p.H + h;
+  const bf* ls = b.ls + s.row0 * p.H * p.L + h * p.L;
+  const bool ok = cs.ok(r);
+  const double gd = ok ? Gd[(cs.base + r) * p.H] : 0.0;
+  hs.Gd[r] = gd;
+  hs.G[r] = ok ? static_cast<float>(gd - Gd[(cs.base + cs.lo) * p.H]) : 0.0f;
+#pragma unroll
+  for (int l = 0; l < 8; ++l) hs.lam[r * 8 + l] = ok && l < p.L ? f(ls[(cs.base + r) * p.H * p.L + l]) : 0.0f;
+}
+
+// ---- B1: dq and dlevel_scales ----
+
+template <int K, int V>
+struct QueryLayout {
+  static constexpr int W = K > V ? (K > 64 ? K : 64) : (V > 64 ? V : 64);  // widest f32 scratch row
+  static constexpr int ldk = K + kPad, ldv = V + kPad, ldp = kC + kPad, lds = kC + kFPad, ldt = W + kFPad;
+  static constexpr int ldl = kMaxL + 1;
+  static constexpr size_t q_off = 0;
+  static constexpr size_t k_off = q_off + align128(sizeof(bf) * kC * ldk);
+  static constexpr size_t v_off = k_off + align128(sizeof(bf) * kC * ldk);
+  static constexpr size_t do_off = v_off + align128(sizeof(bf) * kC * ldv);
+  static constexpr size_t r_off = do_off + align128(sizeof(bf) * kC * ldv);
+  static constexpr size_t s_off = r_off + align128(sizeof(bf) * K * ldv);
+  static constexpr size_t t_off = s_off + align128(sizeof(float) * kWarps * 16 * lds);
+  static constexpr size_t p_off = t_off + align128(sizeof(float) * kWarps * 16 * ldt);
+  static constexpr size_t c_off = p_off + align128(sizeof(bf) * kWarps * 16 * ldp);
+  static constexpr size_t dl_off = c_off + align128(sizeof(bf) * kWarps * 16 * ldv);
+  static constexpr size_t gd_off = dl_off + align128(sizeof(float) * kC * ldl);
+  static constexpr size_t g_off = gd_off + align128(sizeof(double) * kC);
+  static constexpr size_t lam_off = g_off + align128(sizeof(float) * kC);
+  static constexpr size_t w_off = lam_off + align128(sizeof(float) * kC * 8);
+  static constexpr size_t e_off = w_off + align128(sizeof(float) * kC);
+  static constexpr size_t bytes = e_off + align128(sizeof(float) * kC);
+};
+
+// dq_t = sum_h [ sum_s W[t,s] (do_t . v_s) k_s + sum_reads w_t R do_t ];
+// dlambda_t[l] = sum_{s: level l} exp(G_t - G_s) (q_t . k_s)(do_t . v_s) for
+// l <= c, and exp(G_t - G_end) q_t^T R do_t at the level c + j + 1 of a read.
+template <int K, int V>
+__global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b) {
+  using Lt = QueryLayout<K, V>;
+  extern __shared__ __align__(128) unsigned char smem[];
+  bf* Qs = reinterpret_cast<bf*>(smem + Lt::q_off);
+  bf* Ks = reinterpret_cast<bf*>(smem + Lt::k_off);
+  bf* Vs = reinterpret_cast<bf*>(smem + Lt::v_off);
+  bf* dOs = reinterpret_cast<bf*>(smem + Lt::do_off);
+  bf* Rs = reinterpret_cast<bf*>(smem + Lt::r_off);
+  float* dlS = reinterpret_cast<float*>(smem + Lt::dl_off);
+  const HeadScalars hs{reinterpret_cast<double*>(smem + Lt::gd_off), reinterpret_cast<float*>(smem + Lt::g_off),
+                       reinterpret_cast<float*>(smem + Lt::lam_off)};
+  float* Wrow = reinterpret_cast<float*>(smem + Lt::w_off);
+  float* Erow = reinterpret_cast<float*>(smem + Lt::e_off);
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  float* Sw = reinterpret_cast<float*>(smem + Lt::s_off) + warp * 16 * Lt::lds;
+  float* Tw = reinterpret_cast<float*>(smem + Lt::t_off) + warp * 16 * Lt::ldt;
+  bf* Pw = reinterpret_cast<bf*>(smem + Lt::p_off) + warp * 16 * Lt::ldp;
+  bf* Cw = reinterpret_cast<bf*>(smem + Lt::c_off) + warp * 16 * Lt::ldv;
+  const bf* Qw = Qs + warp * 16 * Lt::ldk;
+  const bf* dOw = dOs + warp * 16 * Lt::ldv;
+
+  const GpuChunk job = p.jobs[blockIdx.x];
+  const GpuSeq s = p.seqs[job.seq];
+  const int64_t grp = blockIdx.y, n = job.n, per = p.H / p.G;
+  const ChunkSlots cs = chunk_slots(s, n);
+  const int64_t sqk = p.G * K, sv = p.H * V, sls = p.H * p.L;
+  const bf* q = b.q + s.row0 * sqk + grp * K;
+  const bf* k = b.k + s.row0 * sqk + grp * K;
+  const int r = lane >> 1, half = lane & 1, t = warp * 16 + r;
+  const bool trow = cs.ok(t);
+
+  load_tile<K>(Qs, Lt::ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? q + (cs.base + i) * sqk : nullptr; });
+  load_tile<K>(Ks, Lt::ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? k + (cs.base + i) * sqk : nullptr; });
+  __syncthreads();
+
+  // S = Q_w K_n^T, raw: the same for every head of the group.
+  {
+    FragC sf[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) wmma::fill_fragment(sf[i], 0.0f);
+#pragma unroll
+    for (int kk = 0; kk < K / 16; ++kk) {
+      FragA qa;
+      wmma::load_matrix_sync(qa, Qw + kk * 16, Lt::ldk);
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        if (i > warp) break;
+        FragBc kb;
+        wmma::load_matrix_sync(kb, Ks + i * 16 * Lt::ldk + kk * 16, Lt::ldk);
+        wmma::mma_sync(sf[i], qa, kb, sf[i]);
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+      if (i <= warp) wmma::store_matrix_sync(Sw + i * 16, sf[i], Lt::lds, wmma::mem_row_major);
+  }
+
+  FragC dq[K / 16];
+#pragma unroll
+  for (int x = 0; x < K / 16; ++x) wmma::fill_fragment(dq[x], 0.0f);
+
+  for (int64_t h = grp * per; h < (grp + 1) * per; ++h) {
+    __syncthreads();  // the previous head is done with Vs, dOs, Rs and the scalars
+    const bf* v = b.v + s.row0 * sv + h * V;
+    const bf* dout = b.dout + s.row0 * sv + h * V;
+    load_tile<V>(Vs, Lt::ldv, kC, [&](int i) -> const bf* { return cs.ok(i) ? v + (cs.base + i) * sv : nullptr; });
+    load_tile<V>(dOs, Lt::ldv, kC,
+                 [&](int i) -> const bf* { return cs.ok(i) ? dout + (cs.base + i) * sv : nullptr; });
+    load_head_scalars(p, s, cs, b, h, hs);
+    for (int e = tid; e < kC * Lt::ldl; e += kBlock) dlS[e] = 0.0f;
+    __syncthreads();
+
+    // dA = dO_w V_n^T (16 x 64).
+    {
+      FragC af[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) wmma::fill_fragment(af[i], 0.0f);
+#pragma unroll
+      for (int kk = 0; kk < V / 16; ++kk) {
+        FragA da;
+        wmma::load_matrix_sync(da, dOw + kk * 16, Lt::ldv);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          if (i > warp) break;
+          FragBc vb;
+          wmma::load_matrix_sync(vb, Vs + i * 16 * Lt::ldv + kk * 16, Lt::ldv);
+          wmma::mma_sync(af[i], da, vb, af[i]);
+        }
+      }
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        if (i <= warp) wmma::store_matrix_sync(Tw + i * 16, af[i], Lt::ldt, wmma::mem_row_major);
+    }
+    __syncwarp();
+
+    // dP = dA o W (bf16) and the in-chunk dlambda, binned by level.
+    {
+      float bins[7];
+#pragma unroll
+      for (int l = 0; l < 7; ++l) bins[l] = 0.0f;
+      for (int cc = 0; cc < 32; ++cc) {
+        const int c = half * 32 + cc;
+        float val = 0.0f;
+        if (trow && c <= t && c >= cs.lo) {
+          const int lev = 32 - __clz(t ^ c);
+          const float ex = __expf(hs.G[t] - hs.G[c]);
+          const float a = Tw[r * Lt::ldt + c];
+          val = a * hs.lam[t * 8 + lev] * ex;
+          const float contrib = a * Sw[r * Lt::lds + c] * ex;
+#pragma unroll
+          for (int l = 0; l < 7; ++l)
+            if (l == lev) bins[l] += contrib;
+        }
+        Pw[r * Lt::ldp + c] = __float2bfloat16_rn(val);
+      }
+#pragma unroll
+      for (int l = 0; l < 7; ++l) bins[l] += __shfl_xor_sync(0xffffffffu, bins[l], 1);
+      if (half == 0 && trow)
+        for (int l = 0; l < 7 && l < p.L; ++l) dlS[t * Lt::ldl + l] = bins[l];
+    }
+    __syncwarp();
+
+    // dq += dP K_n (source tiles past the warp's rows are zero).
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) {
+      if (kk > warp) break;
+      FragA pa;
+      wmma::load_matrix_sync(pa, Pw + kk * 16, Lt::ldp);
+#pragma unroll
+      for (int x = 0; x < K / 16; ++x) {
+        FragB kb;
+        wmma::load_matrix_sync(kb, Ks + kk * 16 * Lt::ldk + x * 16, Lt::ldk);
+        wmma::mma_sync(dq[x], pa, kb, dq[x]);
+      }
+    }
+
+    // Node reads: dq += diag(w) dO_w R^T; dlambda_t = exp(G_t - G_end) do_t . (q_t R).
+    const bf* lsh = b.ls + s.row0 * sls + h * p.L;
+    const double* Gdh = b.Gd + s.row0 * p.H + h;
+    for (int jb = 0; (n >> jb) != 0; ++jb) {
+      if (!gpu::reads_node(s, n, jb)) continue;  // block-uniform
+      const int64_t a = (n >> jb) - 1;
+      const bf* R = b.nodes + (gpu::node_index(s, jb, a) * p.H + h) * static_cast<int64_t>(K * V);
+      const double Ge = Gdh[gpu::node_last_row(s, jb, a, kC) * p.H];
+      __syncthreads();  // Rs, Wrow and Erow of the previous read are consumed
+      load_tile<V>(Rs, Lt::ldv, K, [&](int x) -> const bf* { return R + static_cast<int64_t>(x) * V; });
+      if (tid < kC) {
+        const bool ok = cs.ok(tid);
+        const float ex = ok ? __expf(static_cast<float>(hs.Gd[tid] - Ge)) : 0.0f;
+        Erow[tid] = ex;
+        Wrow[tid] = ok ? f(lsh[(cs.base + tid) * sls + p.c + jb + 1]) * ex : 0.0f;
+      }
+      __syncthreads();
+      {  // Y = Q_w R (16 x V) into Tw
+        FragC yf[V / 16];
+#pragma unroll
+        for (int y = 0; y < V / 16; ++y) wmma::fill_fragment(yf[y], 0.0f);
+#pragma unroll
+        for (int kk = 0; kk < K / 16; ++kk) {
+          FragA qa;
+          wmma::load_matrix_sync(qa, Qw + kk * 16, Lt::ldk);
+#pragma unroll
+          for (int y = 0; y < V / 16; ++y) {
+            FragB rb;
+            wmma::load_matrix_sync(rb, Rs + kk * 16 * Lt::ldv + y * 16, Lt::ldv);
+            wmma::mma_sync(yf[y], qa, rb, yf[y]);
+          }
+        }
+#pragma unroll
+        for (int y = 0; y < V / 16; ++y) wmma::store_matrix_sync(Tw + y * 16, yf[y], Lt::ldt, wmma::mem_row_major);
+      }
+      for (int e = lane; e < 16 * V; e += 32) {
+        const int rr = e / V, y = e % V;
+        Cw[rr * Lt::ldv + y] = __float2bfloat16_rn(Wrow[warp * 16 + rr] * f(dOw[rr * Lt::ldv + y]));
+      }
+      __syncwarp();
+      {
+        float d = 0.0f;
+        for (int y = half * (V / 2); y < (half + 1) * (V / 2); ++y) d += f(dOw[r * Lt::ldv + y]) * Tw[r * Lt::ldt + y];
+        d += __shfl_xor_sync(0xffffffffu, d, 1);
+        if (half == 0 && trow) dlS[t * Lt::ldl + p.c + jb + 1] = Erow[t] * d;
+      }
+#pragma unroll
+      for (int kk = 0; kk < V / 16; ++kk) {
+        FragA ca;
+        wmma::load_matrix_sync(ca, Cw + kk * 16, Lt::ldv);
+#pragma unroll
+        for (int x = 0; x < K / 16; ++x) {
+          FragBc rb;  // B[y][x] = R[x][y]
+          wmma::load_matrix_sync(rb, Rs + x * 16 * Lt::ldv + kk * 16, Lt::ldv);
+          wmma::mma_sync(dq[x], ca, rb, dq[x]);
+        }
+      }
+      __syncwarp();  // Tw and Cw are reused by the next read
+    }
+
+    // dlevel_scales of head h: every level of the valid rows (unread levels are 0).
+    __syncwarp();
+    bf* dls = b.dls + s.row0 * sls + h * p.L;
+    for (int e = lane; e < 16 * p.L; e += 32) {
+      const int rr = e / p.L, l = e % p.L, tt = warp * 16 + rr;
+      if (cs.ok(tt)) dls[(cs.base + tt) * sls + l] = __float2bfloat16_rn(dlS[tt * Lt::ldl + l]);
+    }
+    // do_t . o_t = sum_l lambda_t[l] dlambda_t[l] (o is linear in lambda_t), in
+    // f32 from the unrounded dlambda: dg's first term without reading the
+    // bf16 o, whose rounding would dominate dg's cancellation. B4 subtracts
+    // v_t . dv_t.
+    {
+      float d = 0.0f;
+      if (trow)
+        for (int l = half; l < p.L; l += 2) d += f(lsh[(cs.base + t) * sls + l]) * dlS[t * Lt::ldl + l];
+      d += __shfl_xor_sync(0xffffffffu, d, 1);
+      if (half == 0 && trow) b.dGrow[(s.row0 + cs.base + t) * p.H + h] = d;
+    }
+  }
+
+  // dq of the group's heads, valid rows.
+  __syncwarp();
+#pragma unroll
+  for (int x = 0; x < K / 16; ++x) wmma::store_matrix_sync(Tw + x * 16, dq[x], Lt::ldt, wmma::mem_row_major);
+  __syncwarp();
+  bf* dqo = b.dq + s.row0 * sqk + grp * K;
+  for (int e = lane; e < 16 * K / 2; e += 32) {
+    const int rr = e / (K / 2), x = 2 * (e % (K / 2)), tt = warp * 16 + rr;
+    if (cs.ok(tt))
+      *reinterpret_cast<bf2*>(dqo + (cs.base + tt) * sqk + x) =
+          __floats2bfloat162_rn(Tw[rr * Lt::ldt + x], Tw[rr * Lt::ldt + x + 1]);
+  }
+}
+
+// ---- B2: node-gradient pieces ----
+
+template <int K, int V>
+struct NodeGradLayout {
+  static constexpr int PW = V < 64 ? V : 64;  // V panel width
+  static constexpr int NP = V / PW;
+  static constexpr int ldq = K + kPad, ldv = PW + kPad;
+  static constexpr int NU = (K / 16) * (PW / 16) / kWarps;  // 16 x 16 output tiles per warp
+  static constexpr size_t q_off = 0;
+  static constexpr size_t v_off = q_off + align128(sizeof(bf) * kC * ldq);
+  static constexpr size_t w_off = v_off + align128(sizeof(bf) * kC * ldv);
+  static constexpr size_t bytes = w_off + align128(sizeof(float) * kC);
+  static_assert((K / 16) * (PW / 16) % kWarps == 0, "whole tiles per warp");
+};
+
+// For the group of 8 aligned chunks blockIdx.x and head blockIdx.y: for each
+// level j and each run of the group's chunks that read one node (j, a), the
+// piece sum_{t in run} w_t q_t do_t^T (K x V, f32), w_t = lambda_t[c + j + 1]
+// exp(G_t - G_end(j, a)), stored to the run's slot. Levels 0..2: the whole
+// node gradient (its readers lie in one group); levels >= 3: one piece per
+// reading group, summed by B3.
+template <int K, int V>
+__global__ void __launch_bounds__(kBlock) bwd_node_grad_kernel(GpuProblem p, Args b) {
+  using Lt = NodeGradLayout<K, V>;
+  constexpr int PW = Lt::PW;
+  extern __shared__ __align__(128) unsigned char smem[];
+  bf* wQs = reinterpret_cast<bf*>(smem + Lt::q_off);
+  bf* dOs = reinterpret_cast<bf*>(smem + Lt::v_off);
+  float* Wr = reinterpret_cast<float*>(smem + Lt::w_off);
+  const int tid = threadIdx.x, warp = tid >> 5;
+
+  const int64_t gi = blockIdx.x, h = blockIdx.y;
+  int64_t lo = 0, hi = p.n_seqs - 1;  // the sequence whose groups include gi
+  while (lo < hi) {
+    const int64_t mid = (lo + hi + 1) / 2;
+    if (p.seqs[mid].grp_off <= gi) lo = mid;
+    else hi = mid - 1;
+  }
+  const GpuSeq s = p.seqs[lo];
+  const int64_t g = (s.n0 >> 3) + (gi - s.grp_off);
+  const int64_t gn0 = gpu::imax(8 * g, s.n0), gn1 = gpu::imin(8 * g + 7, s.n1);
+  const int64_t sqk = p.G * K, sv = p.H * V, sls = p.H * p.L, KV = int64_t(K) * V;
+  const int64_t grp = h / (p.H / p.G);
+  const bf* q = b.q + s.row0 * sqk + grp * K;
+  const bf* dout = b.dout + s.row0 * sv + h * V;
+  const bf* ls = b.ls + s.row0 * sls + h * p.L;
+  const double* Gd = b.Gd + s.row0 * p.H + h;
+
+  for (int j = 0; j < p.max_levels; ++j) {
+    const int64_t step = j < 3 ? (int64_t(1) << j) : 8;
+    for (int64_t r0 = 8 * g; r0 < 8 * g + 8; r0 += step) {
+      if (!((r0 >> j) & 1)) continue;
+      const int64_t c0 = gpu::imax(r0, gn0), c1 = gpu::imin(r0 + step - 1, gn1);
+      if (c0 > c1 || !gpu::reads_node(s, c0, j)) continue;  // block-uniform
+      const int64_t a = (c0 >> j) - 1;
+      const double Ge = Gd[gpu::node_last_row(s, j, a, kC) * p.H];
+      float* out = b.dRp + ((gi * b.slots + read_slot(c0, j)) * p.H + h) * KV;
+      for (int pv = 0; pv < Lt::NP; ++pv) {
+        FragC acc[Lt::NU];
+#pragma unroll
+        for (int u = 0; u < Lt::NU; ++u) wmma::fill_fragment(acc[u], 0.0f);
+        for (int64_t m = c0; m <= c1; ++m) {
+          const ChunkSlots cs = chunk_slots(s, m);
+          __syncthreads();  // the previous chunk's tiles are consumed
+          if (tid < kC)
+            Wr[tid] = cs.ok(tid) ? f(ls[(cs.base + tid) * sls + p.c + j + 1]) *
+                                       __expf(static_cast<float>(Gd[(cs.base + tid) * p.H] - Ge))
+                                 : 0.0f;
+          load_tile<PW>(dOs, Lt::ldv, kC, [&](int i) -> const bf* {
+            return cs.ok(i) ? dout + (cs.base + i) * sv + pv * PW : nullptr;
+          });
+          __syncthreads();
+          constexpr int UK = K / 8;
+          for (int e = tid; e < kC * UK; e += kBlock) {
+            const int i = e / UK, u = e % UK;
+            uint4 x = make_uint4(0u, 0u, 0u, 0u);
+            if (cs.ok(i)) {
+              x = *reinterpret_cast<const uint4*>(q + (cs.base + i) * sqk + u * 8);
+              bf* xe = reinterpret_cast<bf*>(&x);
+#pragma unroll
+              for (int z = 0; z < 8; ++z) xe[z] = __float2bfloat16_rn(f(xe[z]) * Wr[i]);
+            }
+            *reinterpret_cast<uint4*>(wQs + i * Lt::ldq + u * 8) = x;
+          }
+          __syncthreads();
+#pragma unroll
+          for (int u = 0; u < Lt::NU; ++u) {
+            const int unit = warp + kWarps * u, mi = unit / (PW / 16), ni = unit % (PW / 16);
+#pragma unroll
+            for (int kk = 0; kk < kC / 16; ++kk) {
+              FragAc qa;  // A[x][t] = wQ[t][x]
+              wmma::load_matrix_sync(qa, wQs + kk * 16 * Lt::ldq + mi * 16, Lt::ldq);
+              FragB ob;
+              wmma::load_matrix_sync(ob, dOs + kk * 16 * Lt::ldv + ni * 16, Lt::ldv);
+              wmma::mma_sync(acc[u], qa, ob, acc[u]);
+            }
+          }
+        }
+#pragma unroll
+        for (int u = 0; u < Lt::NU; ++u) {
+          const int unit = warp + kWarps * u, mi = unit / (PW / 16), ni = unit % (PW / 16);
+          wmma::store_matrix_sync(out + static_cast<int64_t>(mi * 16) * V + pv * PW + ni * 16, acc[u], V,
+                                  wmma::mem_row_major);
+        }
+      }
+    }
+  }
+}
+
+// ---- B3: chunk-state gradients by the transposed tree ----
+
+// dU(m) = P(0, m) with P(j, a) = [node (j, a) is read] dR(j, a)
+//   + exp(G_end(j + 1, a / 2) - G_end(j, a)) P(j + 1, a / 2),
+// walked over m = n0 .. n1 - 1 so that only the levels whose node changes
+// are recomputed (amortised two per chunk). One thread per (sequence, head,
+// element); grid (n_seqs * H, ceil(K V / 256)). live: P(j) may be nonzero;
+// only then is its node's end row read (it is inside the sequence).
+__global__ void __launch_bounds__(kTreeThreads) bwd_push_down_kernel(GpuProblem p, Args b) {
+  const int64_t seq = blockIdx.x / p.H, h = blockIdx.x % p.H;
+  const GpuSeq s = p.seqs[seq];
+  const int64_t KV = p.K * p.V, e = int64_t(blockIdx.y) * kTreeThreads + threadIdx.x;
+  if (e >= KV || s.n0 >= s.n1) return;  // no barriers in this kernel
+  const double* Gd = b.Gd + s.row0 * p.H + h;
+  auto Gend = [&](int j, int64_t a) { return Gd[gpu::node_last_row(s, j, a, kC) * p.H]; };
+  auto piece = [&](int64_t grp_of, int slot) {
+    return b.dRp[((group_index(s, grp_of) * b.slots + slot) * p.H + h) * KV + e];
+  };
+  const int levels = gpu::tree_levels(s);
+  float P[kMaxLevels];
+  uint64_t live = 0;
+  for (int64_t m = s.n0; m < s.n1; ++m) {
+    const int jtop = m == s.n0 ? levels - 1 : gpu::bit_len(m ^ (m - 1)) - 1;
+    for (int j = jtop; j >= 0; --j) {
+      const int64_t a = m >> j, first = (a + 1) << j;
+      float x = 0.0f;
+      bool lv = false;
+      if (!(a & 1) && first <= s.n1) {  // node (j, a) is read by chunks first .. min(first + 2^j - 1, n1)
+        if (j < 3) {
+          x = piece(first >> 3, read_slot(first, j));
+        } else {
+          const int64_t last = gpu::imin(first + (int64_t(1) << j) - 1, s.n1);
+          for (int64_t gg = first >> 3; gg <= (last >> 3); ++gg) x += piece(gg, kSmallSlots + j - 3);
+        }
+        lv = true;
+      }
+      if (j + 1 < levels && ((live >> (j + 1)) & 1)) {
+        x += __expf(static_cast<float>(Gend(j + 1, a >> 1) - Gend(j, a))) * P[j + 1];
+        lv = true;
+      }
+      P[j] = x;
+      live = lv ? (live | (uint64_t(1) << j)) : (live & ~(uint64_t(1) << j));
+    }
+    b.dU[((s.job_off + (m - s.n0)) * p.H + h) * KV + e] = __float2bfloat16_rn(P[0]);
+  }
+}
+
+// ---- B4: dk, dv and dG ----
+
+template <int K, int V>
+struct KeyLayout {
+  static constexpr int W = K > V ? (K > 64 ? K : 64) : (V > 64 ? V : 64);
+  static constexpr int KVmax = K > V ? K : V;
+  static constexpr int ldk = K + kPad, ldv = V + kPad, ldp = kC + kPad, lds = kC + kFPad, ldt = W + kFPad;
+  static constexpr int ldc = KVmax + kPad;
+  static constexpr size_t q_off = 0;
+  static constexpr size_t k_off = q_off + align128(sizeof(bf) * kC * ldk);
+  static constexpr size_t v_off = k_off + align128(sizeof(bf) * kC * ldk);
+  static constexpr size_t do_off = v_off + align128(sizeof(bf) * kC * ldv);
+  static constexpr size_t u_off = do_off + align128(sizeof(bf) * kC * ldv);
+  static constexpr size_t s_off = u_off + align128(sizeof(bf) * K * ldv);
+  static constexpr size_t t_off = s_off + align128(sizeof(float) * kWarps * 16 * lds);
+  static constexpr size_t p_off = t_off + align128(sizeof(float) * kWarps * 16 * ldt);
+  static constexpr size_t c_off = p_off + align128(sizeof(bf) * kWarps * 16 * ldp);
+  static constexpr size_t gd_off = c_off + align128(sizeof(bf) * kWarps * 16 * ldc);
+  static constexpr size_t g_off = gd_off + align128(sizeof(double) * kC);
+  static constexpr size_t lam_off = g_off + align128(sizeof(float) * kC);
+  static constexpr size_t d_off = lam_off + align128(sizeof(float) * kC * 8);
+  static constexpr size_t bytes = d_off + align128(sizeof(float) * kC);
+};
+
+// For source rows s of the warp: dv_s = sum_t W[t,s] (q_t . k_s) do_t
+// + d_s dU^T k_s, dk_s = sum_h [ sum_t W[t,s] (do_t . v_s) q_t + d_s dU v_s ]
+// with d_s = exp(G_e - G_s) (e: the chunk's last row; chunks n < n1 only,
+// the last chunk is in no node), and dG_s -= v_s . dv_s (B1 put do_s . o_s).
+template <int K, int V>
+__global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
+  using Lt = KeyLayout<K, V>;
+  extern __shared__ __align__(128) unsigned char smem[];
+  bf* Qs = reinterpret_cast<bf*>(smem + Lt::q_off);
+  bf* Ks = reinterpret_cast<bf*>(smem + Lt::k_off);
+  bf* Vs = reinterpret_cast<bf*>(smem + Lt::v_off);
+  bf* dOs = reinterpret_cast<bf*>(smem + Lt::do_off);
+  bf* Us = reinterpret_cast<bf*>(smem + Lt::u_off);
+  const HeadScalars hs{reinterpret_cast<double*>(smem + Lt::gd_off), reinterpret_cast<float*>(smem + Lt::g_off),
+                       reinterpret_cast<float*>(smem + Lt::lam_off)};
+  float* Drow = reinterpret_cast<float*>(smem + Lt::d_off);
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  float* Sw = reinterpret_cast<float*>(smem + Lt::s_off) + warp * 16 * Lt::lds;
+  float* Tw = reinterpret_cast<float*>(smem + Lt::t_off) + warp * 16 * Lt::ldt;
+  bf* Pw = reinterpret_cast<bf*>(smem + Lt::p_off) + warp * 16 * Lt::ldp;
+  bf* Cw = reinterpret_cast<bf*>(smem + Lt::c_off) + warp * 16 * Lt::ldc;
+
+  const GpuChunk job = p.jobs[blockIdx.x];
+  const GpuSeq s = p.seqs[job.seq];
+  const int64_t grp = blockIdx.y, n = job.n, per = p.H / p.G;
+  const ChunkSlots cs = chunk_slots(s, n);
+  const bool has_u = n < s.n1;
+  const int64_t sqk = p.G * K, sv = p.H * V, KV = int64_t(K) * V;
+  const bf* q = b.q + s.row0 * sqk + grp * K;
+  const bf* k = b.k + s.row0 * sqk + grp * K;
+  const int r = lane >> 1, half = lane & 1, sr = warp * 16 + r;
+  const bool srow = cs.ok(sr);
+
+  load_tile<K>(Qs, Lt::ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? q + (cs.base + i) * sqk : nullptr; });
+  load_tile<K>(Ks, Lt::ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? k + (cs.base + i) * sqk : nullptr; });
+  __syncthreads();
+
+  // S^T = K_w Q_n^T (16 sources x 64 queries), raw; query tiles before the warp's rows are masked.
+  {
+    FragC sf[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) wmma::fill_fragment(sf[i], 0.0f);
+#pragma unroll
+    for (int kk = 0; kk < K / 16; ++kk) {
+      FragA ka;
+      wmma::load_matrix_sync(ka, Ks + warp * 16 * Lt::ldk + kk * 16, Lt::ldk);
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        if (i < warp) continue;
+        FragBc qb;
+        wmma::load_matrix_sync(qb, Qs + i * 16 * Lt::ldk + kk * 16, Lt::ldk);
+        wmma::mma_sync(sf[i], ka, qb, sf[i]);
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+      if (i >= warp) wmma::store_matrix_sync(Sw + i * 16, sf[i], Lt::lds, wmma::mem_row_major);
+  }
+
+  FragC dk[K / 16];
+#pragma unroll
+  for (int x = 0; x < K / 16; ++x) wmma::fill_fragment(dk[x], 0.0f);
+
+  // W[t, s] for this lane's row s = sr and query slot c (t), or 0.
+  auto mask = [&](int c) {
+    if (!(srow && c >= sr && c < cs.hi)) return 0.0f;
+    return hs.lam[c * 8 + (32 - __clz(c ^ sr))] * __expf(hs.G[c] - hs.G[sr]);
+  };
+
+  for (int64_t h = grp * per; h < (grp + 1) * per; ++h) {
+    __syncthreads();  // the previous head is done with Vs, dOs, Us and the scalars
+    const bf* v = b.v + s.row0 * sv + h * V;
+    const bf* dout = b.dout + s.row0 * sv + h * V;
+    load_tile<V>(Vs, Lt::ldv, kC, [&](int i) -> const bf* { return cs.ok(i) ? v + (cs.base + i) * sv : nullptr; });
+    load_tile<V>(dOs, Lt::ldv, kC,
+                 [&](int i) -> const bf* { return cs.ok(i) ? dout + (cs.base + i) * sv : nullptr; });
+    if (has_u) {
+      const bf* U = b.dU + ((s.job_off + (n - s.n0)) * p.H + h) * KV;
+      load_tile<V>(Us, Lt::ldv, K, [&](int x) -> const bf* { return U + static_cast<int64_t>(x) * V; });
+    }
+    load_head_scalars(p, s, cs, b, h, hs);
+    if (tid < kC) {
+      const double Ge = has_u ? b.Gd[(s.row0 + cs.base + cs.hi - 1) * p.H + h] : 0.0;
+      Drow[tid] =
+          has_u && cs.ok(tid) ? __expf(static_cast<float>(Ge - b.Gd[(s.row0 + cs.base + tid) * p.H + h])) : 0.0f;
+    }
+    __syncthreads();
+
+    // P^T = S^T o W^T (bf16) and d_s k_s.
+    for (int cc = 0; cc < 32; ++cc) {
+      const int c = half * 32 + cc;
+      const float w = mask(c);
+      Pw[r * Lt::ldp + c] = __float2bfloat16_rn(w == 0.0f ? 0.0f : Sw[r * Lt::lds + c] * w);
+    }
+    if (has_u)
+      for (int e = lane; e < 16 * K; e += 32) {
+        const int rr = e / K, x = e % K;
+        Cw[rr * Lt::ldc + x] = __float2bfloat16_rn(Drow[warp * 16 + rr] * f(Ks[(warp * 16 + rr) * Lt::ldk + x]));
+      }
+    __syncwarp();
+
+    // dv_w = P^T dO_n + (d k)_w dU.
+    {
+      FragC dvf[V / 16];
+#pragma unroll
+      for (int y = 0; y < V / 16; ++y) wmma::fill_fragment(dvf[y], 0.0f);
+#pragma unroll
+      for (int kk = 0; kk < 4; ++kk) {
+        if (kk < warp) continue;
+        FragA pa;
+        wmma::load_matrix_sync(pa, Pw + kk * 16, Lt::ldp);
+#pragma unroll
+        for (int y = 0; y < V / 16; ++y) {
+          FragB ob;
+          wmma::load_matrix_sync(ob, dOs + kk * 16 * Lt::ldv + y * 16, Lt::ldv);
+          wmma::mma_sync(dvf[y], pa, ob, dvf[y]);
+        }
+      }
+      if (has_u) {
+#pragma unroll
+        for (int kk = 0; kk < K / 16; ++kk) {
+          FragA ca;
+          wmma::load_matrix_sync(ca, Cw + kk * 16, Lt::ldc);
+#pragma unroll
+          for (int y = 0; y < V / 16; ++y) {
+            FragB ub;
+            wmma::load_matrix_sync(ub, Us + kk * 16 * Lt::ldv + y * 16, Lt::ldv);
+            wmma::mma_sync(dvf[y], ca, ub, dvf[y]);
+          }
+        }
+      }
+#pragma unroll
+      for (int y = 0; y < V / 16; ++y) wmma::store_matrix_sync(Tw + y * 16, dvf[y], Lt::ldt, wmma::mem_row_major);
+    }
+    __syncwarp();
+
+    // dG_s = do_s . o_s (B1's, already in dGrow) - v_s . dv_s; dv out (valid rows).
+    {
+      const int64_t row = cs.base + sr;
+      float d = 0.0f;
+      if (srow)
+        for (int y = half * (V / 2); y < (half + 1) * (V / 2); ++y) d += f(Vs[sr * Lt::ldv + y]) * Tw[r * Lt::ldt + y];
+      d += __shfl_xor_sync(0xffffffffu, d, 1);
+      if (half == 0 && srow) b.dGrow[(s.row0 + row) * p.H + h] -= d;
+      bf* dvo = b.dv + s.row0 * sv + h * V;
+      for (int e = lane; e < 16 * V / 2; e += 32) {
+        const int rr = e / (V / 2), y = 2 * (e % (V / 2)), ss = warp * 16 + rr;
+        if (cs.ok(ss))
+          *reinterpret_cast<bf2*>(dvo + (cs.base + ss) * sv + y) =
+              __floats2bfloat162_rn(Tw[rr * Lt::ldt + y], Tw[rr * Lt::ldt + y + 1]);
+      }
+    }
+    __syncwarp();
+
+    // dA^T = V_w dO_n^T (16 sources x 64 queries).
+    {
+      FragC af[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i) wmma::fill_fragment(af[i], 0.0f);
+#pragma unroll
+      for (int kk = 0; kk < V / 16; ++kk) {
+        FragA va;
+        wmma::load_matrix_sync(va, Vs + warp * 16 * Lt::ldv + kk * 16, Lt::ldv);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          if (i < warp) continue;
+          FragBc ob;
+          wmma::load_matrix_sync(ob, dOs + i * 16 * Lt::ldv + kk * 16, Lt::ldv);
+          wmma::mma_sync(af[i], va, ob, af[i]);
+        }
+      }
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        if (i >= warp) wmma::store_matrix_sync(Tw + i * 16, af[i], Lt::ldt, wmma::mem_row_major);
+    }
+    __syncwarp();
+
+    // dP^T = dA^T o W^T (bf16) and d_s v_s.
+    for (int cc = 0; cc < 32; ++cc) {
+      const int c = half * 32 + cc;
+      const float w = mask(c);
+      Pw[r * Lt::ldp + c] = __float2bfloat16_rn(w == 0.0f ? 0.0f : Tw[r * Lt::ldt + c] * w);
+    }
+    if (has_u)
+      for (int e = lane; e < 16 * V; e += 32) {
+        const int rr = e / V, y = e % V;
+        Cw[rr * Lt::ldc + y] = __float2bfloat16_rn(Drow[warp * 16 + rr] * f(Vs[(warp * 16 + rr) * Lt::ldv + y]));
+      }
+    __syncwarp();
+
+    // dk_w += dP^T Q_n + (d v)_w dU^T.
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) {
+      if (kk < warp) continue;
+      FragA pa;
+      wmma::load_matrix_sync(pa, Pw + kk * 16, Lt::ldp);
+#pragma unroll
+      for (int x = 0; x < K / 16; ++x) {
+        FragB qb;
+        wmma::load_matrix_sync(qb, Qs + kk * 16 * Lt::ldk + x * 16, Lt::ldk);
+        wmma::mma_sync(dk[x], pa, qb, dk[x]);
+      }
+    }
+    if (has_u) {
+#pragma unroll
+      for (int kk = 0; kk < V / 16; ++kk) {
+        FragA ca;
+        wmma::load_matrix_sync(ca, Cw + kk * 16, Lt::ldc);
+#pragma unroll
+        for (int x = 0; x < K / 16; ++x) {
+          FragBc ub;  // B[y][x] = dU[x][y]
+          wmma::load_matrix_sync(ub, Us + x * 16 * Lt::ldv + kk * 16, Lt::ldv);
+          wmma::mma_sync(dk[x], ca, ub, dk[x]);
+        }
+      }
+    }
+    __syncwarp();
+  }
+
+  // dk of the group's heads, valid rows.
+#pragma unroll
+  for (int x = 0; x < K / 16; ++x) wmma::store_matrix_sync(Tw + x * 16, dk[x], Lt::ldt, wmma::mem_row_major);
+  __syncwarp();
+  bf* dko = b.dk + s.row0 * sqk + grp * K;
+  for (int e = lane; e < 16 * K / 2; e += 32) {
+    const int rr = e / (K / 2), x = 2 * (e % (K / 2)), ss = warp * 16 + rr;
+    if (cs.ok(ss))
+      *reinterpret_cast<bf2*>(dko + (cs.base + ss) * sqk + x) =
+          __floats2bfloat162_rn(Tw[rr * Lt::ldt + x], Tw[rr * Lt::ldt + x + 1]);
+  }
+}
+
+// ---- B5: dg ----
+
+// dg_r = sum_{t >= r} dG_t per (sequence, head), in double; grid (n_seqs, H).
+__global__ void bwd_dg_kernel(GpuProblem p, const float* dGrow, float* dg) {
+  const GpuSeq s = p.seqs[blockIdx.x];
+  const int64_t h = blockIdx.y;
+  gpu::block_scan(
+      s.len, 0.0, true, [&](int64_t i) { return static_cast<double>(dGrow[(s.row0 + i) * p.H + h]); },
+      [&](int64_t i, double x) { dg[(s.row0 + i) * p.H + h] = static_cast<float>(x); });
+}
+
+// ---- launchers ----
+
+template <int K, int V>
+void backward_kv(const GpuProblem& p, const Args& a, cudaStream_t st) {
+  const dim3 per_job(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.G));
+  if (p.n_nodes > 0) {
+    constexpr size_t s2 = NodeGradLayout<K, V>::bytes;
+    allow_smem(bwd_node_grad_kernel<K, V>, s2);
+    bwd_node_grad_kernel<K, V>
+        <<<dim3(static_cast<unsigned>(p.n_groups), static_cast<unsigned>(p.H)), kBlock, s2, st>>>(p, a);
+    LOGLIN_CUDA_LAUNCHED(kOp);
+    const int64_t KV = int64_t(K) * V;
+    bwd_push_down_kernel<<<dim3(static_cast<unsigned>(p.n_seqs * p.H),
+                                static_cast<unsigned>((KV + kTreeThreads - 1) / kTreeThreads)),
+                           kTreeThreads, 0, st>>>(p, a);
+    LOGLIN_CUDA_LAUNCHED(kOp);
+  }
+  constexpr size_t s1 = QueryLayout<K, V>::bytes;
+  allow_smem(bwd_query_kernel<K, V>, s1);
+  bwd_query_kernel<K, V><<<per_job, kBlock, s1, st>>>(p, a);
+  LOGLIN_CUDA_LAUNCHED(kOp);
+  constexpr size_t s4 = KeyLayout<K, V>::bytes;
+  allow_smem(bwd_key_kernel<K, V>, s4);
+  bwd_key_kernel<K, V><<<per_job, kBlock, s4, st>>>(p, a);
+  LOGLIN_CUDA_LAUNCHED(kOp);
+}
+
+template <int K>
+void backward_k(const GpuProblem& p, const Args& a, cudaStream_t st) {
+  switch (p.V) {
+    case 32: return backward_kv<K, 32>(p, a, st);
+    case 64: return backward_kv<K, 64>(p, a, st);
+    case 128: return backward_kv<K, 128>(p, a, st);
+    default: LOGLIN_FAIL("[{}] no backward kernel for V = {}", kOp, p.V);
+  }
+}
+
+template <int K, int V>
+size_t backward_smem() {
+  const size_t a = QueryLayout<K, V>::bytes, b = KeyLayout<K, V>::bytes, c = NodeGradLayout<K, V>::bytes;
+  return a > b ? (a > c ? a : c) : (b > c ? b : c);
+}
+template <int K>
+size_t backward_smem_k(int64_t V) {
+  return V == 32 ? backward_smem<K, 32>() : V == 64 ? backward_smem<K, 64>() : backward_smem<K, 128>();
+}
+
+bool dim_ok(int64_t d) { return d == 32 || d == 64 || d == 128; }
+bool aligned16(const void* x) { return (reinterpret_cast<uintptr_t>(x) & 15u) == 0; }
+
+}  // namespace
+
+int64_t node_grad_slots(const GpuProblem& p) { return kSmallSlots + (p.max_levels > 3 ? p.max_levels - 3 : 0); }
+
+bool backward_shape_ok(int64_t K, int64_t V, int64_t C, int device) {
+  if (C != kC || !dim_ok(K) || !dim_ok(V) || device < 0 || device >= 64) return false;
+  static std::atomic<int> optin[64] = {};  // the device's opt-in shared memory per block, 0 unknown
+  int bytes = optin[device].load();
+  if (bytes == 0) {
+    if (cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return false;
+    }
+    optin[device].store(bytes);
+  }
+  const size_t need = K == 32 ? backward_smem_k<32>(V) : K == 64 ? backward_smem_k<64>(V) : backward_smem_k<128>(V);
+  return need <= static_cast<size_t>(bytes);
+}
+
+void backward_bf16(const GpuProblem& p, const GpuBackward<bf16, float>& bw, const BackwardWorkspace& ws) {
+  LOGLIN_CHECK(backward_shape_ok(p.K, p.V, p.C, p.device), "[{}] no backward kernel for K = {}, V = {}, chunk {}",
+               kOp, p.K, p.V, p.C);
+  LOGLIN_CHECK(!bw.fwd.state_in && !bw.fwd.state_out && !bw.dstate_out && !bw.dstate_in,
+               "[{}] states are not supported by the v2 backward yet", kOp);
+  LOGLIN_CHECK(p.L <= kMaxL, "[{}] at most {} levels (level_scales columns), got {}", kOp, kMaxL, p.L);
+  LOGLIN_CHECK(aligned16(bw.dq) && aligned16(bw.dk) && aligned16(bw.dv) && aligned16(bw.dout) &&
+                   aligned16(ws.nodes) && aligned16(ws.dU) && aligned16(ws.dRp),
+               "[{}] gradients, dout and the workspace must be 16-byte aligned", kOp);
+  GpuForward<bf16, float> f = bw.fwd;
+  f.Gd = ws.Gd;
+  build_tree_bf16(p, f, ws.nodes);  // F0, F1, F2
+
+  Args a;
+  a.q = reinterpret_cast<const bf*>(f.q), a.k = reinterpret_cast<const bf*>(f.k);
+  a.v = reinterpret_cast<const bf*>(f.v), a.ls = reinterpret_cast<const bf*>(f.ls);
+  a.o = reinterpret_cast<const bf*>(f.o), a.dout = reinterpret_cast<const bf*>(bw.dout);
+  a.dq = reinterpret_cast<bf*>(bw.dq), a.dk = reinterpret_cast<bf*>(bw.dk), a.dv = reinterpret_cast<bf*>(bw.dv);
+  a.dls = reinterpret_cast<bf*>(bw.dls);
+  a.Gd = ws.Gd;
+  a.nodes = reinterpret_cast<const bf*>(ws.nodes);
+  a.dRp = ws.dRp;
+  a.dU = reinterpret_cast<bf*>(ws.dU);
+  a.dGrow = ws.dGrow;
+  a.dg = bw.dg;
+  a.slots = node_grad_slots(p);
+
+  cudaStream_t st = cuda::stream(p.device);
+  switch (p.K) {
+    case 32: backward_k<32>(p, a, st); break;
+    case 64: backward_k<64>(p, a, st); break;
+    case 128: backward_k<128>(p, a, st); break;
+    default: LOGLIN_FAIL("[{}] no backward kernel for K = {}", kOp, p.K);
+  }
+  bwd_dg_kernel<<<dim3(static_cast<unsigned>(p.n_seqs), static_cast<unsigned>(p.H)), cuda::kThreads, 0, st>>>(
+      p, ws.dGrow, bw.dg);
+  LOGLIN_CUDA_LAUNCHED(kOp);
+}
+
+}  // namespace loglin::lla::v2
