@@ -46,13 +46,13 @@ if [ -x "$cuobj" ] && [ -n "$obj" ]; then
 fi
 # Per-kernel profile of one v2 forward + backward at each T of LLA_PROFILE
 # (e.g. "1024 32768"): the bench's only-T row with one timed run, so the
-# first 4 forwards (3 warm-up + 1) are skipped and the next 12 launches are
-# the forward (4) and backward (8) of the first fwd+bwd.
+# first 4 forwards (3 warm-up + 1) are skipped and the next 9 launches are
+# the forward (4) and backward (5) of the first fwd+bwd.
 ncu_bin=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 for T in ${LLA_PROFILE:-}; do
   [ -x "$ncu_bin" ] || break
   timeout 240 "$ncu_bin" --clock-control none --kernel-name-base function --kernel-name regex:"fwd_|bwd_|cumdecay" \
-    --launch-skip 16 --launch-count 12 --csv \
+    --launch-skip 16 --launch-count 9 --csv \
     --metrics gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed,sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_elapsed,sm__warps_active.avg.pct_of_peak_sustained_active \
     build-gpu/bench/bench_loglinear_cuda --versions v2 --only-T "$T" --runs 1 >"$out/prof_$T.csv" 2>"$out/prof_$T.log"
   echo; echo "profile T=$T (v2 fwd then bwd; % of peak: sm, dram, tensor pipe; warps = achieved occupancy %):"

@@ -71,6 +71,9 @@ struct GpuBackward {
   A *dq_head = nullptr, *dk_head = nullptr;  // [rows, H, K] workspace
   A* dnodes = nullptr;              // like fwd.nodes: node gradients; scalar decay: per-chunk dU
   A* dscratch = nullptr;            // [N,H,L,K,V] workspace when dstate_in is wanted
+  // The forward's workspace, kept alive for a version that reuses it
+  // (KernelVersion::backward_reuses_forward_workspace), else null.
+  const void* forward_workspace = nullptr;
 };
 
 }  // namespace loglin::lla

@@ -115,7 +115,7 @@ KernelVersion v1_simple() {
 
 bool v2_supports(const GpuProblem& p, const KernelCall& c) {
   return c.dtype == DType::bf16 && !c.state_in && !c.state_out && !c.dstate_in && v2::forward_shape_ok(p.K, p.V, p.C) &&
-         v2::device_ok(p.device) && p.L <= 32;
+         v2::device_ok(p.device) && p.L <= 32 && p.max_levels <= 16;
 }
 
 bool v2_native_backward(const GpuProblem& p) { return v2::backward_shape_ok(p.K, p.V, p.C, p.device); }
@@ -128,10 +128,13 @@ void v2_carve_forward(Carver& w, const GpuProblem& p, GpuForward<bf16, float>& f
   f.prefix = nullptr;
 }
 
-v2::BackwardWorkspace v2_carve_backward_native(Carver& w, const GpuProblem& p) {
+// G and the tree come from the forward's workspace (kept by the entry point,
+// backward_reuses_forward_workspace), carved as the forward carved it.
+v2::BackwardWorkspace v2_carve_backward_native(Carver& w, const GpuProblem& p, const void* forward_ws) {
   v2::BackwardWorkspace ws;
+  Carver fw(const_cast<void*>(forward_ws));
   GpuForward<bf16, float> f;
-  v2_carve_forward(w, p, f, ws.nodes);
+  v2_carve_forward(fw, p, f, ws.nodes);
   ws.Gd = f.Gd;
   const int64_t KV = p.K * p.V;
   ws.dRp = w.take<float>(p.n_groups * v2::node_grad_slots(p) * p.H * KV);
@@ -162,7 +165,7 @@ size_t v2_workspace_bytes(const GpuProblem& p, const KernelCall& c, Pass pass) {
     return w.used();
   }
   if (v2_native_backward(p)) {
-    (void)v2_carve_backward_native(w, p);
+    (void)v2_carve_backward_native(w, p, nullptr);
     return w.used();
   }
   (void)v2_carve_backward(w, p);
@@ -184,7 +187,8 @@ void v2_backward(const GpuProblem& p, const GpuBackward<bf16, float>& b, void* w
                "[{}] v2 takes no states (its supports() refuses them)", kOpName);
   Carver w(ws);
   if (v2_native_backward(p)) {
-    v2::backward_bf16(p, b, v2_carve_backward_native(w, p));
+    LOGLIN_CHECK(b.forward_workspace != nullptr, "[{}] the v2 backward needs its forward's workspace", kOpName);
+    v2::backward_bf16(p, b, v2_carve_backward_native(w, p, b.forward_workspace));
     return;
   }
   const V2BackwardCopies c = v2_carve_backward(w, p);
@@ -215,6 +219,7 @@ KernelVersion v2_tensor_core() {
             "no states";
   v.rank = 2;
   v.in_auto = true;
+  v.backward_reuses_forward_workspace = true;
   v.supports = v2_supports;
   v.workspace_bytes = v2_workspace_bytes;
   v.forward_bf16 = v2_forward;

@@ -70,6 +70,10 @@ struct KernelVersion {
   const char* about = "";  // one line for tables and error messages
   int rank = 0;            // auto picks the highest rank that supports a call
   bool in_auto = true;     // false: only when chosen by name (a version not yet validated on a GPU)
+  // The entry point keeps the forward's workspace until the backward and
+  // passes it in GpuBackward::forward_workspace (v2 reuses its tree and G
+  // rather than rebuilding them); only while a graph is recorded.
+  bool backward_reuses_forward_workspace = false;
   bool (*supports)(const GpuProblem&, const KernelCall&) = nullptr;  // null: everything its launchers take
   size_t (*workspace_bytes)(const GpuProblem&, const KernelCall&, Pass) = nullptr;
   ForwardFn<float, float> forward_f32 = nullptr;

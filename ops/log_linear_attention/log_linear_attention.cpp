@@ -207,8 +207,8 @@ LogLinearAttentionOutput cuda_forward(const lla::KernelVersion& ver, const lla::
   const Tensor sc = st ? prepared(st->levels, DA) : Tensor();
   Tensor o = Tensor::empty({B, Tn, lay.H, lay.V}, D, dev);
   Tensor fin = call.state_out ? Tensor::empty({N, lay.H, lay.L, lay.K, lay.V}, DA, dev) : Tensor();
+  const Tensor ws = workspace(ver.workspace_bytes(plan.prob, call, lla::Pass::forward), dev);
   {
-    const Tensor ws = workspace(ver.workspace_bytes(plan.prob, call, lla::Pass::forward), dev);
     lla::GpuForward<T, A> a;
     a.q = qc.data<T>(), a.k = kc.data<T>(), a.v = vc.data<T>(), a.g = gc.data<A>(), a.ls = lsc.data<T>();
     a.state_in = sc.defined() ? sc.data<A>() : nullptr;
@@ -221,7 +221,7 @@ LogLinearAttentionOutput cuda_forward(const lla::KernelVersion& ver, const lla::
   autograd::record(
       kOpName, {q, k, v, g, level_scales, state_levels}, {o, fin},
       [vp = &ver, lay, call, qc, kc, vc, gc, lsc, sc, od = o.detach(), fd = fin.defined() ? fin.detach() : Tensor(),
-       g_dtype = g.dtype()](autograd::BackwardContext& ctx) {
+       g_dtype = g.dtype(), fws = ver.backward_reuses_forward_workspace ? ws : Tensor()](autograd::BackwardContext& ctx) {
         const DType D = dtype_of<T>::value, DA = dtype_of<A>::value;
         const Device dev = qc.device();
         const Tensor dout = prepared(ctx.grads[0], D);
@@ -245,6 +245,7 @@ LogLinearAttentionOutput cuda_forward(const lla::KernelVersion& ver, const lla::
         a.dq = dq.data<T>(), a.dk = dk.data<T>(), a.dv = dv.data<T>(), a.dg = dg.data<A>();
         a.dls = dls.data<T>();
         a.dstate_in = dstate.defined() ? dstate.data<A>() : nullptr;
+        a.forward_workspace = fws.defined() ? fws.raw_data() : nullptr;
         backward_fn<T, A>(*vp)(plan.prob, a, ws.raw_data());
         if (g_dtype != DA) dg = core::contiguous_copy(dg, g_dtype);
         return std::vector<Tensor>{dq, dk, dv, dg, dls, dstate};

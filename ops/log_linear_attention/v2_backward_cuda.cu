@@ -1,8 +1,8 @@
 // v2 backward of log_linear_attention (KERNELS_PLAN.md "Backward: 8 launches"):
 // bf16 tensor cores through WMMA 16x16x16 with f32 accumulators; g, dg and
 // every decay in f32 (G per row in double, differences rounded to f32).
-// Launches, independent of T:
-//   F0-F2 (v2_forward_cuda.cu): G per row and the tree nodes, rebuilt;
+// Launches, independent of T (5, and the forward's 4):
+//   (G per row and the tree nodes are the forward's, kept in its workspace);
 //   B1 bwd_query_kernel<K, V>: dq (summed over the group's heads in
 //      registers), dlevel_scales, and per row do . o = sum_l lambda_l
 //      dlambda_l (exact in f32; the bf16 o is never read); grid (n_jobs, G);
@@ -73,29 +73,58 @@ __device__ __forceinline__ void load_head_scalars(const GpuProblem& p, const Gpu
   for (int l = 0; l < 8; ++l) hs.lam[r * 8 + l] = ok && l < p.L ? f(ls[(cs.base + r) * p.H * p.L + l]) : 0.0f;
 }
 
+// The warp's 16 x N accumulator tiles (N / 16 fragments) to the valid rows
+// of a [rows, ld_out] bf16 output, through the warp's f32 scratch (at least
+// 16 x 64, pitch ldt) in pieces of 64 columns.
+template <int N>
+__device__ __forceinline__ void store_rows_bf16(const FragC* acc, float* scratch, int ldt, bf* out, int64_t ld_out,
+                                                const ChunkSlots& cs, int warp, int lane) {
+  constexpr int PN = N < 64 ? N : 64;
+#pragma unroll
+  for (int c0 = 0; c0 < N; c0 += PN) {
+#pragma unroll
+    for (int x = 0; x < PN / 16; ++x)
+      wmma::store_matrix_sync(scratch + x * 16, acc[c0 / 16 + x], ldt, wmma::mem_row_major);
+    __syncwarp();
+    for (int e = lane; e < 16 * PN / 2; e += 32) {
+      const int rr = e / (PN / 2), x = 2 * (e % (PN / 2)), row = warp * 16 + rr;
+      if (cs.ok(row))
+        *reinterpret_cast<bf2*>(out + (cs.base + row) * ld_out + c0 + x) =
+            __floats2bfloat162_rn(scratch[rr * ldt + x], scratch[rr * ldt + x + 1]);
+    }
+    __syncwarp();
+  }
+}
+
 // ---- B1: dq and dlevel_scales ----
 
+// Shared memory is budgeted for two blocks per SM at K = 128, V = 64 (<= 113
+// KiB): the V tile shares its region with the node tile R (V is consumed
+// before the first read), the scaled dO rows share the dP region, S keeps
+// only the causal columns of each warp, and dlambda is sized by L.
 template <int K, int V>
 struct QueryLayout {
-  static constexpr int W = K > V ? (K > 64 ? K : 64) : (V > 64 ? V : 64);  // widest f32 scratch row
-  static constexpr int ldk = K + kPad, ldv = V + kPad, ldp = kC + kPad, lds = kC + kFPad, ldt = W + kFPad;
-  static constexpr int ldl = kMaxL + 1;
+  static constexpr int W = V > 64 ? V : 64;  // f32 scratch row: dA (64), Y (V), dq in 64-wide pieces
+  static constexpr int ldk = K + kPad, ldv = V + kPad, ldp = kC + kPad, ldt = W + kFPad;
+  static constexpr int ldpc = ldp > ldv ? ldp : ldv;
+  static constexpr int rv_rows = K > kC ? K : kC;
+  // S rows of warp w hold its causal columns 0 .. 16 (w + 1) - 1.
+  static __device__ __host__ constexpr int lds(int w) { return 16 * (w + 1) + kFPad; }
+  static __device__ __host__ constexpr int s_base(int w) { return 16 * (8 * w * (w + 1) + kFPad * w); }
   static constexpr size_t q_off = 0;
   static constexpr size_t k_off = q_off + align128(sizeof(bf) * kC * ldk);
-  static constexpr size_t v_off = k_off + align128(sizeof(bf) * kC * ldk);
-  static constexpr size_t do_off = v_off + align128(sizeof(bf) * kC * ldv);
-  static constexpr size_t r_off = do_off + align128(sizeof(bf) * kC * ldv);
-  static constexpr size_t s_off = r_off + align128(sizeof(bf) * K * ldv);
-  static constexpr size_t t_off = s_off + align128(sizeof(float) * kWarps * 16 * lds);
-  static constexpr size_t p_off = t_off + align128(sizeof(float) * kWarps * 16 * ldt);
-  static constexpr size_t c_off = p_off + align128(sizeof(bf) * kWarps * 16 * ldp);
-  static constexpr size_t dl_off = c_off + align128(sizeof(bf) * kWarps * 16 * ldv);
-  static constexpr size_t gd_off = dl_off + align128(sizeof(float) * kC * ldl);
+  static constexpr size_t do_off = k_off + align128(sizeof(bf) * kC * ldk);
+  static constexpr size_t rv_off = do_off + align128(sizeof(bf) * kC * ldv);
+  static constexpr size_t s_off = rv_off + align128(sizeof(bf) * rv_rows * ldv);
+  static constexpr size_t t_off = s_off + align128(sizeof(float) * s_base(kWarps));
+  static constexpr size_t pc_off = t_off + align128(sizeof(float) * kWarps * 16 * ldt);
+  static constexpr size_t gd_off = pc_off + align128(sizeof(bf) * kWarps * 16 * ldpc);
   static constexpr size_t g_off = gd_off + align128(sizeof(double) * kC);
   static constexpr size_t lam_off = g_off + align128(sizeof(float) * kC);
   static constexpr size_t w_off = lam_off + align128(sizeof(float) * kC * 8);
   static constexpr size_t e_off = w_off + align128(sizeof(float) * kC);
-  static constexpr size_t bytes = e_off + align128(sizeof(float) * kC);
+  static constexpr size_t dl_off = e_off + align128(sizeof(float) * kC);
+  static size_t bytes(int64_t L) { return dl_off + align128(sizeof(float) * kC * (L + 1)); }
 };
 
 // dq_t = sum_h [ sum_s W[t,s] (do_t . v_s) k_s + sum_reads w_t R do_t ];
@@ -107,19 +136,21 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
   extern __shared__ __align__(128) unsigned char smem[];
   bf* Qs = reinterpret_cast<bf*>(smem + Lt::q_off);
   bf* Ks = reinterpret_cast<bf*>(smem + Lt::k_off);
-  bf* Vs = reinterpret_cast<bf*>(smem + Lt::v_off);
   bf* dOs = reinterpret_cast<bf*>(smem + Lt::do_off);
-  bf* Rs = reinterpret_cast<bf*>(smem + Lt::r_off);
+  bf* Rs = reinterpret_cast<bf*>(smem + Lt::rv_off);
+  bf* Vs = Rs;  // V is consumed (dA) before the first node read loads R
   float* dlS = reinterpret_cast<float*>(smem + Lt::dl_off);
+  const int ldl = static_cast<int>(p.L) + 1;
   const HeadScalars hs{reinterpret_cast<double*>(smem + Lt::gd_off), reinterpret_cast<float*>(smem + Lt::g_off),
                        reinterpret_cast<float*>(smem + Lt::lam_off)};
   float* Wrow = reinterpret_cast<float*>(smem + Lt::w_off);
   float* Erow = reinterpret_cast<float*>(smem + Lt::e_off);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-  float* Sw = reinterpret_cast<float*>(smem + Lt::s_off) + warp * 16 * Lt::lds;
+  float* Sw = reinterpret_cast<float*>(smem + Lt::s_off) + Lt::s_base(warp);
+  const int lds = Lt::lds(warp);
   float* Tw = reinterpret_cast<float*>(smem + Lt::t_off) + warp * 16 * Lt::ldt;
-  bf* Pw = reinterpret_cast<bf*>(smem + Lt::p_off) + warp * 16 * Lt::ldp;
-  bf* Cw = reinterpret_cast<bf*>(smem + Lt::c_off) + warp * 16 * Lt::ldv;
+  bf* Pw = reinterpret_cast<bf*>(smem + Lt::pc_off) + warp * 16 * Lt::ldpc;
+  bf* Cw = Pw;  // the scaled dO rows of a node read; dP is consumed by then
   const bf* Qw = Qs + warp * 16 * Lt::ldk;
   const bf* dOw = dOs + warp * 16 * Lt::ldv;
 
@@ -156,7 +187,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
     }
 #pragma unroll
     for (int i = 0; i < 4; ++i)
-      if (i <= warp) wmma::store_matrix_sync(Sw + i * 16, sf[i], Lt::lds, wmma::mem_row_major);
+      if (i <= warp) wmma::store_matrix_sync(Sw + i * 16, sf[i], lds, wmma::mem_row_major);
   }
 
   FragC dq[K / 16];
@@ -171,7 +202,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
     load_tile<V>(dOs, Lt::ldv, kC,
                  [&](int i) -> const bf* { return cs.ok(i) ? dout + (cs.base + i) * sv : nullptr; });
     load_head_scalars(p, s, cs, b, h, hs);
-    for (int e = tid; e < kC * Lt::ldl; e += kBlock) dlS[e] = 0.0f;
+    for (int e = tid; e < kC * ldl; e += kBlock) dlS[e] = 0.0f;
     __syncthreads();
 
     // dA = dO_w V_n^T (16 x 64).
@@ -210,7 +241,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
           const float ex = __expf(hs.G[t] - hs.G[c]);
           const float a = Tw[r * Lt::ldt + c];
           val = a * hs.lam[t * 8 + lev] * ex;
-          const float contrib = a * Sw[r * Lt::lds + c] * ex;
+          const float contrib = a * Sw[r * lds + c] * ex;
 #pragma unroll
           for (int l = 0; l < 7; ++l)
             if (l == lev) bins[l] += contrib;
@@ -220,7 +251,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
 #pragma unroll
       for (int l = 0; l < 7; ++l) bins[l] += __shfl_xor_sync(0xffffffffu, bins[l], 1);
       if (half == 0 && trow)
-        for (int l = 0; l < 7 && l < p.L; ++l) dlS[t * Lt::ldl + l] = bins[l];
+        for (int l = 0; l < 7 && l < p.L; ++l) dlS[t * ldl + l] = bins[l];
     }
     __syncwarp();
 
@@ -282,7 +313,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
         float d = 0.0f;
         for (int y = half * (V / 2); y < (half + 1) * (V / 2); ++y) d += f(dOw[r * Lt::ldv + y]) * Tw[r * Lt::ldt + y];
         d += __shfl_xor_sync(0xffffffffu, d, 1);
-        if (half == 0 && trow) dlS[t * Lt::ldl + p.c + jb + 1] = Erow[t] * d;
+        if (half == 0 && trow) dlS[t * ldl + p.c + jb + 1] = Erow[t] * d;
       }
 #pragma unroll
       for (int kk = 0; kk < V / 16; ++kk) {
@@ -303,7 +334,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
     bf* dls = b.dls + s.row0 * sls + h * p.L;
     for (int e = lane; e < 16 * p.L; e += 32) {
       const int rr = e / p.L, l = e % p.L, tt = warp * 16 + rr;
-      if (cs.ok(tt)) dls[(cs.base + tt) * sls + l] = __float2bfloat16_rn(dlS[tt * Lt::ldl + l]);
+      if (cs.ok(tt)) dls[(cs.base + tt) * sls + l] = __float2bfloat16_rn(dlS[tt * ldl + l]);
     }
     // do_t . o_t = sum_l lambda_t[l] dlambda_t[l] (o is linear in lambda_t), in
     // f32 from the unrounded dlambda: dg's first term without reading the
@@ -312,7 +343,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
     {
       float d = 0.0f;
       if (trow)
-        for (int l = half; l < p.L; l += 2) d += f(lsh[(cs.base + t) * sls + l]) * dlS[t * Lt::ldl + l];
+        for (int l = half; l < p.L; l += 2) d += f(lsh[(cs.base + t) * sls + l]) * dlS[t * ldl + l];
       d += __shfl_xor_sync(0xffffffffu, d, 1);
       if (half == 0 && trow) b.dGrow[(s.row0 + cs.base + t) * p.H + h] = d;
     }
@@ -320,16 +351,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
 
   // dq of the group's heads, valid rows.
   __syncwarp();
-#pragma unroll
-  for (int x = 0; x < K / 16; ++x) wmma::store_matrix_sync(Tw + x * 16, dq[x], Lt::ldt, wmma::mem_row_major);
-  __syncwarp();
-  bf* dqo = b.dq + s.row0 * sqk + grp * K;
-  for (int e = lane; e < 16 * K / 2; e += 32) {
-    const int rr = e / (K / 2), x = 2 * (e % (K / 2)), tt = warp * 16 + rr;
-    if (cs.ok(tt))
-      *reinterpret_cast<bf2*>(dqo + (cs.base + tt) * sqk + x) =
-          __floats2bfloat162_rn(Tw[rr * Lt::ldt + x], Tw[rr * Lt::ldt + x + 1]);
-  }
+  store_rows_bf16<K>(dq, Tw, Lt::ldt, b.dq + s.row0 * sqk + grp * K, sqk, cs, warp, lane);
 }
 
 // ---- B2: node-gradient pieces ----
@@ -447,69 +469,84 @@ __global__ void __launch_bounds__(kBlock) bwd_node_grad_kernel(GpuProblem p, Arg
 //   + exp(G_end(j + 1, a / 2) - G_end(j, a)) P(j + 1, a / 2),
 // walked over m = n0 .. n1 - 1 so that only the levels whose node changes
 // are recomputed (amortised two per chunk). One thread per (sequence, head,
-// element); grid (n_seqs * H, ceil(K V / 256)). live: P(j) may be nonzero;
-// only then is its node's end row read (it is inside the sequence).
-__global__ void __launch_bounds__(kTreeThreads) bwd_push_down_kernel(GpuProblem p, Args b) {
+// kPushVec elements); grid (n_seqs * H, ceil(K V / (256 kPushVec))); the
+// level loop is unrolled so that P stays in registers. live: P(j) may be
+// nonzero; only then is its node's end row read (it is inside the sequence).
+constexpr int kPushVec = 4;
+
+__global__ void __launch_bounds__(kTreeThreads, 2) bwd_push_down_kernel(GpuProblem p, Args b) {
   const int64_t seq = blockIdx.x / p.H, h = blockIdx.x % p.H;
   const GpuSeq s = p.seqs[seq];
-  const int64_t KV = p.K * p.V, e = int64_t(blockIdx.y) * kTreeThreads + threadIdx.x;
+  const int64_t KV = p.K * p.V, e = (int64_t(blockIdx.y) * kTreeThreads + threadIdx.x) * kPushVec;
   if (e >= KV || s.n0 >= s.n1) return;  // no barriers in this kernel
   const double* Gd = b.Gd + s.row0 * p.H + h;
   auto Gend = [&](int j, int64_t a) { return Gd[gpu::node_last_row(s, j, a, kC) * p.H]; };
   auto piece = [&](int64_t grp_of, int slot) {
-    return b.dRp[((group_index(s, grp_of) * b.slots + slot) * p.H + h) * KV + e];
+    return load_vec4(b.dRp + ((group_index(s, grp_of) * b.slots + slot) * p.H + h) * KV + e);
   };
   const int levels = gpu::tree_levels(s);
-  float P[kMaxLevels];
-  uint64_t live = 0;
+  Vec4 P[kMaxLevels];
+  double gP[kMaxLevels];  // G at the end of level j's current node (valid where live)
+  uint32_t live = 0;
   for (int64_t m = s.n0; m < s.n1; ++m) {
     const int jtop = m == s.n0 ? levels - 1 : gpu::bit_len(m ^ (m - 1)) - 1;
-    for (int j = jtop; j >= 0; --j) {
+#pragma unroll
+    for (int j = kMaxLevels - 1; j >= 0; --j) {
+      if (j > jtop) continue;
       const int64_t a = m >> j, first = (a + 1) << j;
-      float x = 0.0f;
-      bool lv = false;
-      if (!(a & 1) && first <= s.n1) {  // node (j, a) is read by chunks first .. min(first + 2^j - 1, n1)
+      Vec4 x = zero_vec4();
+      const bool read = !(a & 1) && first <= s.n1;  // node (j, a) is read by chunks first .. min(first + 2^j - 1, n1)
+      const bool from_parent = j + 1 < kMaxLevels && ((live >> (j + 1)) & 1u);
+      if (read || from_parent) gP[j] = Gend(j, a);
+      if (read) {
         if (j < 3) {
           x = piece(first >> 3, read_slot(first, j));
         } else {
           const int64_t last = gpu::imin(first + (int64_t(1) << j) - 1, s.n1);
-          for (int64_t gg = first >> 3; gg <= (last >> 3); ++gg) x += piece(gg, kSmallSlots + j - 3);
+          for (int64_t gg = first >> 3; gg <= (last >> 3); ++gg) add_vec4(piece(gg, kSmallSlots + j - 3), x);
         }
-        lv = true;
       }
-      if (j + 1 < levels && ((live >> (j + 1)) & 1)) {
-        x += __expf(static_cast<float>(Gend(j + 1, a >> 1) - Gend(j, a))) * P[j + 1];
-        lv = true;
+      if (from_parent) {
+        const int up = j + 1 < kMaxLevels ? j + 1 : j;  // a constant once unrolled (j + 1 exists when from_parent)
+        axpy_vec4(__expf(static_cast<float>(gP[up] - gP[j])), P[up], x);
       }
       P[j] = x;
-      live = lv ? (live | (uint64_t(1) << j)) : (live & ~(uint64_t(1) << j));
+      live = (read || from_parent) ? (live | (1u << j)) : (live & ~(1u << j));
     }
-    b.dU[((s.job_off + (m - s.n0)) * p.H + h) * KV + e] = __float2bfloat16_rn(P[0]);
+    store_vec4(b.dU + ((s.job_off + (m - s.n0)) * p.H + h) * KV + e, P[0]);
   }
 }
 
 // ---- B4: dk, dv and dG ----
 
+// Budgeted like QueryLayout (<= 113 KiB at K = 128, V = 64): S^T keeps
+// each warp's causal query columns, and the d-scaled K or V rows share their
+// region with the f32 scratch (each is consumed before the other is written).
 template <int K, int V>
 struct KeyLayout {
-  static constexpr int W = K > V ? (K > 64 ? K : 64) : (V > 64 ? V : 64);
+  static constexpr int W = V > 64 ? V : 64;  // f32 scratch row: dv (V), dA^T (64), dk in 64-wide pieces
   static constexpr int KVmax = K > V ? K : V;
-  static constexpr int ldk = K + kPad, ldv = V + kPad, ldp = kC + kPad, lds = kC + kFPad, ldt = W + kFPad;
+  static constexpr int ldk = K + kPad, ldv = V + kPad, ldp = kC + kPad, ldt = W + kFPad;
   static constexpr int ldc = KVmax + kPad;
+  // S^T rows of warp w hold its causal query columns 16 w .. 63.
+  static __device__ __host__ constexpr int lds(int w) { return kC - 16 * w + kFPad; }
+  static __device__ __host__ constexpr int s_base(int w) { return 16 * (w * (kC + kFPad) - 8 * w * (w - 1)); }
+  static constexpr size_t tc_warp = sizeof(float) * 16 * ldt > sizeof(bf) * 16 * ldc ? sizeof(float) * 16 * ldt
+                                                                                       : sizeof(bf) * 16 * ldc;
   static constexpr size_t q_off = 0;
   static constexpr size_t k_off = q_off + align128(sizeof(bf) * kC * ldk);
   static constexpr size_t v_off = k_off + align128(sizeof(bf) * kC * ldk);
   static constexpr size_t do_off = v_off + align128(sizeof(bf) * kC * ldv);
   static constexpr size_t u_off = do_off + align128(sizeof(bf) * kC * ldv);
   static constexpr size_t s_off = u_off + align128(sizeof(bf) * K * ldv);
-  static constexpr size_t t_off = s_off + align128(sizeof(float) * kWarps * 16 * lds);
-  static constexpr size_t p_off = t_off + align128(sizeof(float) * kWarps * 16 * ldt);
-  static constexpr size_t c_off = p_off + align128(sizeof(bf) * kWarps * 16 * ldp);
-  static constexpr size_t gd_off = c_off + align128(sizeof(bf) * kWarps * 16 * ldc);
+  static constexpr size_t tc_off = s_off + align128(sizeof(float) * s_base(kWarps));
+  static constexpr size_t p_off = tc_off + align128(kWarps * tc_warp);
+  static constexpr size_t gd_off = p_off + align128(sizeof(bf) * kWarps * 16 * ldp);
   static constexpr size_t g_off = gd_off + align128(sizeof(double) * kC);
   static constexpr size_t lam_off = g_off + align128(sizeof(float) * kC);
   static constexpr size_t d_off = lam_off + align128(sizeof(float) * kC * 8);
   static constexpr size_t bytes = d_off + align128(sizeof(float) * kC);
+  static_assert(tc_warp % 16 == 0, "16-byte aligned per-warp scratch");
 };
 
 // For source rows s of the warp: dv_s = sum_t W[t,s] (q_t . k_s) do_t
@@ -529,10 +566,12 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
                        reinterpret_cast<float*>(smem + Lt::lam_off)};
   float* Drow = reinterpret_cast<float*>(smem + Lt::d_off);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-  float* Sw = reinterpret_cast<float*>(smem + Lt::s_off) + warp * 16 * Lt::lds;
-  float* Tw = reinterpret_cast<float*>(smem + Lt::t_off) + warp * 16 * Lt::ldt;
+  // Sw column c - 16 w holds query slot c.
+  float* Sw = reinterpret_cast<float*>(smem + Lt::s_off) + Lt::s_base(warp);
+  const int lds = Lt::lds(warp);
+  float* Tw = reinterpret_cast<float*>(smem + Lt::tc_off + warp * Lt::tc_warp);
+  bf* Cw = reinterpret_cast<bf*>(smem + Lt::tc_off + warp * Lt::tc_warp);  // shares Tw's bytes
   bf* Pw = reinterpret_cast<bf*>(smem + Lt::p_off) + warp * 16 * Lt::ldp;
-  bf* Cw = reinterpret_cast<bf*>(smem + Lt::c_off) + warp * 16 * Lt::ldc;
 
   const GpuChunk job = p.jobs[blockIdx.x];
   const GpuSeq s = p.seqs[job.seq];
@@ -568,7 +607,7 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
     }
 #pragma unroll
     for (int i = 0; i < 4; ++i)
-      if (i >= warp) wmma::store_matrix_sync(Sw + i * 16, sf[i], Lt::lds, wmma::mem_row_major);
+      if (i >= warp) wmma::store_matrix_sync(Sw + (i - warp) * 16, sf[i], lds, wmma::mem_row_major);
   }
 
   FragC dk[K / 16];
@@ -604,7 +643,7 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
     for (int cc = 0; cc < 32; ++cc) {
       const int c = half * 32 + cc;
       const float w = mask(c);
-      Pw[r * Lt::ldp + c] = __float2bfloat16_rn(w == 0.0f ? 0.0f : Sw[r * Lt::lds + c] * w);
+      Pw[r * Lt::ldp + c] = __float2bfloat16_rn(w == 0.0f ? 0.0f : Sw[r * lds + c - 16 * warp] * w);
     }
     if (has_u)
       for (int e = lane; e < 16 * K; e += 32) {
@@ -643,6 +682,7 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
           }
         }
       }
+      __syncwarp();  // every lane has read Cw, whose bytes Tw reuses
 #pragma unroll
       for (int y = 0; y < V / 16; ++y) wmma::store_matrix_sync(Tw + y * 16, dvf[y], Lt::ldt, wmma::mem_row_major);
     }
@@ -689,12 +729,13 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
     }
     __syncwarp();
 
-    // dP^T = dA^T o W^T (bf16) and d_s v_s.
+    // dP^T = dA^T o W^T (bf16), then d_s v_s into the same bytes as dA^T.
     for (int cc = 0; cc < 32; ++cc) {
       const int c = half * 32 + cc;
       const float w = mask(c);
       Pw[r * Lt::ldp + c] = __float2bfloat16_rn(w == 0.0f ? 0.0f : Tw[r * Lt::ldt + c] * w);
     }
+    __syncwarp();
     if (has_u)
       for (int e = lane; e < 16 * V; e += 32) {
         const int rr = e / V, y = e % V;
@@ -732,26 +773,17 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
   }
 
   // dk of the group's heads, valid rows.
-#pragma unroll
-  for (int x = 0; x < K / 16; ++x) wmma::store_matrix_sync(Tw + x * 16, dk[x], Lt::ldt, wmma::mem_row_major);
-  __syncwarp();
-  bf* dko = b.dk + s.row0 * sqk + grp * K;
-  for (int e = lane; e < 16 * K / 2; e += 32) {
-    const int rr = e / (K / 2), x = 2 * (e % (K / 2)), ss = warp * 16 + rr;
-    if (cs.ok(ss))
-      *reinterpret_cast<bf2*>(dko + (cs.base + ss) * sqk + x) =
-          __floats2bfloat162_rn(Tw[rr * Lt::ldt + x], Tw[rr * Lt::ldt + x + 1]);
-  }
+  store_rows_bf16<K>(dk, Tw, Lt::ldt, b.dk + s.row0 * sqk + grp * K, sqk, cs, warp, lane);
 }
 
 // ---- B5: dg ----
 
 // dg_r = sum_{t >= r} dG_t per (sequence, head), in double; grid (n_seqs, H).
-__global__ void bwd_dg_kernel(GpuProblem p, const float* dGrow, float* dg) {
+__global__ void __launch_bounds__(kScanThreads) bwd_dg_kernel(GpuProblem p, const float* dGrow, float* dg) {
   const GpuSeq s = p.seqs[blockIdx.x];
   const int64_t h = blockIdx.y;
-  gpu::block_scan(
-      s.len, 0.0, true, [&](int64_t i) { return static_cast<double>(dGrow[(s.row0 + i) * p.H + h]); },
+  wide_scan(
+      s.len, true, [&](int64_t i) { return static_cast<double>(dGrow[(s.row0 + i) * p.H + h]); },
       [&](int64_t i, double x) { dg[(s.row0 + i) * p.H + h] = static_cast<float>(x); });
 }
 
@@ -766,13 +798,13 @@ void backward_kv(const GpuProblem& p, const Args& a, cudaStream_t st) {
     bwd_node_grad_kernel<K, V>
         <<<dim3(static_cast<unsigned>(p.n_groups), static_cast<unsigned>(p.H)), kBlock, s2, st>>>(p, a);
     LOGLIN_CUDA_LAUNCHED(kOp);
-    const int64_t KV = int64_t(K) * V;
+    const int64_t per_block = int64_t(kTreeThreads) * kPushVec, KV = int64_t(K) * V;
     bwd_push_down_kernel<<<dim3(static_cast<unsigned>(p.n_seqs * p.H),
-                                static_cast<unsigned>((KV + kTreeThreads - 1) / kTreeThreads)),
+                                static_cast<unsigned>((KV + per_block - 1) / per_block)),
                            kTreeThreads, 0, st>>>(p, a);
     LOGLIN_CUDA_LAUNCHED(kOp);
   }
-  constexpr size_t s1 = QueryLayout<K, V>::bytes;
+  const size_t s1 = QueryLayout<K, V>::bytes(p.L);
   allow_smem(bwd_query_kernel<K, V>, s1);
   bwd_query_kernel<K, V><<<per_job, kBlock, s1, st>>>(p, a);
   LOGLIN_CUDA_LAUNCHED(kOp);
@@ -794,7 +826,7 @@ void backward_k(const GpuProblem& p, const Args& a, cudaStream_t st) {
 
 template <int K, int V>
 size_t backward_smem() {
-  const size_t a = QueryLayout<K, V>::bytes, b = KeyLayout<K, V>::bytes, c = NodeGradLayout<K, V>::bytes;
+  const size_t a = QueryLayout<K, V>::bytes(kMaxL), b = KeyLayout<K, V>::bytes, c = NodeGradLayout<K, V>::bytes;
   return a > b ? (a > c ? a : c) : (b > c ? b : c);
 }
 template <int K>
@@ -833,9 +865,7 @@ void backward_bf16(const GpuProblem& p, const GpuBackward<bf16, float>& bw, cons
   LOGLIN_CHECK(aligned16(bw.dq) && aligned16(bw.dk) && aligned16(bw.dv) && aligned16(bw.dout) &&
                    aligned16(ws.nodes) && aligned16(ws.dU) && aligned16(ws.dRp),
                "[{}] gradients, dout and the workspace must be 16-byte aligned", kOp);
-  GpuForward<bf16, float> f = bw.fwd;
-  f.Gd = ws.Gd;
-  build_tree_bf16(p, f, ws.nodes);  // F0, F1, F2
+  GpuForward<bf16, float> f = bw.fwd;  // G and the tree nodes are the forward's (its workspace)
 
   Args a;
   a.q = reinterpret_cast<const bf*>(f.q), a.k = reinterpret_cast<const bf*>(f.k);
@@ -858,7 +888,7 @@ void backward_bf16(const GpuProblem& p, const GpuBackward<bf16, float>& bw, cons
     case 128: backward_k<128>(p, a, st); break;
     default: LOGLIN_FAIL("[{}] no backward kernel for K = {}", kOp, p.K);
   }
-  bwd_dg_kernel<<<dim3(static_cast<unsigned>(p.n_seqs), static_cast<unsigned>(p.H)), cuda::kThreads, 0, st>>>(
+  bwd_dg_kernel<<<dim3(static_cast<unsigned>(p.n_seqs), static_cast<unsigned>(p.H)), kScanThreads, 0, st>>>(
       p, ws.dGrow, bw.dg);
   LOGLIN_CUDA_LAUNCHED(kOp);
 }

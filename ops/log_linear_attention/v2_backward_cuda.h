@@ -12,8 +12,8 @@ namespace loglin::lla::v2 {
 
 // The device buffers the backward carves from its workspace.
 struct BackwardWorkspace {
-  double* Gd = nullptr;   // [rows, H] G per row (rebuilt)
-  bf16* nodes = nullptr;  // [n_nodes, H, K, V] the forward's tree (rebuilt)
+  double* Gd = nullptr;   // [rows, H] G per row (the forward's)
+  bf16* nodes = nullptr;  // [n_nodes, H, K, V] the forward's tree
   float* dRp = nullptr;   // [n_groups, node_grad_slots, H, K, V] node-gradient pieces
   bf16* dU = nullptr;     // [n_jobs, H, K, V] gradient of each chunk state
   float* dGrow = nullptr; // [rows, H] do . o - v . dv per row and head
@@ -29,7 +29,8 @@ int64_t node_grad_slots(const GpuProblem& p);
 bool backward_shape_ok(int64_t K, int64_t V, int64_t C, int device);
 
 // dq, dk, dv, dlevel_scales (bf16) and dg (f32) from the inputs, o and dout;
-// no states. 8 launches at any T.
+// no states. 5 launches at any T; G and the tree are read from the
+// forward's workspace (ws.Gd, ws.nodes).
 void backward_bf16(const GpuProblem& p, const GpuBackward<bf16, float>& b, const BackwardWorkspace& ws);
 
 }  // namespace loglin::lla::v2

@@ -21,7 +21,8 @@ constexpr int kBlock = 32 * kWarps;
 constexpr int kPad = 8;        // bf16 pitch pad (pitch stays a multiple of 8 elements = 16 bytes)
 constexpr int kFPad = 4;       // f32 pitch pad (multiple of 4 elements)
 constexpr int kTreeThreads = 256;
-constexpr int kMaxLevels = 48;  // Fenwick stack depth of F2 (chunks < 2^48)
+constexpr int kTreeVec = 2;     // elements per thread of the element-wise tree walks (one bf16 pair)
+constexpr int kMaxLevels = 16;  // tree levels the walks keep in registers: chunk index < 2^16, positions < 2^22
 
 constexpr size_t align128(size_t bytes) { return (bytes + 127) / 128 * 128; }
 
@@ -30,6 +31,69 @@ using FragAc = wmma::fragment<wmma::matrix_a, 16, 16, 16, bf, wmma::col_major>;
 using FragB = wmma::fragment<wmma::matrix_b, 16, 16, 16, bf, wmma::row_major>;
 using FragBc = wmma::fragment<wmma::matrix_b, 16, 16, 16, bf, wmma::col_major>;
 using FragC = wmma::fragment<wmma::accumulator, 16, 16, 16, float>;
+
+// kTreeVec consecutive elements in f32 registers (one 4-byte bf16 pair).
+struct Vec {
+  float x[kTreeVec];
+};
+__device__ __forceinline__ Vec zero_vec() { return Vec{{0.0f, 0.0f}}; }
+__device__ __forceinline__ Vec load_vec(const bf* src) {
+  const float2 a = __bfloat1622float2(*reinterpret_cast<const bf2*>(src));
+  return Vec{{a.x, a.y}};
+}
+__device__ __forceinline__ Vec load_vec(const float* src) {
+  const float2 a = *reinterpret_cast<const float2*>(src);
+  return Vec{{a.x, a.y}};
+}
+__device__ __forceinline__ void store_vec(bf* dst, const Vec& v) {
+  *reinterpret_cast<bf2*>(dst) = __floats2bfloat162_rn(v.x[0], v.x[1]);
+}
+// y = d x + y
+__device__ __forceinline__ void axpy_vec(float d, const Vec& x, Vec& y) {
+#pragma unroll
+  for (int z = 0; z < kTreeVec; ++z) y.x[z] = fmaf(d, x.x[z], y.x[z]);
+}
+__device__ __forceinline__ void add_vec(const Vec& x, Vec& y) {
+#pragma unroll
+  for (int z = 0; z < kTreeVec; ++z) y.x[z] += x.x[z];
+}
+
+// Four consecutive elements (the push-down walk, whose per-step scalar work
+// is amortised over more elements).
+struct Vec4 {
+  float x[4];
+};
+__device__ __forceinline__ Vec4 zero_vec4() { return Vec4{{0.0f, 0.0f, 0.0f, 0.0f}}; }
+__device__ __forceinline__ Vec4 load_vec4(const float* src) {
+  const float4 u = *reinterpret_cast<const float4*>(src);
+  return Vec4{{u.x, u.y, u.z, u.w}};
+}
+__device__ __forceinline__ void store_vec4(bf* dst, const Vec4& v) {
+  uint2 u;
+  *reinterpret_cast<bf2*>(&u.x) = __floats2bfloat162_rn(v.x[0], v.x[1]);
+  *reinterpret_cast<bf2*>(&u.y) = __floats2bfloat162_rn(v.x[2], v.x[3]);
+  *reinterpret_cast<uint2*>(dst) = u;
+}
+__device__ __forceinline__ void axpy_vec4(float d, const Vec4& x, Vec4& y) {
+#pragma unroll
+  for (int z = 0; z < 4; ++z) y.x[z] = fmaf(d, x.x[z], y.x[z]);
+}
+__device__ __forceinline__ void add_vec4(const Vec4& x, Vec4& y) {
+#pragma unroll
+  for (int z = 0; z < 4; ++z) y.x[z] += x.x[z];
+}
+
+// First table row of each tree level of one sequence, in shared memory for
+// a block of one (sequence, head); every thread calls it, then a barrier.
+__device__ __forceinline__ void level_offsets(const GpuSeq& s, int64_t* loff) {
+  const int j = threadIdx.x;
+  if (j < kMaxLevels) {
+    int64_t off = s.node_off;
+    for (int i = 0; i < j; ++i) off += (s.n1 >> i) - (s.n0 >> i);
+    loff[j] = off;
+  }
+  __syncthreads();
+}
 
 // rows r = 0 .. nrows - 1 of W bf16 each into dst (pitch ld elements) by
 // 16-byte copies; src(r) is the row's first element (16-byte aligned) or null
@@ -61,6 +125,71 @@ __device__ __forceinline__ ChunkSlots chunk_slots(const GpuSeq& s, int64_t n) {
   c.lo = static_cast<int>(r0 - c.base);
   c.hi = static_cast<int>(r1 - c.base);
   return c;
+}
+
+// ---- per-sequence scans (G from g, dg from dG) ----
+
+constexpr int kScanThreads = 512;
+constexpr int kScanItems = 8;  // consecutive elements per thread: a tile is 4096 elements
+
+// Inclusive scan in double of load(i), i = 0 .. n - 1 (reverse: from n - 1
+// down), store(i, prefix); one block of kScanThreads per sequence and head.
+// Each thread scans kScanItems consecutive elements in registers and the
+// block scans the thread totals, so a tile costs two barriers rather than
+// one per 256 elements (v1's block_scan).
+template <class Load, class Store>
+__device__ void wide_scan(int64_t n, bool reverse, Load load, Store store) {
+  __shared__ double warp_tot[kScanThreads / 32];
+  __shared__ double carry_s;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  double carry = 0.0;
+  for (int64_t base = 0; base < n; base += int64_t(kScanThreads) * kScanItems) {
+    const int64_t k0 = base + int64_t(threadIdx.x) * kScanItems;
+    double x[kScanItems];
+    double run = 0.0;
+#pragma unroll
+    for (int z = 0; z < kScanItems; ++z) {
+      const int64_t k = k0 + z;
+      run += k < n ? load(reverse ? n - 1 - k : k) : 0.0;
+      x[z] = run;
+    }
+    double tot = run;  // inclusive scan of thread totals over the block
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+      const double y = __shfl_up_sync(0xffffffffu, tot, o);
+      if (lane >= o) tot += y;
+    }
+    if (lane == 31) warp_tot[warp] = tot;
+    __syncthreads();
+    if (warp == 0) {
+      double w = lane < kScanThreads / 32 ? warp_tot[lane] : 0.0;
+#pragma unroll
+      for (int o = 1; o < 32; o <<= 1) {
+        const double y = __shfl_up_sync(0xffffffffu, w, o);
+        if (lane >= o) w += y;
+      }
+      if (lane < kScanThreads / 32) warp_tot[lane] = w;
+      if (lane == kScanThreads / 32 - 1) carry_s = w;  // the tile's total
+    }
+    __syncthreads();
+    const double before = carry + (warp > 0 ? warp_tot[warp - 1] : 0.0) + (tot - run);
+#pragma unroll
+    for (int z = 0; z < kScanItems; ++z) {
+      const int64_t k = k0 + z;
+      if (k < n) store(reverse ? n - 1 - k : k, before + x[z]);
+    }
+    carry += carry_s;
+    __syncthreads();  // warp_tot and carry_s are rewritten by the next tile
+  }
+}
+
+// G per row in double: grid (n_seqs, H), kScanThreads.
+__global__ void __launch_bounds__(kScanThreads) cumdecay_wide_kernel(GpuProblem p, const float* g, double* Gd) {
+  const GpuSeq s = p.seqs[blockIdx.x];
+  const int64_t h = blockIdx.y;
+  wide_scan(
+      s.len, false, [&](int64_t i) { return static_cast<double>(g[(s.row0 + i) * p.H + h]); },
+      [&](int64_t i, double x) { Gd[(s.row0 + i) * p.H + h] = x; });
 }
 
 template <class Kern>

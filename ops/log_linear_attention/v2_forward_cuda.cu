@@ -1,7 +1,7 @@
 // v2 forward of log_linear_attention (KERNELS_PLAN.md "Forward: 4 launches"):
 // bf16 tensor cores through WMMA 16x16x16 (f32 accumulators), g and every
 // decay in f32. Launches, independent of T:
-//   F0 cumdecay_kernel (chunk_cuda.cuh, v1's): G per row in double;
+//   F0 cumdecay_wide_kernel (v2_common.cuh): G per row in double;
 //   F1 fwd_state_kernel<K, V>: U(m) = K_m^T (exp(G_e - G_i) v_i), tree level 0,
 //      stored in bf16; one block (4 warps) per (chunk, head);
 //   F2 fwd_tree_kernel: levels >= 1 by one Fenwick walk over the chunks per
@@ -108,88 +108,104 @@ __global__ void __launch_bounds__(kBlock) fwd_state_kernel(GpuProblem p, GpuForw
 
 // ---- F2: the tree levels >= 1 ----
 
-// One thread per (sequence, head, element e of K x V), grid (n_seqs * H,
-// ceil(K V / 256)): walks the chunks m = n0 .. n1 - 1 once. stk[j] holds
-// node (j, a) with a even (its parent waits for the right sibling) in f32;
-// when chunk m completes the right child (j, a), the parent is
-// exp(G_end(j, a) - G_end(j, a - 1)) stk[j] + x (x alone when the left
-// sibling lies before the sequence), as v1's tree_combine_kernel.
-__global__ void __launch_bounds__(kTreeThreads) fwd_tree_kernel(GpuProblem p, const double* Gd_all, bf* nodes) {
+// One thread per (sequence, head, kTreeVec elements of K x V), grid
+// (n_seqs * H, ceil(K V / (256 kTreeVec))): walks the chunks m = n0 .. n1 - 1
+// once. stk[j] holds node (j, a) with a even (its parent waits for the right
+// sibling) in f32; when chunk m completes the right child (j, a), the parent
+// is exp(G_end(j, a) - G_end(j, a - 1)) stk[j] + x (x alone when the left
+// sibling lies before the sequence), as v1's tree_combine_kernel. The level
+// loop is unrolled so that the stack stays in registers (kMaxLevels levels).
+__global__ void __launch_bounds__(kTreeThreads, 2) fwd_tree_kernel(GpuProblem p, const double* Gd_all, bf* nodes) {
+  __shared__ int64_t loff[kMaxLevels];  // first table row of level j
   const int64_t seq = blockIdx.x / p.H, h = blockIdx.x % p.H;
   const GpuSeq s = p.seqs[seq];
-  const int64_t KV = p.K * p.V, e = int64_t(blockIdx.y) * kTreeThreads + threadIdx.x;
-  if (e >= KV) return;  // no barriers in this kernel
+  level_offsets(s, loff);
+  const int64_t KV = p.K * p.V, e = (int64_t(blockIdx.y) * kTreeThreads + threadIdx.x) * kTreeVec;
+  if (e >= KV) return;  // no barriers below
   const double* Gd = Gd_all + s.row0 * p.H + h;
-  int64_t loff[kMaxLevels];  // first table row of level j
-  {
-    int64_t off = s.node_off;
-    for (int j = 0; j < kMaxLevels; ++j) {
-      loff[j] = off;
-      off += (s.n1 >> j) - (s.n0 >> j);
-    }
-  }
   auto node = [&](int j, int64_t a) { return nodes + ((loff[j] + (a - (s.n0 >> j))) * p.H + h) * KV + e; };
-  auto Gend = [&](int j, int64_t a) { return Gd[gpu::node_last_row(s, j, a, kC) * p.H]; };
-  float stk[kMaxLevels];
-  float nxt = s.n0 < s.n1 ? __bfloat162float(*node(0, s.n0)) : 0.0f;
+  // G at the end of chunk m; a run of level j completed by chunk m ends there
+  // too, so each combine needs only this value and the one saved when its
+  // left sibling was pushed (gstk): one broadcast load per step, prefetched.
+  auto Gchunk = [&](int64_t m) { return Gd[gpu::node_last_row(s, 0, m, kC) * p.H]; };
+  Vec stk[kMaxLevels];
+  double gstk[kMaxLevels];
+  Vec nxt = s.n0 < s.n1 ? load_vec(node(0, s.n0)) : zero_vec();
+  double gnxt = s.n0 < s.n1 ? Gchunk(s.n0) : 0.0;
   for (int64_t m = s.n0; m < s.n1; ++m) {
-    float x = nxt;
-    if (m + 1 < s.n1) nxt = __bfloat162float(*node(0, m + 1));  // one ahead
-    int j = 0;
-    int64_t a = m;
-    while (a & 1) {
-      if (a - 1 >= (s.n0 >> j)) x += __expf(static_cast<float>(Gend(j, a) - Gend(j, a - 1))) * stk[j];
-      ++j;
-      a >>= 1;
-      *node(j, a) = __float2bfloat16_rn(x);
+    Vec x = nxt;
+    const double gm = gnxt;
+    if (m + 1 < s.n1) {  // one ahead
+      nxt = load_vec(node(0, m + 1));
+      gnxt = Gchunk(m + 1);
     }
-    stk[j] = x;
+    bool pushed = false;  // a flag, not a break, so that the loop unrolls and the stacks stay in registers
+#pragma unroll
+    for (int j = 0; j < kMaxLevels; ++j) {
+      if (pushed) continue;
+      const int64_t a = m >> j;
+      if (!(a & 1)) {
+        stk[j] = x;
+        gstk[j] = gm;
+        pushed = true;
+        continue;
+      }
+      if (a - 1 >= (s.n0 >> j)) axpy_vec(__expf(static_cast<float>(gm - gstk[j])), stk[j], x);
+      if (j + 1 < kMaxLevels) store_vec(node(j + 1, a >> 1), x);
+    }
   }
 }
 
 // ---- F3: outputs ----
 
+// Budgeted for three blocks per SM at K = 128, V = 64 (<= 75 KiB): the K
+// tile, each V panel and each node panel R take turns in one region; a
+// warp's f32 scratch holds S, then the scaled Q rows of a node read, then O
+// on its way out; the masked scores P (bf16) stay for every V panel.
 template <int K, int V>
 struct ChunkLayout {
   static constexpr int PW = V < 64 ? V : 64;  // V panel width
   static constexpr int NP = V / PW;           // panels
-  static constexpr int ldq = K + kPad;        // Q, K tiles [64][K]
+  static constexpr int ldq = K + kPad;        // Q and K tiles [64][K], scaled Q rows [16][K]
   static constexpr int ldv = PW + kPad;       // V panel [64][PW], node panel [K][PW]
   static constexpr int ldp = kC + kPad;       // P per warp [16][64] bf16
-  static constexpr int lds = 64 + kFPad;      // S / X and O per warp [16][64] f32
+  static constexpr int lds = 64 + kFPad;      // S / O per warp [16][64] f32
+  static constexpr size_t kvr_bytes = sizeof(bf) * (kC * ldq > K * ldv ? (kC * ldq > kC * ldv ? kC * ldq : kC * ldv)
+                                                                       : (K * ldv > kC * ldv ? K * ldv : kC * ldv));
+  static constexpr size_t scratch_warp = sizeof(float) * 16 * lds > sizeof(bf) * 16 * ldq ? sizeof(float) * 16 * lds
+                                                                                          : sizeof(bf) * 16 * ldq;
   static constexpr size_t q_off = 0;
-  static constexpr size_t k_off = q_off + align128(sizeof(bf) * kC * ldq);
-  static constexpr size_t v_off = k_off + align128(sizeof(bf) * kC * ldq);
-  static constexpr size_t r_off = v_off + align128(sizeof(bf) * kC * ldv);
-  static constexpr size_t p_off = r_off + align128(sizeof(bf) * K * ldv);
-  static constexpr size_t s_off = p_off + align128(sizeof(bf) * kWarps * 16 * ldp);
-  static constexpr size_t o_off = s_off + align128(sizeof(float) * kWarps * 16 * lds);
-  static constexpr size_t gd_off = o_off + align128(sizeof(float) * kWarps * 16 * lds);
+  static constexpr size_t kvr_off = q_off + align128(sizeof(bf) * kC * ldq);
+  static constexpr size_t x_off = kvr_off + align128(kvr_bytes);
+  static constexpr size_t p_off = x_off + align128(kWarps * scratch_warp);
+  static constexpr size_t gd_off = p_off + align128(sizeof(bf) * kWarps * 16 * ldp);
   static constexpr size_t g_off = gd_off + align128(sizeof(double) * kC);
   static constexpr size_t lam_off = g_off + align128(sizeof(float) * kC);
   static constexpr size_t w_off = lam_off + align128(sizeof(float) * kC * 8);
   static constexpr size_t bytes = w_off + align128(sizeof(float) * kC);
   static_assert(V % PW == 0 && PW % 16 == 0 && K % 16 == 0, "head dims");
+  static_assert(scratch_warp % 32 == 0, "WMMA needs 32-byte aligned scratch");
 };
 
-// o for the rows of one chunk job and head; grid (n_jobs, H).
+// o for the rows of one chunk job and head; grid (n_jobs, H). O stays in
+// WMMA accumulators for a V panel; a node read adds (diag(w) Q_w) R with the
+// row weights w_t = lambda_t[c + j + 1] exp(G_t - G_end) folded into a bf16
+// copy of the warp's Q rows.
 template <int K, int V>
 __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForward<bf16, float> f, const bf* nodes) {
   using Lt = ChunkLayout<K, V>;
   constexpr int PW = Lt::PW, NF = PW / 16;
   extern __shared__ __align__(128) unsigned char smem[];
   bf* Qs = reinterpret_cast<bf*>(smem + Lt::q_off);
-  bf* Ks = reinterpret_cast<bf*>(smem + Lt::k_off);
-  bf* Vs = reinterpret_cast<bf*>(smem + Lt::v_off);
-  bf* Rs = reinterpret_cast<bf*>(smem + Lt::r_off);
+  bf* KVR = reinterpret_cast<bf*>(smem + Lt::kvr_off);  // the K tile, then V panels and node panels
   double* GdS = reinterpret_cast<double*>(smem + Lt::gd_off);  // G per slot (double)
   float* Gs = reinterpret_cast<float*>(smem + Lt::g_off);      // G per slot relative to the first valid row
-  float* lamS = reinterpret_cast<float*>(smem + Lt::lam_off);  // [64][8] lambda levels 0..6
+  float* lamS = reinterpret_cast<float*>(smem + Lt::lam_off);  // [64][8] lambda levels 0..7
   float* Wrow = reinterpret_cast<float*>(smem + Lt::w_off);    // per slot weight of the current node read
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  float* Xw = reinterpret_cast<float*>(smem + Lt::x_off + warp * Lt::scratch_warp);  // S, then O out
+  bf* SQw = reinterpret_cast<bf*>(smem + Lt::x_off + warp * Lt::scratch_warp);      // scaled Q rows (same bytes)
   bf* Pw = reinterpret_cast<bf*>(smem + Lt::p_off) + warp * 16 * Lt::ldp;
-  float* Sw = reinterpret_cast<float*>(smem + Lt::s_off) + warp * 16 * Lt::lds;
-  float* Ow = reinterpret_cast<float*>(smem + Lt::o_off) + warp * 16 * Lt::lds;
   const bf* Qw = Qs + warp * 16 * Lt::ldq;
 
   const GpuChunk job = p.jobs[blockIdx.x];
@@ -205,7 +221,7 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
   const double* Gd = f.Gd + s.row0 * p.H + h;
 
   load_tile<K>(Qs, Lt::ldq, kC, [&](int r) -> const bf* { return cs.ok(r) ? q + (cs.base + r) * sqk : nullptr; });
-  load_tile<K>(Ks, Lt::ldq, kC, [&](int r) -> const bf* { return cs.ok(r) ? k + (cs.base + r) * sqk : nullptr; });
+  load_tile<K>(KVR, Lt::ldq, kC, [&](int r) -> const bf* { return cs.ok(r) ? k + (cs.base + r) * sqk : nullptr; });
   if (tid < kC) {
     const int r = tid;
     const bool ok = cs.ok(r);
@@ -231,13 +247,13 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
       for (int i = 0; i < 4; ++i) {
         if (i > warp) break;  // warp-uniform
         FragBc kb;            // B[x][s] = K_n[s][x]: column-major view of the K tile
-        wmma::load_matrix_sync(kb, Ks + i * 16 * Lt::ldq + kk * 16, Lt::ldq);
+        wmma::load_matrix_sync(kb, KVR + i * 16 * Lt::ldq + kk * 16, Lt::ldq);
         wmma::mma_sync(sf[i], qa, kb, sf[i]);
       }
     }
 #pragma unroll
     for (int i = 0; i < 4; ++i)
-      if (i <= warp) wmma::store_matrix_sync(Sw + i * 16, sf[i], Lt::lds, wmma::mem_row_major);
+      if (i <= warp) wmma::store_matrix_sync(Xw + i * 16, sf[i], Lt::lds, wmma::mem_row_major);
   }
   __syncwarp();
 
@@ -247,48 +263,43 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
     float val = 0.0f;
     if (c <= t && t < cs.hi && c >= cs.lo) {
       const int lev = 32 - __clz(t ^ c);
-      val = Sw[r * Lt::lds + c] * lamS[t * 8 + lev] * __expf(Gs[t] - Gs[c]);
+      val = Xw[r * Lt::lds + c] * lamS[t * 8 + lev] * __expf(Gs[t] - Gs[c]);
     }
     Pw[r * Lt::ldp + c] = __float2bfloat16_rn(val);
   }
   __syncwarp();
 
   for (int pv = 0; pv < Lt::NP; ++pv) {
-    __syncthreads();  // everyone is done with Vs / Rs of the previous panel
-    load_tile<PW>(Vs, Lt::ldv, kC,
+    __syncthreads();  // everyone is done with the region (K tile, or the previous panel's R)
+    load_tile<PW>(KVR, Lt::ldv, kC,
                   [&](int r) -> const bf* { return cs.ok(r) ? v + (cs.base + r) * sv + pv * PW : nullptr; });
     __syncthreads();
 
-    // 3. O = P V_n (16 x PW).
-    {
-      FragC of[NF];
+    // 3. O = P V_n (16 x PW), in registers.
+    FragC of[NF];
 #pragma unroll
-      for (int f2 = 0; f2 < NF; ++f2) wmma::fill_fragment(of[f2], 0.0f);
+    for (int f2 = 0; f2 < NF; ++f2) wmma::fill_fragment(of[f2], 0.0f);
 #pragma unroll
-      for (int kk = 0; kk < kC / 16; ++kk) {
-        if (kk > warp) break;  // P is zero there (causal)
-        FragA pa;
-        wmma::load_matrix_sync(pa, Pw + kk * 16, Lt::ldp);
+    for (int kk = 0; kk < kC / 16; ++kk) {
+      if (kk > warp) break;  // P is zero there (causal)
+      FragA pa;
+      wmma::load_matrix_sync(pa, Pw + kk * 16, Lt::ldp);
 #pragma unroll
-        for (int f2 = 0; f2 < NF; ++f2) {
-          FragB vb;
-          wmma::load_matrix_sync(vb, Vs + kk * 16 * Lt::ldv + f2 * 16, Lt::ldv);
-          wmma::mma_sync(of[f2], pa, vb, of[f2]);
-        }
+      for (int f2 = 0; f2 < NF; ++f2) {
+        FragB vb;
+        wmma::load_matrix_sync(vb, KVR + kk * 16 * Lt::ldv + f2 * 16, Lt::ldv);
+        wmma::mma_sync(of[f2], pa, vb, of[f2]);
       }
-#pragma unroll
-      for (int f2 = 0; f2 < NF; ++f2) wmma::store_matrix_sync(Ow + f2 * 16, of[f2], Lt::lds, wmma::mem_row_major);
     }
-    __syncwarp();
 
-    // 4. Node reads: O += diag(lambda_t[c + j + 1] exp(G_t - G_end)) Q_w R.
+    // 4. Node reads: O += (diag(w) Q_w) R.
     for (int jb = 0; (n >> jb) != 0; ++jb) {
       if (!gpu::reads_node(s, n, jb)) continue;  // block-uniform
       const int64_t a = (n >> jb) - 1;
       const bf* R = nodes + (gpu::node_index(s, jb, a) * p.H + h) * static_cast<int64_t>(K * V) + pv * PW;
       const double Ge = Gd[gpu::node_last_row(s, jb, a, kC) * p.H];
-      __syncthreads();  // Rs and Wrow of the previous read are free
-      load_tile<PW>(Rs, Lt::ldv, K, [&](int x) -> const bf* { return R + static_cast<int64_t>(x) * V; });
+      __syncthreads();  // the region and Wrow of the previous read (or V) are consumed
+      load_tile<PW>(KVR, Lt::ldv, K, [&](int x) -> const bf* { return R + static_cast<int64_t>(x) * V; });
       if (tid < kC) {
         const int r = tid;
         Wrow[r] = cs.ok(r) ? __bfloat162float(ls[(cs.base + r) * sls + p.c + jb + 1]) *
@@ -296,37 +307,38 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
                            : 0.0f;
       }
       __syncthreads();
-      FragC xf[NF];
-#pragma unroll
-      for (int f2 = 0; f2 < NF; ++f2) wmma::fill_fragment(xf[f2], 0.0f);
+      for (int e = lane; e < 16 * K / 2; e += 32) {
+        const int r = e / (K / 2), x = 2 * (e % (K / 2));
+        const float w = Wrow[warp * 16 + r];
+        const float2 qv = __bfloat1622float2(*reinterpret_cast<const bf2*>(Qw + r * Lt::ldq + x));
+        *reinterpret_cast<bf2*>(SQw + r * Lt::ldq + x) = __floats2bfloat162_rn(w * qv.x, w * qv.y);
+      }
+      __syncwarp();
 #pragma unroll
       for (int kk = 0; kk < K / 16; ++kk) {
         FragA qa;
-        wmma::load_matrix_sync(qa, Qw + kk * 16, Lt::ldq);
+        wmma::load_matrix_sync(qa, SQw + kk * 16, Lt::ldq);
 #pragma unroll
         for (int f2 = 0; f2 < NF; ++f2) {
           FragB rb;
-          wmma::load_matrix_sync(rb, Rs + kk * 16 * Lt::ldv + f2 * 16, Lt::ldv);
-          wmma::mma_sync(xf[f2], qa, rb, xf[f2]);
+          wmma::load_matrix_sync(rb, KVR + kk * 16 * Lt::ldv + f2 * 16, Lt::ldv);
+          wmma::mma_sync(of[f2], qa, rb, of[f2]);
         }
       }
-#pragma unroll
-      for (int f2 = 0; f2 < NF; ++f2) wmma::store_matrix_sync(Sw + f2 * 16, xf[f2], Lt::lds, wmma::mem_row_major);
-      __syncwarp();
-      for (int e = lane; e < 16 * PW; e += 32) {
-        const int r = e / PW, c = e % PW;
-        Ow[r * Lt::lds + c] += Wrow[warp * 16 + r] * Sw[r * Lt::lds + c];
-      }
-      __syncwarp();
+      __syncwarp();  // SQw is rewritten by the next read
     }
 
-    // 5. Store the valid rows of the panel.
+    // 5. Store the valid rows of the panel through the warp's scratch.
+#pragma unroll
+    for (int f2 = 0; f2 < NF; ++f2) wmma::store_matrix_sync(Xw + f2 * 16, of[f2], Lt::lds, wmma::mem_row_major);
+    __syncwarp();
     for (int e = lane; e < 16 * PW / 2; e += 32) {
       const int r = e / (PW / 2), c = 2 * (e % (PW / 2)), t = warp * 16 + r;
       if (cs.ok(t))
         *reinterpret_cast<bf2*>(o + (cs.base + t) * sv + pv * PW + c) =
-            __floats2bfloat162_rn(Ow[r * Lt::lds + c], Ow[r * Lt::lds + c + 1]);
+            __floats2bfloat162_rn(Xw[r * Lt::lds + c], Xw[r * Lt::lds + c + 1]);
     }
+    __syncwarp();
   }
 }
 
@@ -341,17 +353,15 @@ void tree_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, c
   fwd_state_kernel<K, V><<<dim3(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.H)), kBlock, s1, st>>>(
       p, f, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
-  const int64_t KV = int64_t(K) * V;
-  fwd_tree_kernel<<<dim3(static_cast<unsigned>(p.n_seqs * p.H),
-                         static_cast<unsigned>((KV + kTreeThreads - 1) / kTreeThreads)),
+  const int64_t per_block = int64_t(kTreeThreads) * kTreeVec, KV = int64_t(K) * V;
+  fwd_tree_kernel<<<dim3(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((KV + per_block - 1) / per_block)),
                     kTreeThreads, 0, st>>>(p, f.Gd, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
 }
 
 template <int K, int V>
-void forward_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, bool outputs, cudaStream_t st) {
+void forward_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, cudaStream_t st) {
   tree_kv<K, V>(p, f, nodes, st);
-  if (!outputs) return;
   constexpr size_t s3 = ChunkLayout<K, V>::bytes;
   allow_smem(fwd_chunk_kernel<K, V>, s3);
   fwd_chunk_kernel<K, V><<<dim3(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.H)), kBlock, s3, st>>>(
@@ -360,30 +370,32 @@ void forward_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes
 }
 
 template <int K>
-void forward_k(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, bool outputs, cudaStream_t st) {
+void forward_k(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, cudaStream_t st) {
   switch (p.V) {
-    case 32: return forward_kv<K, 32>(p, f, nodes, outputs, st);
-    case 64: return forward_kv<K, 64>(p, f, nodes, outputs, st);
-    case 128: return forward_kv<K, 128>(p, f, nodes, outputs, st);
-    case 256: return forward_kv<K, 256>(p, f, nodes, outputs, st);
+    case 32: return forward_kv<K, 32>(p, f, nodes, st);
+    case 64: return forward_kv<K, 64>(p, f, nodes, st);
+    case 128: return forward_kv<K, 128>(p, f, nodes, st);
+    case 256: return forward_kv<K, 256>(p, f, nodes, st);
     default: LOGLIN_FAIL("[{}] no kernel for V = {}", kOp, p.V);
   }
 }
 
-// F0, then F1 and F2, then (outputs) F3.
-void run_forward(const GpuProblem& p, const GpuForward<bf16, float>& f, bf16* nodes, bool outputs) {
+// F0, F1, F2, F3.
+void run_forward(const GpuProblem& p, const GpuForward<bf16, float>& f, bf16* nodes) {
   LOGLIN_CHECK(forward_shape_ok(p.K, p.V, p.C), "[{}] no kernel for K = {}, V = {}, chunk {}", kOp, p.K, p.V, p.C);
   LOGLIN_CHECK(!f.state_in && !f.state_out, "[{}] states are not supported by v2 yet", kOp);
+  LOGLIN_CHECK(p.max_levels <= kMaxLevels, "[{}] at most {} tree levels (positions below {}), got {}", kOp, kMaxLevels,
+               int64_t(kC) << kMaxLevels, p.max_levels);
   cudaStream_t st = cuda::stream(p.device);
-  gpu::cumdecay_kernel<float>
-      <<<dim3(static_cast<unsigned>(p.n_seqs), static_cast<unsigned>(p.H)), cuda::kThreads, 0, st>>>(p, f.g, f.Gd);
+  cumdecay_wide_kernel<<<dim3(static_cast<unsigned>(p.n_seqs), static_cast<unsigned>(p.H)), kScanThreads, 0, st>>>(
+      p, f.g, f.Gd);
   LOGLIN_CUDA_LAUNCHED(kOp);
   bf* nd = reinterpret_cast<bf*>(nodes);
   switch (p.K) {
-    case 32: return forward_k<32>(p, f, nd, outputs, st);
-    case 64: return forward_k<64>(p, f, nd, outputs, st);
-    case 128: return forward_k<128>(p, f, nd, outputs, st);
-    case 256: return forward_k<256>(p, f, nd, outputs, st);
+    case 32: return forward_k<32>(p, f, nd, st);
+    case 64: return forward_k<64>(p, f, nd, st);
+    case 128: return forward_k<128>(p, f, nd, st);
+    case 256: return forward_k<256>(p, f, nd, st);
     default: LOGLIN_FAIL("[{}] no kernel for K = {}", kOp, p.K);
   }
 }
@@ -425,14 +437,9 @@ bool device_ok(int device) {
 void forward_bf16(const GpuProblem& p, const GpuForward<bf16, float>& f, bf16* nodes) {
   LOGLIN_CHECK(aligned16(f.q) && aligned16(f.k) && aligned16(f.v) && aligned16(f.o) && aligned16(nodes),
                "[{}] q, k, v, o and the workspace must be 16-byte aligned", kOp);
-  run_forward(p, f, nodes, /*outputs=*/true);
+  run_forward(p, f, nodes);
 }
 
-void build_tree_bf16(const GpuProblem& p, const GpuForward<bf16, float>& f, bf16* nodes) {
-  LOGLIN_CHECK(aligned16(f.q) && aligned16(f.k) && aligned16(f.v) && aligned16(nodes),
-               "[{}] q, k, v and the workspace must be 16-byte aligned", kOp);
-  run_forward(p, f, nodes, /*outputs=*/false);
-}
 
 void bf16_to_f32(const bf16* src, float* dst, int64_t n, int device) {
   if (n <= 0) return;

@@ -23,8 +23,6 @@ bool device_ok(int device);
 // (reinterpreted as bf16, [n_nodes, H, K, V]) must point into the
 // workspace; no states (state_in, state_out null).
 void forward_bf16(const GpuProblem& p, const GpuForward<bf16, float>& f, bf16* nodes);
-// What the backward rebuilds: f.Gd and the tree nodes (F0, F1, F2), no o.
-void build_tree_bf16(const GpuProblem& p, const GpuForward<bf16, float>& f, bf16* nodes);
 
 // Element-wise conversions on the device's stream (the backward adapter).
 void bf16_to_f32(const bf16* src, float* dst, int64_t n, int device);
