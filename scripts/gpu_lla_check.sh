@@ -24,7 +24,7 @@ if [ "${LLA_TESTS:-1}" != 0 ]; then
   echo "ctest rc=$? ($(($(date +%s) - t1)) s)"; tail -n 3 "$out/ctest.log"
   grep -E "^\s+[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess aborted|Exception)" "$out/ctest.log" | head -20
 fi
-lla_tests=(build-gpu/tests/test_ops "${LLA_FILTER:-[cuda][log_linear_attention]}")
+lla_tests=(build-gpu/tests/test_ops "${LLA_FILTER:-[cuda][log_linear_attention]~[long]}")
 if [ "${LLA_SANITIZE:-1}" != 0 ] && command -v compute-sanitizer >/dev/null; then
   for tool in ${LLA_SANITIZERS:-memcheck racecheck}; do
     t=$(date +%s)

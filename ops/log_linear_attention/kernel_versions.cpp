@@ -1,6 +1,6 @@
 // The registry of log_linear_attention's CUDA versions and the dispatcher
 // (kernel_versions.h). Each version is one entry of the list in
-// kernel_versions(); v1 is defined here as an adapter over the interim
+// kernel_versions(); v1 is defined here as an adapter over the SIMT
 // launchers of log_linear_attention_cuda.h.
 #include "ops/log_linear_attention/kernel_versions.h"
 
@@ -42,7 +42,7 @@ class Carver {
 };
 
 #if LOGLIN_WITH_CUDA
-// ---- v1: the interim SIMT path ----
+// ---- v1: the SIMT path ----
 
 // The forward's workspace: G per row, the tree nodes, the initial state's
 // prefix sums; the backward's adds the per-head dq / dk, the node gradients

@@ -5,15 +5,15 @@
 // benchmark include it.
 //
 // Versions:
-//   v1  simple: the interim SIMT port of the chunked CPU code
+//   v1  simple: the SIMT port of the chunked CPU code
 //       (log_linear_attention_cuda.{h,cu}); f32 and f64; bf16 inputs are
-//       converted to f32 by the entry point. Every problem. The reference the
-//       fast versions are tested against.
-//   v2  tensor cores (v2_forward_cuda.{h,cu}, KERNELS_PLAN.md): the bf16
-//       forward only, K, V in {32, 64, 128, 256}, chunk 64, no states; its
-//       backward runs v1 in f32 on converted copies. Not yet run on a GPU:
-//       in_auto = false, so only LOGLIN_LLA_KERNEL=v2 / set_kernel_version
-//       selects it.
+//       converted to f32 by the entry point. Every problem, states included.
+//       The reference the fast versions are tested against.
+//   v2  tensor cores (v2_forward_cuda, v2_backward_cuda, KERNELS_PLAN.md):
+//       bf16 q, k, v, level_scales with f32 g; K, V in {32, 64, 128, 256}
+//       (backward kernels for K, V <= 128; 256 runs v1's backward on f32
+//       copies), chunk 64, any G | H, any T up to 2^22 positions, cu_seqlens,
+//       no states. In auto: it takes every bf16 call it supports.
 //
 // Choosing one:
 //   - LOGLIN_LLA_KERNEL=auto (or unset): the highest-ranked registered version
@@ -26,10 +26,10 @@
 //     (KernelVersionScope does both).
 // The forward's version also runs that call's backward.
 //
-// Adding a version (v2): write its launchers in log_linear_attention_v2_cuda.{h,cu}
-// with the signatures of KernelVersion below, declare
-// `KernelVersion v2_tensor_core();` in its header, and add that one call to
-// the list in kernel_versions.cpp. tests/ops/test_log_linear_attention_cuda_matrix.cpp
+// Adding a version (v3): write its launchers in their own .cu files with the
+// signatures of KernelVersion below, define its KernelVersion in
+// kernel_versions.cpp as v1_simple() and v2_tensor_core() are, and add that
+// one call to the list in kernel_versions(). tests/ops/test_log_linear_attention_cuda_matrix.cpp
 // then runs the whole test matrix on it, and bench/loglinear_cuda.cpp times it.
 #pragma once
 #include <cstddef>

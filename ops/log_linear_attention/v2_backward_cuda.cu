@@ -1,4 +1,4 @@
-// v2 backward of log_linear_attention (KERNELS_PLAN.md "Backward: 8 launches"):
+// v2 backward of log_linear_attention (KERNELS_PLAN.md "Backward", 5 launches):
 // bf16 tensor cores through WMMA 16x16x16 with f32 accumulators; g, dg and
 // every decay in f32 (G per row in double, differences rounded to f32).
 // Launches, independent of T (5, and the forward's 4):
@@ -425,17 +425,18 @@ __global__ void __launch_bounds__(kBlock) bwd_node_grad_kernel(GpuProblem p, Arg
           load_tile<PW>(dOs, Lt::ldv, kC, [&](int i) -> const bf* {
             return cs.ok(i) ? dout + (cs.base + i) * sv + pv * PW : nullptr;
           });
+          load_tile<K>(wQs, Lt::ldq, kC,
+                       [&](int i) -> const bf* { return cs.ok(i) ? q + (cs.base + i) * sqk : nullptr; });
           __syncthreads();
+          // w_t q_t in place (f32 product, rounded to bf16 once).
           constexpr int UK = K / 8;
           for (int e = tid; e < kC * UK; e += kBlock) {
             const int i = e / UK, u = e % UK;
-            uint4 x = make_uint4(0u, 0u, 0u, 0u);
-            if (cs.ok(i)) {
-              x = *reinterpret_cast<const uint4*>(q + (cs.base + i) * sqk + u * 8);
-              bf* xe = reinterpret_cast<bf*>(&x);
+            if (!cs.ok(i)) continue;
+            uint4 x = *reinterpret_cast<const uint4*>(wQs + i * Lt::ldq + u * 8);
+            bf* xe = reinterpret_cast<bf*>(&x);
 #pragma unroll
-              for (int z = 0; z < 8; ++z) xe[z] = __float2bfloat16_rn(f(xe[z]) * Wr[i]);
-            }
+            for (int z = 0; z < 8; ++z) xe[z] = __float2bfloat16_rn(f(xe[z]) * Wr[i]);
             *reinterpret_cast<uint4*>(wQs + i * Lt::ldq + u * 8) = x;
           }
           __syncthreads();

@@ -8,11 +8,10 @@
 //      (sequence, head, element), f32 partials, nodes stored in bf16;
 //   F3 fwd_chunk_kernel<K, V>: outputs; one block per (chunk, head), warp w
 //      owns query rows 16w .. 16w + 15 of the chunk.
-// Differences from the plan (v2.0, written without a GPU to try it on):
-// WMMA instead of raw mma.sync + ldmatrix, so the masked scores P and the
-// node products X go through per-warp shared-memory scratch (f32) instead of
-// staying in registers; padded pitches (+8 bf16, +4 f32) instead of the XOR
-// swizzle; plain 16-byte loads instead of cp.async double buffering.
+// Differences from the plan: WMMA instead of raw mma.sync + ldmatrix, so S
+// and P go through per-warp shared-memory scratch (O stays in accumulators);
+// padded pitches (+8 bf16, +4 f32) instead of the XOR swizzle; cp.async tile
+// loads without double buffering.
 // Shared-memory tiles are indexed by "slot" = absolute position - n C, so
 // slot xor slot == absolute xor (the level) and rows outside the sequence
 // (first chunk of a continued sequence, last partial chunk) are zero-filled
@@ -59,18 +58,18 @@ __global__ void __launch_bounds__(kBlock) fwd_state_kernel(GpuProblem p, GpuForw
   const double Ge = Gd[(cs.base + cs.hi - 1) * p.H];
 
   load_tile<K>(Ks, Lt::ldk, kC, [&](int r) -> const bf* { return cs.ok(r) ? k + (cs.base + r) * sqk : nullptr; });
+  load_tile<V>(Vs, Lt::ldv, kC, [&](int r) -> const bf* { return cs.ok(r) ? v + (cs.base + r) * sv : nullptr; });
+  __syncthreads();
+  // V' = exp(G_e - G_i) v_i, scaled in f32 in place and rounded to bf16 once.
   constexpr int UV = V / 8;
   for (int e = threadIdx.x; e < kC * UV; e += kBlock) {
     const int r = e / UV, u = e % UV;
-    uint4 x = make_uint4(0u, 0u, 0u, 0u);
-    if (cs.ok(r)) {
-      const int64_t i = cs.base + r;
-      const float w = __expf(static_cast<float>(Ge - Gd[i * p.H]));
-      x = *reinterpret_cast<const uint4*>(v + i * sv + u * 8);
-      bf* xe = reinterpret_cast<bf*>(&x);
+    if (!cs.ok(r)) continue;
+    const float w = __expf(static_cast<float>(Ge - Gd[(cs.base + r) * p.H]));
+    uint4 x = *reinterpret_cast<const uint4*>(Vs + r * Lt::ldv + u * 8);
+    bf* xe = reinterpret_cast<bf*>(&x);
 #pragma unroll
-      for (int z = 0; z < 8; ++z) xe[z] = __float2bfloat16_rn(__bfloat162float(xe[z]) * w);
-    }
+    for (int z = 0; z < 8; ++z) xe[z] = __float2bfloat16_rn(__bfloat162float(xe[z]) * w);
     *reinterpret_cast<uint4*>(Vs + r * Lt::ldv + u * 8) = x;
   }
   __syncthreads();

@@ -2,8 +2,7 @@
 // tensor cores, bf16 q, k, v, level_scales, o with f32 accumulation; g and
 // every decay in f32 (G per row in double, differences rounded to f32).
 // Plain C++17 declarations (no CUDA types); kernel_versions.cpp registers
-// them as version "v2". Its backward is v1's f32 backward on converted
-// copies (kernel_versions.cpp), until the v2 backward exists.
+// them as version "v2" with the backward of v2_backward_cuda.h.
 #pragma once
 #include <cstddef>
 #include <cstdint>

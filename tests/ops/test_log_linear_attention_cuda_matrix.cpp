@@ -271,6 +271,40 @@ TEST_CASE("log_linear_attention cuda matrix: initial and final states with gradi
   check_case(packed, 412);
 }
 
+TEST_CASE("log_linear_attention cuda matrix: T = 2^20, the bf16 fast version against v1",
+          "[cuda][log_linear_attention][long]") {
+  // One sequence of 2^20 tokens (16384 chunks, 15 tree levels, 21 level
+  // scales): every version that takes bf16 natively against v1's f32 path on
+  // the same bf16-rounded inputs (the CPU reference would take minutes here).
+  LOGLIN_REQUIRE_CUDA();
+  Case c;
+  c.name = "T 2^20";
+  c.B = 1, c.T = int64_t(1) << 20, c.G = 1, c.H = 2, c.K = 32, c.V = 32;
+  Generator gen(500);
+  const lla_test::Inputs in = rounded_to_bf16(lla_test::random_inputs(gen, c.B, c.T, c.G, c.H, c.K, c.V, 0, DType::f32));
+  const Tensor dout = randn(in.v.shape(), DType::f32, gen).to(DType::bf16).to(DType::f32);
+  Run want;
+  {
+    lla::KernelVersionScope scope("v1");
+    want = run(c, in, Tensor(), dout, Tensor(), DType::bf16, Device::cuda());
+  }
+  const double dg_floor = lla_test::dg_terms_norm(want.o, dout);
+  int fast = 0;
+  for (const lla::KernelVersion& ver : lla::kernel_versions()) {
+    if (ver.forward_bf16 == nullptr) continue;
+    INFO("kernel version " << ver.name);
+    lla::KernelVersionScope scope(ver.name);
+    const Run got = run(c, in, Tensor(), dout, Tensor(), DType::bf16, Device::cuda());
+    // dg is a reverse cumulative sum of per-row terms whose bf16-state
+    // rounding does not telescope, while dg itself stays O(1) per row: its
+    // relative error grows like sqrt(T) (v2 on an H100: 0.029 at T = 4097,
+    // 0.44 here). A known limit of bf16 tree states (README), held to 0.8.
+    check_run(got, want, dg_floor, 2e-2, "v1 (f32 compute) on the same bf16 inputs", 0.8);
+    ++fast;
+  }
+  CHECK(fast > 0);
+}
+
 TEST_CASE("log_linear_attention kernel versions: registry and selection", "[log_linear_attention]") {
   // Runs on every build: the names, the setter and its errors. In builds
   // without CUDA the registry is empty.
