@@ -41,7 +41,7 @@ __device__ __forceinline__ int64_t group_index(const GpuSeq& s, int64_t g) { ret
 __device__ __forceinline__ float f(bf x) { return __bfloat162float(x); }
 
 struct Args {
-  const bf *q, *k, *v, *ls, *o, *dout;
+  const bf *q, *k, *v, *ls, *dout;  // o is not needed: do . o comes from dlambda
   bf *dq, *dk, *dv, *dls;
   const double* Gd;
   const bf* nodes;
@@ -871,7 +871,7 @@ void backward_bf16(const GpuProblem& p, const GpuBackward<bf16, float>& bw, cons
   Args a;
   a.q = reinterpret_cast<const bf*>(f.q), a.k = reinterpret_cast<const bf*>(f.k);
   a.v = reinterpret_cast<const bf*>(f.v), a.ls = reinterpret_cast<const bf*>(f.ls);
-  a.o = reinterpret_cast<const bf*>(f.o), a.dout = reinterpret_cast<const bf*>(bw.dout);
+  a.dout = reinterpret_cast<const bf*>(bw.dout);
   a.dq = reinterpret_cast<bf*>(bw.dq), a.dk = reinterpret_cast<bf*>(bw.dk), a.dv = reinterpret_cast<bf*>(bw.dv);
   a.dls = reinterpret_cast<bf*>(bw.dls);
   a.Gd = ws.Gd;
