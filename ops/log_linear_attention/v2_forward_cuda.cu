@@ -129,42 +129,28 @@ __global__ void __launch_bounds__(kTreeThreads, 2) fwd_tree_kernel(GpuProblem p,
   auto Gchunk = [&](int64_t m) { return Gd[gpu::node_last_row(s, 0, m, kC) * p.H]; };
   Vec stk[kMaxLevels];
   double gstk[kMaxLevels];
-  // U(m) and G at the end of chunk m, kPrefetch chunks ahead: the walk is
-  // latency-bound, so several loads are kept in flight per thread.
-  constexpr int kPrefetch = 2;
-  Vec ubuf[kPrefetch];
-  double gbuf[kPrefetch];
-#pragma unroll
-  for (int z = 0; z < kPrefetch; ++z)
-    if (s.n0 + z < s.n1) {
-      ubuf[z] = load_vec(node(0, s.n0 + z));
-      gbuf[z] = Gchunk(s.n0 + z);
+  Vec nxt = s.n0 < s.n1 ? load_vec(node(0, s.n0)) : zero_vec();
+  double gnxt = s.n0 < s.n1 ? Gchunk(s.n0) : 0.0;
+  for (int64_t m = s.n0; m < s.n1; ++m) {
+    Vec x = nxt;
+    const double gm = gnxt;
+    if (m + 1 < s.n1) {  // one ahead
+      nxt = load_vec(node(0, m + 1));
+      gnxt = Gchunk(m + 1);
     }
-  for (int64_t m0 = s.n0; m0 < s.n1; m0 += kPrefetch) {
+    bool pushed = false;  // a flag, not a break, so that the loop unrolls and the stacks stay in registers
 #pragma unroll
-    for (int z = 0; z < kPrefetch; ++z) {
-      const int64_t m = m0 + z;
-      if (m >= s.n1) continue;
-      Vec x = ubuf[z];
-      const double gm = gbuf[z];
-      if (m + kPrefetch < s.n1) {
-        ubuf[z] = load_vec(node(0, m + kPrefetch));
-        gbuf[z] = Gchunk(m + kPrefetch);
+    for (int j = 0; j < kMaxLevels; ++j) {
+      if (pushed) continue;
+      const int64_t a = m >> j;
+      if (!(a & 1)) {
+        stk[j] = x;
+        gstk[j] = gm;
+        pushed = true;
+        continue;
       }
-      bool pushed = false;  // a flag, not a break, so that the loop unrolls and the stacks stay in registers
-#pragma unroll
-      for (int j = 0; j < kMaxLevels; ++j) {
-        if (pushed) continue;
-        const int64_t a = m >> j;
-        if (!(a & 1)) {
-          stk[j] = x;
-          gstk[j] = gm;
-          pushed = true;
-          continue;
-        }
-        if (a - 1 >= (s.n0 >> j)) axpy_vec(__expf(static_cast<float>(gm - gstk[j])), stk[j], x);
-        if (j + 1 < kMaxLevels) store_vec(node(j + 1, a >> 1), x);
-      }
+      if (a - 1 >= (s.n0 >> j)) axpy_vec(__expf(static_cast<float>(gm - gstk[j])), stk[j], x);
+      if (j + 1 < kMaxLevels) store_vec(node(j + 1, a >> 1), x);
     }
   }
 }
