@@ -48,8 +48,8 @@ void GradReducer::mark_ready(const Tensor& param) {
 }
 
 void GradReducer::mark_ready(size_t index) {
-  LOGLIN_CHECK(index < params_.size(), "[dist] grad reducer: parameter index {} outside 0..{}", index,
-               params_.size() - 1);
+  LOGLIN_CHECK(index < params_.size(), "[dist] grad reducer: parameter index {}, but the reducer has {} parameters",
+               index, params_.size());
   if (!sync_) return;
   const std::string& name = params_[index].first;
   LOGLIN_CHECK(bucket_of_[index] >= 0, "[dist] grad reducer: parameter '{}' does not require grad; it has no bucket",

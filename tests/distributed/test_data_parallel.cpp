@@ -200,6 +200,7 @@ TEST_CASE("grad reducer: a missing gradient counts as zeros, misuse is a clear e
     std::string t = loglin_test::error_message([&] { reducer.mark_ready(w); });
     std::string s = loglin_test::error_message([&] { reducer.mark_ready(Tensor::zeros({7})); });
     std::string f = loglin_test::error_message([&] { reducer.mark_ready(frozen); });
+    f += " | " + loglin_test::error_message([&] { reducer.mark_ready(size_t{2}); });
     reducer.finish();
     std::lock_guard<std::mutex> lock(mu);
     got[r] = w.grad().to_vector<float>();
@@ -212,5 +213,6 @@ TEST_CASE("grad reducer: a missing gradient counts as zeros, misuse is a clear e
                       "backward)");
     CHECK(loglin_test::contains(stranger[r], "a tensor of shape [7] that is not one of the reducer's parameters"));
     CHECK(loglin_test::contains(stranger[r], "parameter 'frozen' does not require grad"));
+    CHECK(loglin_test::contains(stranger[r], "parameter index 2, but the reducer has 2 parameters"));
   }
 }
