@@ -1,0 +1,181 @@
+// NcclCommunicator (nccl_communicator.h). Everything NCCL- or CUDA-specific
+// is inside LOGLIN_WITH_NCCL; other builds get the clear errors only.
+#include "distributed/nccl_communicator.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/error.h"
+
+#if LOGLIN_WITH_NCCL
+#include <nccl.h>
+
+#include "core/cuda_stream.h"
+#endif
+
+namespace loglin::dist {
+
+namespace {
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const long x = std::strtol(v, &end, 10);
+  LOGLIN_CHECK(end && *end == '\0' && x >= 0 && x < (1 << 20), "[dist] environment variable {}='{}' is not a rank count",
+               name, v);
+  return static_cast<int>(x);
+}
+
+}  // namespace
+
+LaunchRank rank_from_env() {
+  LaunchRank r;
+  r.rank = env_int("RANK", 0);
+  r.world_size = env_int("WORLD_SIZE", 1);
+  r.local_rank = env_int("LOCAL_RANK", r.rank);
+  LOGLIN_CHECK(r.world_size >= 1 && r.rank < r.world_size, "[dist] RANK={} is not below WORLD_SIZE={}", r.rank,
+               r.world_size);
+  return r;
+}
+
+#if LOGLIN_WITH_NCCL
+
+namespace {
+
+void nccl_check(ncclResult_t r, const char* what) {
+  LOGLIN_CHECK(r == ncclSuccess, "[dist] NCCL {} failed: {}", what, ncclGetErrorString(r));
+}
+
+ncclDataType_t nccl_type(DType d) { return d == DType::f64 ? ncclDouble : ncclFloat; }
+
+// Rank 0's unique id through a file in the shared directory.
+ncclUniqueId exchange_id(int rank, const FileRendezvous& rdv) {
+  namespace fs = std::filesystem;
+  LOGLIN_CHECK(!rdv.dir.empty(), "[dist] the NCCL rendezvous needs a directory shared by all ranks");
+  const fs::path final_path = fs::path(rdv.dir) / "nccl_unique_id";
+  ncclUniqueId id;
+  if (rank == 0) {
+    nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId");
+    fs::create_directories(rdv.dir);
+    const fs::path tmp = final_path.string() + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out.write(reinterpret_cast<const char*>(&id), sizeof(id));
+      LOGLIN_CHECK(out.good(), "[dist] cannot write the NCCL id to {}", tmp.string());
+    }
+    fs::rename(tmp, final_path);
+    return id;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    std::ifstream in(final_path, std::ios::binary);
+    if (in && in.read(reinterpret_cast<char*>(&id), sizeof(id)) && in.gcount() == sizeof(id)) return id;
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    LOGLIN_CHECK(waited < rdv.timeout_s,
+                 "[dist] rank {} waited {:.0f} s for rank 0's NCCL id in {}; is rank 0 running, and is the directory "
+                 "shared?",
+                 rank, waited, final_path.string());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace
+
+bool nccl_available() { return true; }
+
+std::unique_ptr<NcclCommunicator> NcclCommunicator::create(int rank, int world_size, int device,
+                                                           const FileRendezvous& rdv) {
+  LOGLIN_CHECK(world_size >= 1 && rank >= 0 && rank < world_size, "[dist] rank {} of world size {} is out of range",
+               rank, world_size);
+  int n_dev = 0;
+  LOGLIN_CHECK(cudaGetDeviceCount(&n_dev) == cudaSuccess && device >= 0 && device < n_dev,
+               "[dist] rank {} asks for GPU {}, this machine has {}", rank, device, n_dev);
+  const ncclUniqueId id = exchange_id(rank, rdv);
+  LOGLIN_CHECK(cudaSetDevice(device) == cudaSuccess, "[dist] cudaSetDevice({}) failed", device);
+  ncclComm_t comm = nullptr;
+  nccl_check(ncclCommInitRank(&comm, world_size, id, rank), "ncclCommInitRank");
+  return std::unique_ptr<NcclCommunicator>(new NcclCommunicator(rank, world_size, device, comm));
+}
+
+NcclCommunicator::NcclCommunicator(int rank, int world_size, int device, void* comm)
+    : rank_(rank), world_(world_size), device_(device), comm_(comm) {}
+
+NcclCommunicator::~NcclCommunicator() {
+  if (comm_) (void)ncclCommDestroy(static_cast<ncclComm_t>(comm_));
+}
+
+void NcclCommunicator::check_tensors(const char* op, const std::vector<Tensor>& tensors) const {
+  const std::string bad = check_collective_tensors(op, tensors);
+  LOGLIN_CHECK(bad.empty(), "{}", bad);
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Device d = tensors[i].device();
+    LOGLIN_CHECK(d.is_cuda() && d.index == device_, "[dist] {}: tensor {} is on {}, this rank's GPU is cuda:{}", op, i,
+                 d.str(), device_);
+  }
+}
+
+void NcclCommunicator::all_reduce(const std::vector<Tensor>& tensors, ReduceOp op) {
+  check_tensors("all_reduce", tensors);
+  cudaStream_t st = cuda::stream(device_);
+  const ncclRedOp_t nop = op == ReduceOp::average ? ncclAvg : ncclSum;
+  nccl_check(ncclGroupStart(), "ncclGroupStart");
+  for (const Tensor& t : tensors) {
+    void* p = const_cast<void*>(t.raw_data());
+    nccl_check(ncclAllReduce(p, p, static_cast<size_t>(t.numel()), nccl_type(t.dtype()), nop,
+                             static_cast<ncclComm_t>(comm_), st),
+               "ncclAllReduce");
+    stats_.all_reduce_bytes += t.numel() * static_cast<int64_t>(dtype_size(t.dtype()));
+  }
+  nccl_check(ncclGroupEnd(), "ncclGroupEnd");
+  ++stats_.all_reduce_calls;
+}
+
+void NcclCommunicator::broadcast(const std::vector<Tensor>& tensors, int root) {
+  LOGLIN_CHECK(root >= 0 && root < world_, "[dist] broadcast: root {} is not a rank of {}", root, world_);
+  check_tensors("broadcast", tensors);
+  cudaStream_t st = cuda::stream(device_);
+  nccl_check(ncclGroupStart(), "ncclGroupStart");
+  for (const Tensor& t : tensors) {
+    void* p = const_cast<void*>(t.raw_data());
+    nccl_check(ncclBroadcast(p, p, static_cast<size_t>(t.numel()), nccl_type(t.dtype()), root,
+                             static_cast<ncclComm_t>(comm_), st),
+               "ncclBroadcast");
+  }
+  nccl_check(ncclGroupEnd(), "ncclGroupEnd");
+  ++stats_.broadcast_calls;
+}
+
+void NcclCommunicator::barrier() {
+  // A one-element all-reduce, waited for on the host.
+  Tensor one = Tensor::zeros({1}, DType::f32, Device::cuda(device_));
+  cudaStream_t st = cuda::stream(device_);
+  void* p = one.raw_data();
+  nccl_check(ncclAllReduce(p, p, 1, ncclFloat, ncclSum, static_cast<ncclComm_t>(comm_), st), "ncclAllReduce");
+  LOGLIN_CHECK(cudaStreamSynchronize(st) == cudaSuccess, "[dist] barrier: cudaStreamSynchronize failed");
+  ++stats_.barrier_calls;
+}
+
+#else  // no NCCL in this build
+
+bool nccl_available() { return false; }
+
+std::unique_ptr<NcclCommunicator> NcclCommunicator::create(int, int, int, const FileRendezvous&) {
+  LOGLIN_FAIL("[dist] this build has no NCCL (it needs the CUDA backend and NCCL's headers and library at configure "
+              "time); several GPUs cannot be used");
+}
+NcclCommunicator::NcclCommunicator(int rank, int world_size, int device, void* comm)
+    : rank_(rank), world_(world_size), device_(device), comm_(comm) {}
+NcclCommunicator::~NcclCommunicator() = default;
+void NcclCommunicator::check_tensors(const char*, const std::vector<Tensor>&) const {}
+void NcclCommunicator::all_reduce(const std::vector<Tensor>&, ReduceOp) { LOGLIN_FAIL("[dist] no NCCL in this build"); }
+void NcclCommunicator::broadcast(const std::vector<Tensor>&, int) { LOGLIN_FAIL("[dist] no NCCL in this build"); }
+void NcclCommunicator::barrier() { LOGLIN_FAIL("[dist] no NCCL in this build"); }
+
+#endif
+
+}  // namespace loglin::dist

@@ -1,0 +1,72 @@
+// NcclCommunicator: the Communicator of real multi-GPU runs, one process (or
+// thread) per GPU, collectives through NCCL on loglin's stream of that GPU.
+//
+//   auto comm = dist::NcclCommunicator::create(rank, world, device,
+//                                              dist::FileRendezvous(run_dir));
+//   comm->broadcast(model.parameters());
+//
+// Rendezvous: rank 0 makes NCCL's unique id and writes it to
+// `<dir>/nccl_unique_id` (temp file + rename, so no rank reads half of it);
+// the others wait for the file (timeout_s, then a clear error). `dir` must be
+// shared by all ranks (one machine: the run directory). rank_from_env()
+// reads the launcher conventions RANK, WORLD_SIZE, LOCAL_RANK (torchrun,
+// mpirun wrappers, srun), so the same binary works under them.
+//
+// Tensors: contiguous f32 or f64 on this rank's GPU. Collectives are queued
+// on the device's stream (stream order makes them safe against loglin's
+// kernels and caching allocator); all_reduce of a list is one NCCL group.
+// Builds without NCCL (or without CUDA) compile this file too: nccl_available()
+// is false and create() fails with a clear error.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "distributed/communicator.h"
+
+namespace loglin::dist {
+
+// Whether this build has NCCL (LOGLIN_WITH_NCCL).
+bool nccl_available();
+
+struct FileRendezvous {
+  std::string dir;        // shared by every rank
+  double timeout_s = 120; // how long a rank waits for rank 0's id
+};
+
+// RANK, WORLD_SIZE, LOCAL_RANK from the environment (defaults 0, 1, RANK);
+// a malformed value or RANK >= WORLD_SIZE is a clear error.
+struct LaunchRank {
+  int rank = 0, world_size = 1, local_rank = 0;
+};
+LaunchRank rank_from_env();
+
+class NcclCommunicator : public Communicator {
+ public:
+  // Joins the group: rank in [0, world_size), device: this rank's GPU.
+  static std::unique_ptr<NcclCommunicator> create(int rank, int world_size, int device, const FileRendezvous& rdv);
+  ~NcclCommunicator() override;
+
+  int rank() const override { return rank_; }
+  int world_size() const override { return world_; }
+  std::string backend() const override { return "nccl"; }
+  int device() const { return device_; }
+
+  void all_reduce(const std::vector<Tensor>& tensors, ReduceOp op) override;
+  using Communicator::all_reduce;
+  void broadcast(const std::vector<Tensor>& tensors, int root = 0) override;
+  void barrier() override;
+  CommStats stats() const override { return stats_; }
+
+  NcclCommunicator(const NcclCommunicator&) = delete;
+  NcclCommunicator& operator=(const NcclCommunicator&) = delete;
+
+ private:
+  NcclCommunicator(int rank, int world_size, int device, void* comm);
+  void check_tensors(const char* op, const std::vector<Tensor>& tensors) const;
+
+  int rank_, world_, device_;
+  void* comm_;  // ncclComm_t
+  CommStats stats_;
+};
+
+}  // namespace loglin::dist

@@ -1,0 +1,107 @@
+// NcclCommunicator on real GPUs: one rank on one GPU (any CUDA machine with
+// NCCL), and one rank per GPU as threads of this process where there are
+// two or more. Without NCCL in the build, creating one is a clear error.
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catch.h"
+#include "core/device.h"
+#include "distributed/nccl_communicator.h"
+#include "ops/ops.h"
+#include "test_util.h"
+
+using namespace loglin;
+
+namespace {
+
+std::string fresh_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("loglin_nccl_" + name + "_" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  const std::vector<double> x = a.to(Device::cpu()).to_vector<double>(), y = b.to(Device::cpu()).to_vector<double>();
+  double m = x.size() == y.size() ? 0.0 : 1e300;
+  for (size_t i = 0; i < x.size() && i < y.size(); ++i) m = std::max(m, std::abs(x[i] - y[i]));
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("nccl communicator: one rank on one GPU reduces, broadcasts and checks its tensors", "[cuda][distributed]") {
+  LOGLIN_REQUIRE_CUDA();
+  const std::string dir = fresh_dir("one");
+  if (!dist::nccl_available()) {
+    CHECK(loglin_test::contains(loglin_test::error_message([&] { dist::NcclCommunicator::create(0, 1, 0, {dir}); }),
+                                "no NCCL"));
+    return;
+  }
+  auto comm = dist::NcclCommunicator::create(0, 1, 0, {dir});
+  CHECK(comm->rank() == 0);
+  CHECK(comm->world_size() == 1);
+  CHECK(comm->backend() == "nccl");
+  Generator gen(7);
+  const Tensor a = randn({1000}, DType::f32, gen).to(Device::cuda());
+  const Tensor b = randn({3, 5}, DType::f64, gen).to(Device::cuda());
+  Tensor x = a.clone(), y = b.clone();
+  comm->all_reduce({x, y}, dist::ReduceOp::sum);  // one rank: the sum is the tensor itself
+  CHECK(max_abs_diff(x, a) == 0.0);
+  CHECK(max_abs_diff(y, b) == 0.0);
+  comm->all_reduce(x, dist::ReduceOp::average);
+  CHECK(max_abs_diff(x, a) < 1e-7);
+  comm->broadcast({x, y});
+  CHECK(max_abs_diff(y, b) == 0.0);
+  comm->barrier();
+  CHECK(comm->stats().all_reduce_calls == 2);
+  CHECK(comm->stats().broadcast_calls == 1);
+  CHECK(comm->stats().barrier_calls == 1);
+  CHECK(comm->stats().all_reduce_bytes == 2 * 1000 * 4 + 15 * 8);
+  // Tensors on the CPU or in bf16 are refused by name.
+  CHECK(loglin_test::contains(
+      loglin_test::error_message([&] { comm->all_reduce(randn({4}, DType::f32, gen), dist::ReduceOp::sum); }), "cuda:0"));
+  CHECK(loglin_test::contains(loglin_test::error_message([&] {
+                                comm->all_reduce(Tensor::zeros({4}, DType::bf16, Device::cuda()), dist::ReduceOp::sum);
+                              }),
+                              "bf16"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("nccl communicator: one rank per GPU as threads, sums and averages agree across ranks",
+          "[cuda][distributed]") {
+  LOGLIN_REQUIRE_CUDA();
+  const int n = cuda_device_count();
+  if (n < 2 || !dist::nccl_available()) {
+    std::cout << "skipped: needs 2 CUDA devices and NCCL (this machine: " << n << ")" << std::endl;
+    return;
+  }
+  const std::string dir = fresh_dir("many");
+  std::vector<Tensor> got(n);
+  std::vector<std::string> errors(n);
+  std::vector<std::thread> ranks;
+  for (int r = 0; r < n; ++r)
+    ranks.emplace_back([&, r] {
+      try {
+        auto comm = dist::NcclCommunicator::create(r, n, r, {dir});
+        Tensor t = Tensor::full({257}, static_cast<double>(r + 1), DType::f32, Device::cuda(r));
+        comm->all_reduce(t, dist::ReduceOp::average);
+        comm->barrier();
+        got[r] = t.to(Device::cpu());
+      } catch (const std::exception& e) {
+        errors[r] = e.what();
+      }
+    });
+  for (auto& t : ranks) t.join();
+  const double want = (n + 1) / 2.0;  // the average of 1 .. n
+  for (int r = 0; r < n; ++r) {
+    INFO("rank " << r << " " << errors[r]);
+    REQUIRE(errors[r].empty());
+    for (double v : got[r].to_vector<double>()) CHECK(v == Approx(want));
+  }
+  std::filesystem::remove_all(dir);
+}
