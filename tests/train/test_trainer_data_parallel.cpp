@@ -98,6 +98,19 @@ TEST_CASE("two in-process ranks train like one process on the whole batch, and o
   }
 }
 
+TEST_CASE("rank 0 broadcasts its initial weights: a rank initialised differently trains like rank 0", "[train][dist]") {
+  fs::path one = scratch("bcast_one"), r0 = scratch("bcast_rank0"), r1 = scratch("bcast_rank1");
+  Trainer(tiny_mqar(one)).run();
+  dist::run_in_process(2, [&](dist::Communicator& comm) {
+    TrainConfig c = tiny_mqar(comm.rank() == 0 ? r0 : r1);
+    if (comm.rank() == 1) c.model.init_std = 0.3;  // other initial weights, the same data stream
+    Trainer(c, &comm).run();
+  });
+  check_same_model(r0, one);
+  fs::remove_all(one);
+  fs::remove_all(r0);
+}
+
 TEST_CASE("a data-parallel run resumed in a shared run directory ends like an uninterrupted single process", "[train][dist]") {
   fs::path one = scratch("resume_one"), shared = scratch("resume_shared");
   TrainConfig c1 = tiny_mqar(one);
