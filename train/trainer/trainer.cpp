@@ -255,7 +255,7 @@ TrainSummary Trainer::run() {
     }
     double loss = loss_sum / t.grad_accum;
     if (comm_) {  // the global loss: the average of the ranks' (weighted) losses
-      Tensor l = Tensor::from_vector(std::vector<double>{loss}, {1});
+      Tensor l = Tensor::from_vector(std::vector<double>{loss}, {1}).to(device);  // NCCL reduces on the device
       comm_->all_reduce(l, dist::ReduceOp::average);
       loss = l.item();
     }
