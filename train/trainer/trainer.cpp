@@ -6,14 +6,19 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "autograd/grad_mode.h"
+#include "distributed/communicator.h"
+#include "distributed/grad_reducer.h"
+#include "distributed/shard.h"
 #include "nn/models/generate.h"
 #include "ops/ops.h"
 #include "train/checkpoint/checkpoint.h"
 #include "train/checkpoint/file_io.h"
 #include "train/optim/optimizer.h"
 #include "train/optim/schedule.h"
+#include "train/trainer/data_parallel.h"
 #include "train/trainer/metrics_log.h"
 #include "train/trainer/precision.h"
 #include "train/trainer/progress.h"
@@ -74,7 +79,7 @@ EvalResult evaluate(const nn::LanguageModel& model, const TrainData& data, int64
   return r;
 }
 
-Trainer::Trainer(TrainConfig config) : cfg_(std::move(config)) {}
+Trainer::Trainer(TrainConfig config, dist::Communicator* comm) : cfg_(std::move(config)), comm_(comm) {}
 Trainer::~Trainer() = default;
 
 namespace {
@@ -123,6 +128,14 @@ TrainSummary Trainer::run() {
                "[train] training.precision: {} needs a CUDA device, but training runs on {}; use f32 there",
                t.precision, device.str());
   const bool bf16_mixed = t.precision == "bf16-mixed";
+  // Data parallelism: this rank's place; rank 0 alone writes, logs and evaluates.
+  const int world = comm_ ? comm_->world_size() : 1;
+  const int rank = comm_ ? comm_->rank() : 0;
+  const bool lead = rank == 0;
+  LOGLIN_CHECK(cfg_.data.batch_size % world == 0,
+               "[train] data.batch_size {} is not a multiple of the data-parallel world size {}: each rank trains on "
+               "batch_size / world_size rows of every batch; choose a batch size divisible by {}",
+               cfg_.data.batch_size, world, world);
   const fs::path run_dir = cfg_.logging.run_dir;
   const fs::path ckpt_dir = run_dir / "checkpoints";
   auto latest = latest_checkpoint(ckpt_dir);
@@ -131,8 +144,10 @@ TrainSummary Trainer::run() {
                "choose another logging.run_dir",
                run_dir.string(), latest ? latest->filename().string() : "");
 
-  ProgressReporter progress(cfg_.logging.progress, cfg_.logging.log_every);
-  auto log = [&](const std::string& s) { progress.message(s); };
+  ProgressReporter progress(lead ? cfg_.logging.progress : "off", cfg_.logging.log_every);
+  auto log = [&](const std::string& s) {
+    if (lead) progress.message(s);
+  };
 
   TrainData data(cfg_.data, log);
   log(data.describe());
@@ -174,11 +189,24 @@ TrainSummary Trainer::run() {
     start = ck.step;
     log(fmt::format("resumed from {} (step {})", latest->string(), start));
   }
+  // Every replica starts from rank 0's weights (after a resume too); each rank
+  // keeps its rows of every global batch and averages the gradients.
+  std::optional<dist::GradReducer> reducer;
+  std::optional<dist::BatchShard> shard;
+  if (comm_) {
+    comm_->broadcast(model.parameters(), 0);
+    reducer.emplace(*comm_, model.named_parameters());
+    shard.emplace(rank, world);
+  }
 
   // Everything is valid: only now write into the run directory.
-  fs::create_directories(run_dir);
-  io::write_file_atomic(run_dir / "config.yaml", to_yaml(cfg_));
-  MetricsLog metrics(run_dir / "metrics.jsonl", start > 0 ? start : (latest ? 0 : -1));
+  // (Rank 0 only: the other ranks write nothing.)
+  std::optional<MetricsLog> metrics;
+  if (lead) {
+    fs::create_directories(run_dir);
+    io::write_file_atomic(run_dir / "config.yaml", to_yaml(cfg_));
+    metrics.emplace(run_dir / "metrics.jsonl", start > 0 ? start : (latest ? 0 : -1));
+  }
 
   auto save = [&](int64_t step) {
     StringMap meta;
@@ -201,15 +229,36 @@ TrainSummary Trainer::run() {
     double loss_sum = 0;
     for (int a = 0; a < t.grad_accum; ++a) {
       Batch b = data.next_train_batch(data_gen);
-      Tensor loss;
-      {
-        PrecisionScope precision(bf16_mixed);
-        loss = cross_entropy(model.forward(b.inputs), b.targets.to(device), kIgnoreIndex);
+      // Data parallel: this rank's rows, its mean loss weighted so that the
+      // average over the ranks is the mean over the whole batch
+      // (train/trainer/data_parallel.h), as one process computes it.
+      double weight = 1.0;
+      std::optional<dist::GradReducer::NoSync> quiet;
+      if (comm_) {
+        ShardedBatch sb = shard_batch(b, *shard);
+        b = std::move(sb.batch);
+        weight = sb.loss_weight;
+        if (a + 1 < t.grad_accum) quiet.emplace(*reducer);
       }
-      loss_sum += loss.item();
-      (t.grad_accum > 1 ? mul(loss, 1.0 / t.grad_accum) : loss).backward();
+      sum.rows_per_micro_step = b.inputs.size(0);
+      if (weight > 0) {  // a shard without counted targets adds nothing (and no NaN)
+        Tensor loss;
+        {
+          PrecisionScope precision(bf16_mixed);
+          loss = cross_entropy(model.forward(b.inputs), b.targets.to(device), kIgnoreIndex);
+        }
+        loss_sum += weight * loss.item();
+        const double scale = weight / t.grad_accum;
+        (scale != 1.0 ? mul(loss, scale) : loss).backward();
+      }
+      if (reducer) reducer->finish();  // communicates on the last micro-step only
     }
-    const double loss = loss_sum / t.grad_accum;
+    double loss = loss_sum / t.grad_accum;
+    if (comm_) {  // the global loss: the average of the ranks' (weighted) losses
+      Tensor l = Tensor::from_vector(std::vector<double>{loss}, {1}).to(device);  // NCCL reduces on the device
+      comm_->all_reduce(l, dist::ReduceOp::average);
+      loss = l.item();
+    }
     const double gnorm = optim::clip_grad_norm(model.parameters(), t.grad_clip);
     const double lr = sched.lr_at(step);
     const bool skip = !std::isfinite(gnorm) || !std::isfinite(loss);
@@ -224,10 +273,11 @@ TrainSummary Trainer::run() {
     const double elapsed = std::chrono::duration<double>(Clock::now() - t_start).count();
     StepStats st{step + 1, total_steps, loss, lr, gnorm, steps_here * tokens_per_step / elapsed, ms,
                  elapsed / steps_here * (total_steps - step - 1), skip};
-    progress.step(st);
+    if (lead) progress.step(st);
     sum.last_loss = loss;
-    if ((step + 1) % cfg_.logging.log_every == 0 || step + 1 == total_steps)
-      metrics.write("train", step + 1, {{"tokens", std::to_string((step + 1) * tokens_per_step)},
+    sum.losses.push_back(loss);
+    if (lead && ((step + 1) % cfg_.logging.log_every == 0 || step + 1 == total_steps))
+      metrics->write("train", step + 1, {{"tokens", std::to_string((step + 1) * tokens_per_step)},
                                         {"loss", json_number(loss)},
                                         {"lr", json_number(lr)},
                                         {"grad_norm", json_number(gnorm)},
@@ -240,7 +290,8 @@ TrainSummary Trainer::run() {
       sum.steps = step + 1;
       return sum;  // as if killed here
     }
-    if ((t.eval_every > 0 && (step + 1) % t.eval_every == 0) || last) {
+    // Eval and sampling need no collectives: the other ranks skip them.
+    if (lead && ((t.eval_every > 0 && (step + 1) % t.eval_every == 0) || last)) {
       model.eval();
       EvalResult e;
       {
@@ -248,7 +299,7 @@ TrainSummary Trainer::run() {
         e = evaluate(model, data, t.eval_batches);
       }
       model.train();
-      metrics.write("eval", step + 1, {{"tokens", std::to_string((step + 1) * tokens_per_step)},
+      metrics->write("eval", step + 1, {{"tokens", std::to_string((step + 1) * tokens_per_step)},
                                        {"val_loss", json_number(e.loss)},
                                        {"val_ppl", json_number(e.perplexity)},
                                        {"val_bpb", json_number(e.bits_per_byte)},
@@ -261,7 +312,7 @@ TrainSummary Trainer::run() {
         if (!sum.sample.empty()) log(fmt::format("sample: {}", sum.sample));
       }
     }
-    if ((cfg_.checkpoint.every > 0 && (step + 1) % cfg_.checkpoint.every == 0) || last) save(step + 1);
+    if (lead && ((cfg_.checkpoint.every > 0 && (step + 1) % cfg_.checkpoint.every == 0) || last)) save(step + 1);
   }
   progress.finish();
   const double elapsed = std::chrono::duration<double>(Clock::now() - t_start).count();

@@ -7,11 +7,15 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "nn/models/language_model.h"
 #include "train/config/config.h"
 
 namespace loglin {
+namespace dist {
+class Communicator;
+}
 
 struct EvalResult {
   double loss = 0;      // mean cross-entropy per target token (nats)
@@ -25,6 +29,8 @@ struct TrainSummary {
   int64_t steps = 0;           // steps done in all (resumed runs included)
   int64_t tokens = 0;          // training tokens seen in all
   double last_loss = 0;
+  std::vector<double> losses;  // the logged loss of each step this process ran (global with a communicator)
+  int64_t rows_per_micro_step = 0;  // rows of a batch this process trained on (its shard with a communicator)
   EvalResult final_eval;
   double tokens_per_s = 0;     // this process's steps only
   std::string sample;
@@ -36,9 +42,19 @@ nn::LMOptions lm_options(const ModelConfig& cfg, int64_t vocab_size);
 
 class TrainData;
 
+// Data parallelism (distributed/README.md): with a communicator of world size
+// N, every rank runs a Trainer with the same config; the parameters are
+// broadcast from rank 0 at the start (after a resume too), each rank trains
+// on its BatchShard rows of every global batch (data.batch_size must be a
+// multiple of N), the gradients are averaged after the backward of the last
+// micro-step (the ones before run under no_sync), then clipped, so every rank
+// steps identically. The logged loss is the global one. Only rank 0 writes
+// into the run directory (config, metrics, checkpoints), logs, evaluates and
+// samples; on a resume every rank reads the checkpoint (a shared run_dir).
+// Null (the default): one process, exactly as before.
 class Trainer {
  public:
-  explicit Trainer(TrainConfig config);
+  explicit Trainer(TrainConfig config, dist::Communicator* comm = nullptr);
   ~Trainer();
   TrainSummary run();
 
@@ -48,6 +64,7 @@ class Trainer {
 
  private:
   TrainConfig cfg_;
+  dist::Communicator* comm_ = nullptr;
   int64_t stop_after_ = 0;
 };
 
