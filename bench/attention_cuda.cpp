@@ -27,6 +27,7 @@
 #if LOGLIN_WITH_CUDA
 #include "core/cuda_check.h"
 #include "core/cuda_stream.h"
+#include "cuda_timing.h"
 #endif
 
 using namespace loglin;
@@ -38,27 +39,6 @@ struct Config {
 };
 
 #if LOGLIN_WITH_CUDA
-double median_ms(const std::function<void()>& fn, int warmup = 3, int runs = 20) {
-  for (int i = 0; i < warmup; ++i) fn();
-  cudaStream_t s = cuda::stream(0);
-  cudaEvent_t start, stop;
-  LOGLIN_CUDA_CHECK(cudaEventCreate(&start), "bench");
-  LOGLIN_CUDA_CHECK(cudaEventCreate(&stop), "bench");
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    LOGLIN_CUDA_CHECK(cudaEventRecord(start, s), "bench");
-    fn();
-    LOGLIN_CUDA_CHECK(cudaEventRecord(stop, s), "bench");
-    LOGLIN_CUDA_CHECK(cudaEventSynchronize(stop), "bench");
-    float t = 0;
-    LOGLIN_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop), "bench");
-    ms.push_back(t);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
 
 Tensor unfused(const Tensor& q, const Tensor& k, const Tensor& v, double scale) {
   const int64_t T = q.size(2);
@@ -94,14 +74,14 @@ Timing time_op(const Config& c, DType dtype, const AttnFn& fn) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(c.D));
   Timing t;
   try {
-    t.fwd_ms = median_ms([&] {
+    t.fwd_ms = bench::cuda_median_ms([&] {
       NoGradGuard no_grad;
       (void)fn(q, k, v, scale);
-    });
-    t.fwd_bwd_ms = median_ms([&] {
+    }, 3, 20);
+    t.fwd_bwd_ms = bench::cuda_median_ms([&] {
       q.zero_grad(), k.zero_grad(), v.zero_grad();
       fn(q, k, v, scale).backward(dy);
-    });
+    }, 3, 20);
   } catch (const Error& e) {
     t.note = e.what();
   }

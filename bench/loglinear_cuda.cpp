@@ -72,6 +72,7 @@
 #if LOGLIN_WITH_CUDA
 #include "core/cuda_check.h"
 #include "core/cuda_stream.h"
+#include "cuda_timing.h"
 #endif
 
 using namespace loglin;
@@ -112,27 +113,6 @@ Flops count_flops(int64_t B, int64_t T, int64_t G, int64_t H, int64_t K, int64_t
   return f;
 }
 
-double median_ms(const std::function<void()>& fn, int runs, int warmup = 3) {
-  for (int i = 0; i < warmup; ++i) fn();
-  cudaStream_t s = cuda::stream(0);
-  cudaEvent_t start, stop;
-  LOGLIN_CUDA_CHECK(cudaEventCreate(&start), "bench");
-  LOGLIN_CUDA_CHECK(cudaEventCreate(&stop), "bench");
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    LOGLIN_CUDA_CHECK(cudaEventRecord(start, s), "bench");
-    fn();
-    LOGLIN_CUDA_CHECK(cudaEventRecord(stop, s), "bench");
-    LOGLIN_CUDA_CHECK(cudaEventSynchronize(stop), "bench");
-    float t = 0;
-    LOGLIN_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop), "bench");
-    ms.push_back(t);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
 
 int64_t levels_for(int64_t T) { return static_cast<int64_t>(std::bit_width(static_cast<uint64_t>(T - 1))) + 1; }
 
@@ -164,20 +144,20 @@ Timing time_loglinear(int64_t T, DType dt, int runs) {
   const Tensor dout = randn({B, T, kH, kV}, DType::f32, gen).to(dt).to(dev);
   Timing t;
   try {
-    t.fwd_ms = median_ms(
+    t.fwd_ms = bench::cuda_median_ms(
         [&] {
           NoGradGuard no_grad;
           (void)log_linear_attention(q, k, v, g, ls);
         },
-        runs);
+        3, runs);
     cuda::synchronize(0);
     cuda::reset_peak_memory(0);
-    t.fwd_bwd_ms = median_ms(
+    t.fwd_bwd_ms = bench::cuda_median_ms(
         [&] {
           for (Tensor* x : {&q, &k, &v, &g, &ls}) x->zero_grad();
           log_linear_attention(q, k, v, g, ls).backward(dout);
         },
-        runs);
+        3, runs);
     cuda::synchronize(0);
     t.peak_gib = static_cast<double>(cuda::memory_stats(0).peak_bytes) / (1024.0 * 1024.0 * 1024.0);
   } catch (const Error& e) {
@@ -199,20 +179,20 @@ Timing time_attention(int64_t T, int runs) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(D));
   Timing t;
   try {
-    t.fwd_ms = median_ms(
+    t.fwd_ms = bench::cuda_median_ms(
         [&] {
           NoGradGuard no_grad;
           (void)causal_attention(q, k, v, scale);
         },
-        runs);
+        3, runs);
     cuda::synchronize(0);
     cuda::reset_peak_memory(0);
-    t.fwd_bwd_ms = median_ms(
+    t.fwd_bwd_ms = bench::cuda_median_ms(
         [&] {
           q.zero_grad(), k.zero_grad(), v.zero_grad();
           causal_attention(q, k, v, scale).backward(dy);
         },
-        runs);
+        3, runs);
     cuda::synchronize(0);
     t.peak_gib = static_cast<double>(cuda::memory_stats(0).peak_bytes) / (1024.0 * 1024.0 * 1024.0);
   } catch (const Error& e) {

@@ -2,6 +2,7 @@
 // NCCL), and one rank per GPU as threads of this process where there are
 // two or more. Without NCCL in the build, creating one is a clear error.
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -102,6 +103,65 @@ TEST_CASE("nccl communicator: one rank per GPU as threads, sums and averages agr
     INFO("rank " << r << " " << errors[r]);
     REQUIRE(errors[r].empty());
     for (double v : got[r].to_vector<double>()) CHECK(v == Approx(want));
+  }
+  std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+// Sets an environment variable for its lifetime, then restores it.
+class EnvVar {
+ public:
+  EnvVar(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
+    if (value) ::setenv(name, value, 1);
+    else ::unsetenv(name);
+  }
+  ~EnvVar() {
+    if (had_) ::setenv(name_, old_.c_str(), 1);
+    else ::unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("nccl communicator: launch ranks from RANK, WORLD_SIZE, LOCAL_RANK, bad values named", "[distributed]") {
+  {
+    EnvVar r("RANK", nullptr), w("WORLD_SIZE", nullptr), l("LOCAL_RANK", nullptr);
+    const dist::LaunchRank lr = dist::rank_from_env();
+    CHECK(lr.rank == 0);
+    CHECK(lr.world_size == 1);
+    CHECK(lr.local_rank == 0);
+  }
+  {
+    EnvVar r("RANK", "3"), w("WORLD_SIZE", "4"), l("LOCAL_RANK", nullptr);
+    const dist::LaunchRank lr = dist::rank_from_env();
+    CHECK(lr.rank == 3);
+    CHECK(lr.world_size == 4);
+    CHECK(lr.local_rank == 3);  // LOCAL_RANK defaults to RANK
+  }
+  {
+    EnvVar r("RANK", "4"), w("WORLD_SIZE", "4"), l("LOCAL_RANK", "0");
+    CHECK(loglin_test::contains(loglin_test::error_message([] { dist::rank_from_env(); }), "RANK=4 is not below WORLD_SIZE=4"));
+  }
+  {
+    EnvVar r("RANK", "one"), w("WORLD_SIZE", "2"), l("LOCAL_RANK", nullptr);
+    CHECK(loglin_test::contains(loglin_test::error_message([] { dist::rank_from_env(); }), "RANK='one'"));
+  }
+}
+
+TEST_CASE("nccl communicator: joining without a GPU, or with a bad rank, is a clear error", "[distributed]") {
+  const std::string dir = fresh_dir("bad");
+  CHECK(loglin_test::contains(loglin_test::error_message([&] { dist::NcclCommunicator::create(2, 2, 0, {dir}); }),
+                              dist::nccl_available() ? "rank 2 of world size 2" : "no NCCL"));
+  if (!cuda_is_available()) {
+    const std::string msg = loglin_test::error_message([&] { dist::NcclCommunicator::create(0, 1, 0, {dir}); });
+    CHECK(loglin_test::contains(msg, dist::nccl_available() ? "asks for GPU 0" : "no NCCL"));
   }
   std::filesystem::remove_all(dir);
 }

@@ -21,44 +21,8 @@ using loglin_test::rel_err;
 
 namespace {
 
-struct Run {
-  Tensor o, fin, dq, dk, dv, dg, dls, dstate;
-};
-
-Tensor on_cpu(const Tensor& t) { return t.defined() ? t.to(Device::cpu()) : Tensor(); }
-
-// Forward and backward of sum(o * dout) (+ sum(final * dfin)) on `dev`, with
-// the inputs converted to `dt` (g stays f32 unless dt is f64).
-Run run(const lla_test::Inputs& in, DType dt, Device dev, LogLinearAttentionOptions opt, const Tensor& state,
-        const std::vector<int64_t>& positions, const Tensor& dout, const Tensor& dfin) {
-  auto leaf = [&](const Tensor& t, DType d) {
-    Tensor x = t.to(d).to(dev).detach();
-    x.set_requires_grad(true);
-    return x;
-  };
-  const DType gdt = dt == DType::f64 ? DType::f64 : DType::f32;
-  Tensor q = leaf(in.q, dt), k = leaf(in.k, dt), v = leaf(in.v, dt), g = leaf(in.g, gdt), ls = leaf(in.ls, dt);
-  Tensor st;
-  if (state.defined()) {
-    st = leaf(state, dt);
-    opt.initial_state({st, positions});
-  }
-  if (dfin.defined()) opt.return_final_state();
-  const LogLinearAttentionOutput out = log_linear_attention_with_state(q, k, v, g, ls, opt);
-  std::vector<Tensor> roots{out.o}, grads{dout.to(dt).to(dev)};
-  if (dfin.defined()) {
-    roots.push_back(out.final_state.levels);
-    grads.push_back(dfin.to(dt).to(dev));
-  }
-  autograd::backward(roots, grads);
-  Run r;
-  r.o = on_cpu(out.o);
-  r.fin = dfin.defined() ? on_cpu(out.final_state.levels) : Tensor();
-  r.dq = on_cpu(q.grad()), r.dk = on_cpu(k.grad()), r.dv = on_cpu(v.grad()), r.dg = on_cpu(g.grad());
-  r.dls = on_cpu(ls.grad());
-  r.dstate = st.defined() ? on_cpu(st.grad()) : Tensor();
-  return r;
-}
+using lla_test::Run;
+using lla_test::run_fwd_bwd;
 
 void compare(const lla_test::Inputs& in, const LogLinearAttentionOptions& opt, const Tensor& state = Tensor(),
              const std::vector<int64_t>& positions = {}, bool final_grad = false) {
@@ -72,8 +36,8 @@ void compare(const lla_test::Inputs& in, const LogLinearAttentionOptions& opt, c
   for (DType dt : {DType::f64, DType::f32}) {
     const double tol = dt == DType::f64 ? 1e-10 : 1e-4;
     INFO("dtype " << dtype_name(dt));
-    const Run gpu = run(in, dt, Device::cuda(), opt, state, positions, dout, dfin);
-    const Run cpu = run(in, dt, Device::cpu(), opt, state, positions, dout, dfin);
+    const Run gpu = run_fwd_bwd(in, dt, Device::cuda(), opt, state, positions, dout, dfin);
+    const Run cpu = run_fwd_bwd(in, dt, Device::cpu(), opt, state, positions, dout, dfin);
     CHECK(rel_err(gpu.o, cpu.o) < tol);
     CHECK(rel_err(gpu.dq, cpu.dq) < tol);
     CHECK(rel_err(gpu.dk, cpu.dk) < tol);

@@ -50,49 +50,17 @@ struct Case {
   bool final_grad = false;         // return the final state and put a gradient on it
 };
 
-struct Run {
-  Tensor o, fin, dq, dk, dv, dg, dls, dstate;
-};
-
-Tensor on_cpu(const Tensor& t) { return t.defined() ? t.to(Device::cpu()) : Tensor(); }
+using lla_test::Run;
 
 int64_t n_seqs(const Case& c) { return c.cu.empty() ? c.B : static_cast<int64_t>(c.cu.size()) - 1; }
 
-// Forward and backward of sum(o * dout) (+ sum(final * dfin)) on `dev`. q, k,
-// v, level_scales and dout in `dt`; g, the state and dfin in the compute
-// type (f32 for bf16 inputs).
+// lla_test::run_fwd_bwd with the case's chunk size, packed sequences and state positions.
 Run run(const Case& c, const lla_test::Inputs& in, const Tensor& state, const Tensor& dout, const Tensor& dfin, DType dt,
         Device dev) {
-  const DType ct = dt == DType::bf16 ? DType::f32 : dt;
-  auto leaf = [&](const Tensor& t, DType d) {
-    Tensor x = t.to(d).to(dev).detach();
-    x.set_requires_grad(true);
-    return x;
-  };
-  Tensor q = leaf(in.q, dt), k = leaf(in.k, dt), v = leaf(in.v, dt), g = leaf(in.g, ct), ls = leaf(in.ls, dt);
   LogLinearAttentionOptions opt;
   opt.chunk_size(c.chunk);
   if (!c.cu.empty()) opt.cu_seqlens(lla_test::cu_tensor(c.cu));
-  Tensor st;
-  if (state.defined()) {
-    st = leaf(state, ct);
-    opt.initial_state({st, c.positions});
-  }
-  if (dfin.defined()) opt.return_final_state();
-  const LogLinearAttentionOutput out = log_linear_attention_with_state(q, k, v, g, ls, opt);
-  std::vector<Tensor> roots{out.o}, grads{dout.to(dt).to(dev)};
-  if (dfin.defined()) {
-    roots.push_back(out.final_state.levels);
-    grads.push_back(dfin.to(ct).to(dev));
-  }
-  autograd::backward(roots, grads);
-  Run r;
-  r.o = on_cpu(out.o);
-  r.fin = dfin.defined() ? on_cpu(out.final_state.levels) : Tensor();
-  r.dq = on_cpu(q.grad()), r.dk = on_cpu(k.grad()), r.dv = on_cpu(v.grad()), r.dg = on_cpu(g.grad());
-  r.dls = on_cpu(ls.grad());
-  r.dstate = st.defined() ? on_cpu(st.grad()) : Tensor();
-  return r;
+  return lla_test::run_fwd_bwd(in, dt, dev, opt, state, c.positions, dout, dfin);
 }
 
 // Every output and gradient of `got` against `want` (either may lack the

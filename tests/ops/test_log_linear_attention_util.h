@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/engine.h"
 #include "core/rng.h"
 #include "core/tensor.h"
 #include "ops/log_linear_attention/log_linear_attention.h"
@@ -129,6 +130,48 @@ inline double dg_terms_norm(const Tensor& o, const Tensor& dout) {
     s += no * nd;
   }
   return std::sqrt(s);
+}
+
+// The outputs and every gradient of one forward + backward, on the CPU.
+struct Run {
+  Tensor o, fin, dq, dk, dv, dg, dls, dstate;
+};
+
+inline Tensor on_cpu(const Tensor& t) { return t.defined() ? t.to(Device::cpu()) : Tensor(); }
+
+// Forward and backward of sum(o * dout) (+ sum(final * dfin)) on `dev`. q, k,
+// v, level_scales and dout in `dt`; g, the initial state (at `positions`) and
+// dfin in the compute type (f32 for bf16 inputs, else dt). `opt` carries the
+// chunk size and cu_seqlens; the state options are set here.
+inline Run run_fwd_bwd(const Inputs& in, DType dt, Device dev, LogLinearAttentionOptions opt, const Tensor& state,
+                       const std::vector<int64_t>& positions, const Tensor& dout, const Tensor& dfin) {
+  const DType ct = dt == DType::bf16 ? DType::f32 : dt;
+  auto leaf = [&](const Tensor& t, DType d) {
+    Tensor x = t.to(d).to(dev).detach();
+    x.set_requires_grad(true);
+    return x;
+  };
+  Tensor q = leaf(in.q, dt), k = leaf(in.k, dt), v = leaf(in.v, dt), g = leaf(in.g, ct), ls = leaf(in.ls, dt);
+  Tensor st;
+  if (state.defined()) {
+    st = leaf(state, ct);
+    opt.initial_state({st, positions});
+  }
+  if (dfin.defined()) opt.return_final_state();
+  const LogLinearAttentionOutput out = log_linear_attention_with_state(q, k, v, g, ls, opt);
+  std::vector<Tensor> roots{out.o}, grads{dout.to(dt).to(dev)};
+  if (dfin.defined()) {
+    roots.push_back(out.final_state.levels);
+    grads.push_back(dfin.to(ct).to(dev));
+  }
+  autograd::backward(roots, grads);
+  Run r;
+  r.o = on_cpu(out.o);
+  r.fin = dfin.defined() ? on_cpu(out.final_state.levels) : Tensor();
+  r.dq = on_cpu(q.grad()), r.dk = on_cpu(k.grad()), r.dv = on_cpu(v.grad()), r.dg = on_cpu(g.grad());
+  r.dls = on_cpu(ls.grad());
+  r.dstate = st.defined() ? on_cpu(st.grad()) : Tensor();
+  return r;
 }
 
 }  // namespace lla_test
