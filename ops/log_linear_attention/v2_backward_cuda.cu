@@ -98,260 +98,283 @@ __device__ __forceinline__ void store_rows_bf16(const FragC* acc, float* scratch
 
 // ---- B1: dq and dlevel_scales ----
 
-// Shared memory is budgeted for two blocks per SM at K = 128, V = 64 (<= 113
-// KiB): the V tile shares its region with the node tile R (V is consumed
-// before the first read), the scaled dO rows share the dP region, S keeps
-// only the causal columns of each warp, and dlambda is sized by L.
+// Register-resident (v2_mma.cuh): S = Q_w K^T, dA = dO_w V^T, the mask, dq
+// and each node read's Q_w R stay in mma.sync accumulators; dO_w stays in
+// registers as A fragments for the whole head. Shared memory holds only the
+// tiles: Q, K, one V / dO pair (the next head's is prefetched as soon as the
+// current one is in registers) and two node tiles (the next read is in
+// flight while this one is used), so the block's loads overlap its math and
+// one barrier per read suffices. About 97 KiB at K = 128, V = 64: two blocks
+// per SM.
 template <int K, int V>
 struct QueryLayout {
-  static constexpr int W = V > 64 ? V : 64;  // f32 scratch row: dA (64), Y (V), dq in 64-wide pieces
-  static constexpr int ldk = K + kPad, ldv = V + kPad, ldp = kC + kPad, ldt = W + kFPad;
-  static constexpr int ldpc = ldp > ldv ? ldp : ldv;
-  static constexpr int rv_rows = K > kC ? K : kC;
-  // S rows of warp w hold its causal columns 0 .. 16 (w + 1) - 1.
-  static __device__ __host__ constexpr int lds(int w) { return 16 * (w + 1) + kFPad; }
-  static __device__ __host__ constexpr int s_base(int w) { return 16 * (8 * w * (w + 1) + kFPad * w); }
+  static constexpr int ldk = K + kPad, ldv = V + kPad;
+  static constexpr size_t sc_bytes =
+      align128(sizeof(double) * kC) + align128(sizeof(float) * kC) + align128(sizeof(float) * kC * 8);
+  static constexpr size_t r_bytes = align128(sizeof(bf) * K * ldv);
   static constexpr size_t q_off = 0;
   static constexpr size_t k_off = q_off + align128(sizeof(bf) * kC * ldk);
-  static constexpr size_t do_off = k_off + align128(sizeof(bf) * kC * ldk);
-  static constexpr size_t rv_off = do_off + align128(sizeof(bf) * kC * ldv);
-  static constexpr size_t s_off = rv_off + align128(sizeof(bf) * rv_rows * ldv);
-  static constexpr size_t t_off = s_off + align128(sizeof(float) * s_base(kWarps));
-  static constexpr size_t pc_off = t_off + align128(sizeof(float) * kWarps * 16 * ldt);
-  static constexpr size_t gd_off = pc_off + align128(sizeof(bf) * kWarps * 16 * ldpc);
-  static constexpr size_t g_off = gd_off + align128(sizeof(double) * kC);
-  static constexpr size_t lam_off = g_off + align128(sizeof(float) * kC);
-  static constexpr size_t w_off = lam_off + align128(sizeof(float) * kC * 8);
-  static constexpr size_t e_off = w_off + align128(sizeof(float) * kC);
-  static constexpr size_t dl_off = e_off + align128(sizeof(float) * kC);
+  static constexpr size_t v_off = k_off + align128(sizeof(bf) * kC * ldk);
+  static constexpr size_t do_off = v_off + align128(sizeof(bf) * kC * ldv);
+  static constexpr size_t r_off = do_off + align128(sizeof(bf) * kC * ldv);  // two node tiles
+  static constexpr size_t sc_off = r_off + 2 * r_bytes;                       // two heads' scalars
+  static constexpr size_t dl_off = sc_off + 2 * sc_bytes;
   static size_t bytes(int64_t L) { return dl_off + align128(sizeof(float) * kC * (L + 1)); }
+  static __device__ HeadScalars scalars(unsigned char* smem, int64_t i) {
+    unsigned char* at = smem + sc_off + (i & 1) * sc_bytes;
+    return HeadScalars{reinterpret_cast<double*>(at), reinterpret_cast<float*>(at + align128(sizeof(double) * kC)),
+                       reinterpret_cast<float*>(at + align128(sizeof(double) * kC) + align128(sizeof(float) * kC))};
+  }
 };
+
+// The lowest set bit of mask above bit j (-1 when none).
+__device__ __forceinline__ int next_bit(uint64_t mask, int j) {
+  return __ffsll(static_cast<long long>(mask & ~((2ull << j) - 1))) - 1;
+}
+__device__ __forceinline__ uint32_t scale_pair(uint32_t u, float w) {
+  const float2 x = unpack_bf16(u);
+  return pack_bf16(w * x.x, w * x.y);
+}
 
 // dq_t = sum_h [ sum_s W[t,s] (do_t . v_s) k_s + sum_reads w_t R do_t ];
 // dlambda_t[l] = sum_{s: level l} exp(G_t - G_s) (q_t . k_s)(do_t . v_s) for
 // l <= c, and exp(G_t - G_end) q_t^T R do_t at the level c + j + 1 of a read.
+// Lane (g, qd) = (lane / 4, lane % 4) of warp w holds rows tA = 16 w + g and
+// tB = tA + 8 of every accumulator (v2_mma.cuh).
 template <int K, int V>
 __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b) {
   using Lt = QueryLayout<K, V>;
+  constexpr int ldk = Lt::ldk, ldv = Lt::ldv;
   extern __shared__ __align__(128) unsigned char smem[];
   bf* Qs = reinterpret_cast<bf*>(smem + Lt::q_off);
   bf* Ks = reinterpret_cast<bf*>(smem + Lt::k_off);
+  bf* Vs = reinterpret_cast<bf*>(smem + Lt::v_off);
   bf* dOs = reinterpret_cast<bf*>(smem + Lt::do_off);
-  bf* Rs = reinterpret_cast<bf*>(smem + Lt::rv_off);
-  bf* Vs = Rs;  // V is consumed (dA) before the first node read loads R
+  auto Rbuf = [&](int64_t i) { return reinterpret_cast<bf*>(smem + Lt::r_off + (i & 1) * Lt::r_bytes); };
   float* dlS = reinterpret_cast<float*>(smem + Lt::dl_off);
   const int ldl = static_cast<int>(p.L) + 1;
-  const HeadScalars hs{reinterpret_cast<double*>(smem + Lt::gd_off), reinterpret_cast<float*>(smem + Lt::g_off),
-                       reinterpret_cast<float*>(smem + Lt::lam_off)};
-  float* Wrow = reinterpret_cast<float*>(smem + Lt::w_off);
-  float* Erow = reinterpret_cast<float*>(smem + Lt::e_off);
-  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-  float* Sw = reinterpret_cast<float*>(smem + Lt::s_off) + Lt::s_base(warp);
-  const int lds = Lt::lds(warp);
-  float* Tw = reinterpret_cast<float*>(smem + Lt::t_off) + warp * 16 * Lt::ldt;
-  bf* Pw = reinterpret_cast<bf*>(smem + Lt::pc_off) + warp * 16 * Lt::ldpc;
-  bf* Cw = Pw;  // the scaled dO rows of a node read; dP is consumed by then
-  const bf* Qw = Qs + warp * 16 * Lt::ldk;
-  const bf* dOw = dOs + warp * 16 * Lt::ldv;
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, qd = lane & 3;
+  const int tA = warp * 16 + (lane >> 2), tB = tA + 8;
 
   const GpuChunk job = p.jobs[blockIdx.x];
   const GpuSeq s = p.seqs[job.seq];
   const int64_t grp = blockIdx.y, n = job.n, per = p.H / p.G;
   const ChunkSlots cs = chunk_slots(s, n);
+  const bool okA = cs.ok(tA), okB = cs.ok(tB);
   const int64_t sqk = p.G * K, sv = p.H * V, sls = p.H * p.L;
   const bf* q = b.q + s.row0 * sqk + grp * K;
   const bf* k = b.k + s.row0 * sqk + grp * K;
-  const int r = lane >> 1, half = lane & 1, t = warp * 16 + r;
-  const bool trow = cs.ok(t);
 
-  load_tile<K>(Qs, Lt::ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? q + (cs.base + i) * sqk : nullptr; });
-  load_tile<K>(Ks, Lt::ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? k + (cs.base + i) * sqk : nullptr; });
-  __syncthreads();
+  // Bit jb: chunk n reads node (jb, (n >> jb) - 1); the same for every head.
+  uint64_t reads = 0;
+  for (int jb = 0; jb < 62 && (n >> jb) != 0; ++jb)
+    if (gpu::reads_node(s, n, jb)) reads |= 1ull << jb;
+  const int nr = __popcll(reads), first_read = __ffsll(static_cast<long long>(reads)) - 1;
 
-  // S = Q_w K_n^T, raw: the same for every head of the group.
-  {
-    FragC sf[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) wmma::fill_fragment(sf[i], 0.0f);
-#pragma unroll
-    for (int kk = 0; kk < K / 16; ++kk) {
-      FragA qa;
-      wmma::load_matrix_sync(qa, Qw + kk * 16, Lt::ldk);
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        if (i > warp) break;
-        FragBc kb;
-        wmma::load_matrix_sync(kb, Ks + i * 16 * Lt::ldk + kk * 16, Lt::ldk);
-        wmma::mma_sync(sf[i], qa, kb, sf[i]);
-      }
-    }
-#pragma unroll
-    for (int i = 0; i < 4; ++i)
-      if (i <= warp) wmma::store_matrix_sync(Sw + i * 16, sf[i], lds, wmma::mem_row_major);
-  }
-
-  FragC dq[K / 16];
-#pragma unroll
-  for (int x = 0; x < K / 16; ++x) wmma::fill_fragment(dq[x], 0.0f);
-
-  for (int64_t h = grp * per; h < (grp + 1) * per; ++h) {
-    __syncthreads();  // the previous head is done with Vs, dOs, Rs and the scalars
+  auto issue_head = [&](int64_t hi) {  // V and dO of the group's head hi
+    const int64_t h = grp * per + hi;
     const bf* v = b.v + s.row0 * sv + h * V;
     const bf* dout = b.dout + s.row0 * sv + h * V;
-    load_tile<V>(Vs, Lt::ldv, kC, [&](int i) -> const bf* { return cs.ok(i) ? v + (cs.base + i) * sv : nullptr; });
-    load_tile<V>(dOs, Lt::ldv, kC,
-                 [&](int i) -> const bf* { return cs.ok(i) ? dout + (cs.base + i) * sv : nullptr; });
-    load_head_scalars(p, s, cs, b, h, hs);
-    for (int e = tid; e < kC * ldl; e += kBlock) dlS[e] = 0.0f;
-    __syncthreads();
+    issue_tile<V>(Vs, ldv, kC, [&](int i) -> const bf* { return cs.ok(i) ? v + (cs.base + i) * sv : nullptr; });
+    issue_tile<V>(dOs, ldv, kC, [&](int i) -> const bf* { return cs.ok(i) ? dout + (cs.base + i) * sv : nullptr; });
+  };
+  auto issue_read = [&](int64_t hi, int jb, bf* dst) {  // node (jb, (n >> jb) - 1) of head hi
+    const int64_t h = grp * per + hi;
+    const bf* R = b.nodes + (gpu::node_index(s, jb, (n >> jb) - 1) * p.H + h) * static_cast<int64_t>(K * V);
+    issue_tile<V>(dst, ldv, K, [&](int x) -> const bf* { return R + static_cast<int64_t>(x) * V; });
+  };
 
-    // dA = dO_w V_n^T (16 x 64).
-    {
-      FragC af[4];
+  issue_tile<K>(Qs, ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? q + (cs.base + i) * sqk : nullptr; });
+  issue_tile<K>(Ks, ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? k + (cs.base + i) * sqk : nullptr; });
+  issue_head(0);
+  load_head_scalars(p, s, cs, b, grp * per, Lt::scalars(smem, 0));
+  cp_async_wait_all();
+  __syncthreads();
+  if (nr > 0) issue_read(0, first_read, Rbuf(0));
+
+  // S = Q_w K_n^T, raw (the same for every head); tiles right of the diagonal block stay 0.
+  Acc8 S[8];
 #pragma unroll
-      for (int i = 0; i < 4; ++i) wmma::fill_fragment(af[i], 0.0f);
+  for (int j = 0; j < 8; ++j) zero(S[j]);
 #pragma unroll
-      for (int kk = 0; kk < V / 16; ++kk) {
-        FragA da;
-        wmma::load_matrix_sync(da, dOw + kk * 16, Lt::ldv);
+  for (int kk = 0; kk < K / 16; ++kk) {
+    const FragA16 a = load_a(Qs + warp * 16 * ldk + kk * 16, ldk, lane);
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          if (i > warp) break;
-          FragBc vb;
-          wmma::load_matrix_sync(vb, Vs + i * 16 * Lt::ldv + kk * 16, Lt::ldv);
-          wmma::mma_sync(af[i], da, vb, af[i]);
-        }
+    for (int j2 = 0; j2 < 4; ++j2)
+      if (j2 <= warp) mma2(&S[2 * j2], a, load_b_nk(Ks + j2 * 16 * ldk + kk * 16, ldk, lane));
+  }
+
+  Acc8 dq[K / 8];
+#pragma unroll
+  for (int x = 0; x < K / 8; ++x) zero(dq[x]);
+
+  for (int64_t hi = 0; hi < per; ++hi) {
+    const int64_t h = grp * per + hi;
+    const HeadScalars hs = Lt::scalars(smem, hi);
+    if (hi > 0) {
+      cp_async_wait_all();
+      __syncthreads();  // V, dO and the scalars of head hi are visible
+    }
+    FragA16 dOf[V / 16];
+#pragma unroll
+    for (int kk = 0; kk < V / 16; ++kk) dOf[kk] = load_a(dOs + warp * 16 * ldv + kk * 16, ldv, lane);
+    // dA = dO_w V_n^T.
+    Acc8 dA[8];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) zero(dA[j]);
+#pragma unroll
+    for (int kk = 0; kk < V / 16; ++kk)
+#pragma unroll
+      for (int j2 = 0; j2 < 4; ++j2)
+        if (j2 <= warp) mma2(&dA[2 * j2], dOf[kk], load_b_nk(Vs + j2 * 16 * ldv + kk * 16, ldv, lane));
+    __syncthreads();  // every warp has V and dO of head hi in registers: prefetch head hi + 1's
+    if (hi + 1 < per) {
+      issue_head(hi + 1);
+      load_head_scalars(p, s, cs, b, h + 1, Lt::scalars(smem, hi + 1));
+    }
+
+    // dP = dA o W (bf16 A fragments) and the in-chunk dlambda, binned by level.
+    float binA[7], binB[7];
+#pragma unroll
+    for (int l = 0; l < 7; ++l) binA[l] = binB[l] = 0.0f;
+    FragA16 P[4];
+#pragma unroll
+    for (int j2 = 0; j2 < 4; ++j2) {
+      if (j2 > warp) {
+        P[j2] = FragA16{{0u, 0u, 0u, 0u}};
+        continue;
       }
 #pragma unroll
-      for (int i = 0; i < 4; ++i)
-        if (i <= warp) wmma::store_matrix_sync(Tw + i * 16, af[i], Lt::ldt, wmma::mem_row_major);
+      for (int j = 2 * j2; j < 2 * j2 + 2; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int t = e < 2 ? tA : tB, c = 8 * j + 2 * qd + (e & 1);
+          float val = 0.0f;
+          if ((e < 2 ? okA : okB) && c <= t && c >= cs.lo) {
+            const int lev = 32 - __clz(t ^ c);
+            const float ex = __expf(hs.G[t] - hs.G[c]);
+            const float a = dA[j].x[e];
+            val = a * hs.lam[t * 8 + lev] * ex;
+            const float contrib = a * S[j].x[e] * ex;
+#pragma unroll
+            for (int l = 0; l < 7; ++l)
+              if (l == lev) {
+                if (e < 2) binA[l] += contrib;
+                else binB[l] += contrib;
+              }
+          }
+          dA[j].x[e] = val;
+        }
+      P[j2] = a_from_acc(dA[2 * j2], dA[2 * j2 + 1]);
+    }
+#pragma unroll
+    for (int l = 0; l < 7; ++l) {
+      binA[l] = quad_sum(binA[l]);
+      binB[l] = quad_sum(binB[l]);
+    }
+    // dlambda rows tA, tB: the in-chunk levels, 0 for the rest (reads fill theirs).
+    for (int l = qd; l < ldl; l += 4) {
+      float xa = 0.0f, xb = 0.0f;
+#pragma unroll
+      for (int m = 0; m < 7; ++m)
+        if (m == l) xa = binA[m], xb = binB[m];
+      dlS[tA * ldl + l] = xa;
+      dlS[tB * ldl + l] = xb;
     }
     __syncwarp();
 
-    // dP = dA o W (bf16) and the in-chunk dlambda, binned by level.
-    {
-      float bins[7];
+    // dq += dP K_n.
 #pragma unroll
-      for (int l = 0; l < 7; ++l) bins[l] = 0.0f;
-      for (int cc = 0; cc < 32; ++cc) {
-        const int c = half * 32 + cc;
-        float val = 0.0f;
-        if (trow && c <= t && c >= cs.lo) {
-          const int lev = 32 - __clz(t ^ c);
-          const float ex = __expf(hs.G[t] - hs.G[c]);
-          const float a = Tw[r * Lt::ldt + c];
-          val = a * hs.lam[t * 8 + lev] * ex;
-          const float contrib = a * Sw[r * lds + c] * ex;
+    for (int kk = 0; kk < 4; ++kk)
+      if (kk <= warp)
 #pragma unroll
-          for (int l = 0; l < 7; ++l)
-            if (l == lev) bins[l] += contrib;
-        }
-        Pw[r * Lt::ldp + c] = __float2bfloat16_rn(val);
-      }
-#pragma unroll
-      for (int l = 0; l < 7; ++l) bins[l] += __shfl_xor_sync(0xffffffffu, bins[l], 1);
-      if (half == 0 && trow)
-        for (int l = 0; l < 7 && l < p.L; ++l) dlS[t * ldl + l] = bins[l];
-    }
-    __syncwarp();
-
-    // dq += dP K_n (source tiles past the warp's rows are zero).
-#pragma unroll
-    for (int kk = 0; kk < 4; ++kk) {
-      if (kk > warp) break;
-      FragA pa;
-      wmma::load_matrix_sync(pa, Pw + kk * 16, Lt::ldp);
-#pragma unroll
-      for (int x = 0; x < K / 16; ++x) {
-        FragB kb;
-        wmma::load_matrix_sync(kb, Ks + kk * 16 * Lt::ldk + x * 16, Lt::ldk);
-        wmma::mma_sync(dq[x], pa, kb, dq[x]);
-      }
-    }
+        for (int x2 = 0; x2 < K / 16; ++x2) mma2(&dq[2 * x2], P[kk], load_b_kn(Ks + kk * 16 * ldk + x2 * 16, ldk, lane));
 
     // Node reads: dq += diag(w) dO_w R^T; dlambda_t = exp(G_t - G_end) do_t . (q_t R).
     const bf* lsh = b.ls + s.row0 * sls + h * p.L;
-    const double* Gdh = b.Gd + s.row0 * p.H + h;
-    for (int jb = 0; (n >> jb) != 0; ++jb) {
-      if (!gpu::reads_node(s, n, jb)) continue;  // block-uniform
-      const int64_t a = (n >> jb) - 1;
-      const bf* R = b.nodes + (gpu::node_index(s, jb, a) * p.H + h) * static_cast<int64_t>(K * V);
-      const double Ge = Gdh[gpu::node_last_row(s, jb, a, kC) * p.H];
-      __syncthreads();  // Rs, Wrow and Erow of the previous read are consumed
-      load_tile<V>(Rs, Lt::ldv, K, [&](int x) -> const bf* { return R + static_cast<int64_t>(x) * V; });
-      if (tid < kC) {
-        const bool ok = cs.ok(tid);
-        const float ex = ok ? __expf(static_cast<float>(hs.Gd[tid] - Ge)) : 0.0f;
-        Erow[tid] = ex;
-        Wrow[tid] = ok ? f(lsh[(cs.base + tid) * sls + p.c + jb + 1]) * ex : 0.0f;
-      }
-      __syncthreads();
-      {  // Y = Q_w R (16 x V) into Tw
-        FragC yf[V / 16];
+    const double GdA = hs.Gd[tA], GdB = hs.Gd[tB];
+    int jb = first_read;
+    for (int i = 0; i < nr; ++i, jb = next_bit(reads, jb)) {
+      const int64_t qi = hi * nr + i;
+      cp_async_wait_all();
+      __syncthreads();  // read qi's tile is visible; every warp is done with read qi - 1's buffer
+      if (i + 1 < nr) issue_read(hi, next_bit(reads, jb), Rbuf(qi + 1));
+      else if (hi + 1 < per) issue_read(hi + 1, first_read, Rbuf(qi + 1));
+      const bf* Rs = Rbuf(qi);
+      const double Ge = b.Gd[(s.row0 + gpu::node_last_row(s, jb, (n >> jb) - 1, kC)) * p.H + h];
+      const int lev = static_cast<int>(p.c) + jb + 1;
+      const float eA = okA ? __expf(static_cast<float>(GdA - Ge)) : 0.0f;
+      const float eB = okB ? __expf(static_cast<float>(GdB - Ge)) : 0.0f;
+      const float wA = okA ? f(lsh[(cs.base + tA) * sls + lev]) * eA : 0.0f;
+      const float wB = okB ? f(lsh[(cs.base + tB) * sls + lev]) * eB : 0.0f;
+      float yA = 0.0f, yB = 0.0f;
+      {  // Y = Q_w R, then do_t . y_t from registers
+        Acc8 Y[V / 8];
 #pragma unroll
-        for (int y = 0; y < V / 16; ++y) wmma::fill_fragment(yf[y], 0.0f);
+        for (int y = 0; y < V / 8; ++y) zero(Y[y]);
 #pragma unroll
         for (int kk = 0; kk < K / 16; ++kk) {
-          FragA qa;
-          wmma::load_matrix_sync(qa, Qw + kk * 16, Lt::ldk);
+          const FragA16 a = load_a(Qs + warp * 16 * ldk + kk * 16, ldk, lane);
 #pragma unroll
-          for (int y = 0; y < V / 16; ++y) {
-            FragB rb;
-            wmma::load_matrix_sync(rb, Rs + kk * 16 * Lt::ldv + y * 16, Lt::ldv);
-            wmma::mma_sync(yf[y], qa, rb, yf[y]);
-          }
+          for (int y2 = 0; y2 < V / 16; ++y2) mma2(&Y[2 * y2], a, load_b_kn(Rs + kk * 16 * ldv + y2 * 16, ldv, lane));
         }
 #pragma unroll
-        for (int y = 0; y < V / 16; ++y) wmma::store_matrix_sync(Tw + y * 16, yf[y], Lt::ldt, wmma::mem_row_major);
+        for (int kk = 0; kk < V / 16; ++kk) {
+          float2 u = unpack_bf16(dOf[kk].x[0]);
+          yA += u.x * Y[2 * kk].x[0] + u.y * Y[2 * kk].x[1];
+          u = unpack_bf16(dOf[kk].x[1]);
+          yB += u.x * Y[2 * kk].x[2] + u.y * Y[2 * kk].x[3];
+          u = unpack_bf16(dOf[kk].x[2]);
+          yA += u.x * Y[2 * kk + 1].x[0] + u.y * Y[2 * kk + 1].x[1];
+          u = unpack_bf16(dOf[kk].x[3]);
+          yB += u.x * Y[2 * kk + 1].x[2] + u.y * Y[2 * kk + 1].x[3];
+        }
       }
-      for (int e = lane; e < 16 * V; e += 32) {
-        const int rr = e / V, y = e % V;
-        Cw[rr * Lt::ldv + y] = __float2bfloat16_rn(Wrow[warp * 16 + rr] * f(dOw[rr * Lt::ldv + y]));
-      }
-      __syncwarp();
-      {
-        float d = 0.0f;
-        for (int y = half * (V / 2); y < (half + 1) * (V / 2); ++y) d += f(dOw[r * Lt::ldv + y]) * Tw[r * Lt::ldt + y];
-        d += __shfl_xor_sync(0xffffffffu, d, 1);
-        if (half == 0 && trow) dlS[t * ldl + p.c + jb + 1] = Erow[t] * d;
+      yA = quad_sum(yA);
+      yB = quad_sum(yB);
+      if (qd == 0) {
+        if (okA) dlS[tA * ldl + lev] = eA * yA;
+        if (okB) dlS[tB * ldl + lev] = eB * yB;
       }
 #pragma unroll
       for (int kk = 0; kk < V / 16; ++kk) {
-        FragA ca;
-        wmma::load_matrix_sync(ca, Cw + kk * 16, Lt::ldv);
+        const FragA16 c{{scale_pair(dOf[kk].x[0], wA), scale_pair(dOf[kk].x[1], wB), scale_pair(dOf[kk].x[2], wA),
+                         scale_pair(dOf[kk].x[3], wB)}};
 #pragma unroll
-        for (int x = 0; x < K / 16; ++x) {
-          FragBc rb;  // B[y][x] = R[x][y]
-          wmma::load_matrix_sync(rb, Rs + x * 16 * Lt::ldv + kk * 16, Lt::ldv);
-          wmma::mma_sync(dq[x], ca, rb, dq[x]);
-        }
+        for (int x2 = 0; x2 < K / 16; ++x2) mma2(&dq[2 * x2], c, load_b_nk(Rs + x2 * 16 * ldv + kk * 16, ldv, lane));
       }
-      __syncwarp();  // Tw and Cw are reused by the next read
     }
 
-    // dlevel_scales of head h: every level of the valid rows (unread levels are 0).
+    // dlevel_scales of head h (unread levels are 0), and do_t . o_t = sum_l
+    // lambda_t[l] dlambda_t[l] (o is linear in lambda_t), in f32 from the
+    // unrounded dlambda: dg's first term without reading the bf16 o, whose
+    // rounding would dominate dg's cancellation. B4 subtracts v_t . dv_t.
     __syncwarp();
     bf* dls = b.dls + s.row0 * sls + h * p.L;
-    for (int e = lane; e < 16 * p.L; e += 32) {
-      const int rr = e / p.L, l = e % p.L, tt = warp * 16 + rr;
-      if (cs.ok(tt)) dls[(cs.base + tt) * sls + l] = __float2bfloat16_rn(dlS[tt * ldl + l]);
-    }
-    // do_t . o_t = sum_l lambda_t[l] dlambda_t[l] (o is linear in lambda_t), in
-    // f32 from the unrounded dlambda: dg's first term without reading the
-    // bf16 o, whose rounding would dominate dg's cancellation. B4 subtracts
-    // v_t . dv_t.
-    {
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int t = e == 0 ? tA : tB;
+      const bool ok = e == 0 ? okA : okB;
       float d = 0.0f;
-      if (trow)
-        for (int l = half; l < p.L; l += 2) d += f(lsh[(cs.base + t) * sls + l]) * dlS[t * ldl + l];
-      d += __shfl_xor_sync(0xffffffffu, d, 1);
-      if (half == 0 && trow) b.dGrow[(s.row0 + cs.base + t) * p.H + h] = d;
+      if (ok)
+        for (int l = qd; l < p.L; l += 4) {
+          const float dl = dlS[t * ldl + l];
+          dls[(cs.base + t) * sls + l] = __float2bfloat16_rn(dl);
+          d += f(lsh[(cs.base + t) * sls + l]) * dl;
+        }
+      d = quad_sum(d);
+      if (ok && qd == 0) b.dGrow[(s.row0 + cs.base + t) * p.H + h] = d;
     }
+    __syncwarp();  // dlS rows are rewritten by the next head
   }
 
   // dq of the group's heads, valid rows.
-  __syncwarp();
-  store_rows_bf16<K>(dq, Tw, Lt::ldt, b.dq + s.row0 * sqk + grp * K, sqk, cs, warp, lane);
+  bf* dqo = b.dq + s.row0 * sqk + grp * K;
+#pragma unroll
+  for (int x = 0; x < K / 8; ++x) {
+    if (okA) *reinterpret_cast<uint32_t*>(dqo + (cs.base + tA) * sqk + 8 * x + 2 * qd) = pack_bf16(dq[x].x[0], dq[x].x[1]);
+    if (okB) *reinterpret_cast<uint32_t*>(dqo + (cs.base + tB) * sqk + 8 * x + 2 * qd) = pack_bf16(dq[x].x[2], dq[x].x[3]);
+  }
 }
 
 // ---- B2: node-gradient pieces ----

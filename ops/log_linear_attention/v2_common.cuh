@@ -6,6 +6,7 @@
 #include <mma.h>
 
 #include "ops/log_linear_attention/chunk_cuda.cuh"
+#include "ops/log_linear_attention/v2_mma.cuh"
 
 namespace loglin::lla::v2 {
 namespace {
@@ -107,10 +108,11 @@ __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wai
 
 // rows r = 0 .. nrows - 1 of W bf16 each into dst (pitch ld elements) by
 // 16-byte asynchronous copies; src(r) is the row's first element (16-byte
-// aligned) or null for a row of zeros. Every thread of the block takes part
-// and waits for its own copies; the caller's __syncthreads() publishes them.
+// aligned) or null for a row of zeros. Every thread of the block takes part.
+// The copies stay in flight (a prefetch) until the thread's
+// cp_async_wait_all(); the caller's __syncthreads() after it publishes them.
 template <int W, class Src>
-__device__ __forceinline__ void load_tile(bf* dst, int ld, int nrows, Src src) {
+__device__ __forceinline__ void issue_tile(bf* dst, int ld, int nrows, Src src) {
   static_assert(W % 8 == 0, "rows of whole 16-byte units");
   constexpr int U = W / 8;
   for (int e = threadIdx.x; e < nrows * U; e += blockDim.x) {
@@ -119,6 +121,11 @@ __device__ __forceinline__ void load_tile(bf* dst, int ld, int nrows, Src src) {
     if (s) cp_async16(dst + r * ld + u * 8, s + u * 8);
     else *reinterpret_cast<uint4*>(dst + r * ld + u * 8) = make_uint4(0u, 0u, 0u, 0u);
   }
+}
+// issue_tile and wait for this thread's copies.
+template <int W, class Src>
+__device__ __forceinline__ void load_tile(bf* dst, int ld, int nrows, Src src) {
+  issue_tile<W>(dst, ld, nrows, src);
   cp_async_wait_all();
 }
 
