@@ -73,29 +73,6 @@ __device__ __forceinline__ void load_head_scalars(const GpuProblem& p, const Gpu
   for (int l = 0; l < 8; ++l) hs.lam[r * 8 + l] = ok && l < p.L ? f(ls[(cs.base + r) * p.H * p.L + l]) : 0.0f;
 }
 
-// The warp's 16 x N accumulator tiles (N / 16 fragments) to the valid rows
-// of a [rows, ld_out] bf16 output, through the warp's f32 scratch (at least
-// 16 x 64, pitch ldt) in pieces of 64 columns.
-template <int N>
-__device__ __forceinline__ void store_rows_bf16(const FragC* acc, float* scratch, int ldt, bf* out, int64_t ld_out,
-                                                const ChunkSlots& cs, int warp, int lane) {
-  constexpr int PN = N < 64 ? N : 64;
-#pragma unroll
-  for (int c0 = 0; c0 < N; c0 += PN) {
-#pragma unroll
-    for (int x = 0; x < PN / 16; ++x)
-      wmma::store_matrix_sync(scratch + x * 16, acc[c0 / 16 + x], ldt, wmma::mem_row_major);
-    __syncwarp();
-    for (int e = lane; e < 16 * PN / 2; e += 32) {
-      const int rr = e / (PN / 2), x = 2 * (e % (PN / 2)), row = warp * 16 + rr;
-      if (cs.ok(row))
-        *reinterpret_cast<bf2*>(out + (cs.base + row) * ld_out + c0 + x) =
-            __floats2bfloat162_rn(scratch[rr * ldt + x], scratch[rr * ldt + x + 1]);
-    }
-    __syncwarp();
-  }
-}
-
 // ---- B1: dq and dlevel_scales ----
 
 // Register-resident (v2_mma.cuh): S = Q_w K^T, dA = dO_w V^T, the mask, dq
@@ -543,261 +520,222 @@ __global__ void __launch_bounds__(kTreeThreads, 2) bwd_push_down_kernel(GpuProbl
 
 // ---- B4: dk, dv and dG ----
 
-// Budgeted like QueryLayout (<= 113 KiB at K = 128, V = 64): S^T keeps
-// each warp's causal query columns, and the d-scaled K or V rows share their
-// region with the f32 scratch (each is consumed before the other is written).
+// Register-resident like B1: S^T, P^T, dv, dA^T and dk live in mma.sync
+// accumulators and the warp's V rows in A fragments. The head's V, dO and
+// dU tiles are double-buffered: head h + 1's are in flight while head h is
+// computed, so there is one barrier per head. About 112 KiB at K = 128,
+// V = 64: two blocks per SM.
 template <int K, int V>
 struct KeyLayout {
-  static constexpr int W = V > 64 ? V : 64;  // f32 scratch row: dv (V), dA^T (64), dk in 64-wide pieces
-  static constexpr int KVmax = K > V ? K : V;
-  static constexpr int ldk = K + kPad, ldv = V + kPad, ldp = kC + kPad, ldt = W + kFPad;
-  static constexpr int ldc = KVmax + kPad;
-  // S^T rows of warp w hold its causal query columns 16 w .. 63.
-  static __device__ __host__ constexpr int lds(int w) { return kC - 16 * w + kFPad; }
-  static __device__ __host__ constexpr int s_base(int w) { return 16 * (w * (kC + kFPad) - 8 * w * (w - 1)); }
-  static constexpr size_t tc_warp = sizeof(float) * 16 * ldt > sizeof(bf) * 16 * ldc ? sizeof(float) * 16 * ldt
-                                                                                       : sizeof(bf) * 16 * ldc;
+  static constexpr int ldk = K + kPad, ldv = V + kPad;
+  static constexpr size_t sc_bytes =
+      align128(sizeof(double) * kC) + align128(sizeof(float) * kC) + align128(sizeof(float) * kC * 8);
+  static constexpr size_t v_rel = 0;  // within one head's buffer
+  static constexpr size_t do_rel = v_rel + align128(sizeof(bf) * kC * ldv);
+  static constexpr size_t u_rel = do_rel + align128(sizeof(bf) * kC * ldv);
+  static constexpr size_t head_bytes = u_rel + align128(sizeof(bf) * K * ldv);
   static constexpr size_t q_off = 0;
   static constexpr size_t k_off = q_off + align128(sizeof(bf) * kC * ldk);
-  static constexpr size_t v_off = k_off + align128(sizeof(bf) * kC * ldk);
-  static constexpr size_t do_off = v_off + align128(sizeof(bf) * kC * ldv);
-  static constexpr size_t u_off = do_off + align128(sizeof(bf) * kC * ldv);
-  static constexpr size_t s_off = u_off + align128(sizeof(bf) * K * ldv);
-  static constexpr size_t tc_off = s_off + align128(sizeof(float) * s_base(kWarps));
-  static constexpr size_t p_off = tc_off + align128(kWarps * tc_warp);
-  static constexpr size_t gd_off = p_off + align128(sizeof(bf) * kWarps * 16 * ldp);
-  static constexpr size_t g_off = gd_off + align128(sizeof(double) * kC);
-  static constexpr size_t lam_off = g_off + align128(sizeof(float) * kC);
-  static constexpr size_t d_off = lam_off + align128(sizeof(float) * kC * 8);
-  static constexpr size_t bytes = d_off + align128(sizeof(float) * kC);
-  static_assert(tc_warp % 16 == 0, "16-byte aligned per-warp scratch");
+  static constexpr size_t h_off = k_off + align128(sizeof(bf) * kC * ldk);  // two heads' V, dO, dU
+  static constexpr size_t sc_off = h_off + 2 * head_bytes;                   // two heads' scalars
+  static constexpr size_t bytes = sc_off + 2 * sc_bytes;
+  static __device__ HeadScalars scalars(unsigned char* smem, int64_t i) {
+    unsigned char* at = smem + sc_off + (i & 1) * sc_bytes;
+    return HeadScalars{reinterpret_cast<double*>(at), reinterpret_cast<float*>(at + align128(sizeof(double) * kC)),
+                       reinterpret_cast<float*>(at + align128(sizeof(double) * kC) + align128(sizeof(float) * kC))};
+  }
 };
 
 // For source rows s of the warp: dv_s = sum_t W[t,s] (q_t . k_s) do_t
 // + d_s dU^T k_s, dk_s = sum_h [ sum_t W[t,s] (do_t . v_s) q_t + d_s dU v_s ]
 // with d_s = exp(G_e - G_s) (e: the chunk's last row; chunks n < n1 only,
 // the last chunk is in no node), and dG_s -= v_s . dv_s (B1 put do_s . o_s).
+// Lane (g, qd) of warp w holds source rows sA = 16 w + g and sB = sA + 8.
 template <int K, int V>
 __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
   using Lt = KeyLayout<K, V>;
+  constexpr int ldk = Lt::ldk, ldv = Lt::ldv;
   extern __shared__ __align__(128) unsigned char smem[];
   bf* Qs = reinterpret_cast<bf*>(smem + Lt::q_off);
   bf* Ks = reinterpret_cast<bf*>(smem + Lt::k_off);
-  bf* Vs = reinterpret_cast<bf*>(smem + Lt::v_off);
-  bf* dOs = reinterpret_cast<bf*>(smem + Lt::do_off);
-  bf* Us = reinterpret_cast<bf*>(smem + Lt::u_off);
-  const HeadScalars hs{reinterpret_cast<double*>(smem + Lt::gd_off), reinterpret_cast<float*>(smem + Lt::g_off),
-                       reinterpret_cast<float*>(smem + Lt::lam_off)};
-  float* Drow = reinterpret_cast<float*>(smem + Lt::d_off);
-  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-  // Sw column c - 16 w holds query slot c.
-  float* Sw = reinterpret_cast<float*>(smem + Lt::s_off) + Lt::s_base(warp);
-  const int lds = Lt::lds(warp);
-  float* Tw = reinterpret_cast<float*>(smem + Lt::tc_off + warp * Lt::tc_warp);
-  bf* Cw = reinterpret_cast<bf*>(smem + Lt::tc_off + warp * Lt::tc_warp);  // shares Tw's bytes
-  bf* Pw = reinterpret_cast<bf*>(smem + Lt::p_off) + warp * 16 * Lt::ldp;
+  auto head_tile = [&](int64_t hi, size_t rel) {
+    return reinterpret_cast<bf*>(smem + Lt::h_off + (hi & 1) * Lt::head_bytes + rel);
+  };
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, qd = lane & 3;
+  const int sA = warp * 16 + (lane >> 2), sB = sA + 8;
 
   const GpuChunk job = p.jobs[blockIdx.x];
   const GpuSeq s = p.seqs[job.seq];
   const int64_t grp = blockIdx.y, n = job.n, per = p.H / p.G;
   const ChunkSlots cs = chunk_slots(s, n);
+  const bool okA = cs.ok(sA), okB = cs.ok(sB);
   const bool has_u = n < s.n1;
   const int64_t sqk = p.G * K, sv = p.H * V, KV = int64_t(K) * V;
   const bf* q = b.q + s.row0 * sqk + grp * K;
   const bf* k = b.k + s.row0 * sqk + grp * K;
-  const int r = lane >> 1, half = lane & 1, sr = warp * 16 + r;
-  const bool srow = cs.ok(sr);
 
-  load_tile<K>(Qs, Lt::ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? q + (cs.base + i) * sqk : nullptr; });
-  load_tile<K>(Ks, Lt::ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? k + (cs.base + i) * sqk : nullptr; });
-  __syncthreads();
-
-  // S^T = K_w Q_n^T (16 sources x 64 queries), raw; query tiles before the warp's rows are masked.
-  {
-    FragC sf[4];
-#pragma unroll
-    for (int i = 0; i < 4; ++i) wmma::fill_fragment(sf[i], 0.0f);
-#pragma unroll
-    for (int kk = 0; kk < K / 16; ++kk) {
-      FragA ka;
-      wmma::load_matrix_sync(ka, Ks + warp * 16 * Lt::ldk + kk * 16, Lt::ldk);
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        if (i < warp) continue;
-        FragBc qb;
-        wmma::load_matrix_sync(qb, Qs + i * 16 * Lt::ldk + kk * 16, Lt::ldk);
-        wmma::mma_sync(sf[i], ka, qb, sf[i]);
-      }
-    }
-#pragma unroll
-    for (int i = 0; i < 4; ++i)
-      if (i >= warp) wmma::store_matrix_sync(Sw + (i - warp) * 16, sf[i], lds, wmma::mem_row_major);
-  }
-
-  FragC dk[K / 16];
-#pragma unroll
-  for (int x = 0; x < K / 16; ++x) wmma::fill_fragment(dk[x], 0.0f);
-
-  // W[t, s] for this lane's row s = sr and query slot c (t), or 0.
-  auto mask = [&](int c) {
-    if (!(srow && c >= sr && c < cs.hi)) return 0.0f;
-    return hs.lam[c * 8 + (32 - __clz(c ^ sr))] * __expf(hs.G[c] - hs.G[sr]);
-  };
-
-  for (int64_t h = grp * per; h < (grp + 1) * per; ++h) {
-    __syncthreads();  // the previous head is done with Vs, dOs, Us and the scalars
+  auto issue_head = [&](int64_t hi) {  // V, dO and dU of the group's head hi, and its scalars
+    const int64_t h = grp * per + hi;
     const bf* v = b.v + s.row0 * sv + h * V;
     const bf* dout = b.dout + s.row0 * sv + h * V;
-    load_tile<V>(Vs, Lt::ldv, kC, [&](int i) -> const bf* { return cs.ok(i) ? v + (cs.base + i) * sv : nullptr; });
-    load_tile<V>(dOs, Lt::ldv, kC,
-                 [&](int i) -> const bf* { return cs.ok(i) ? dout + (cs.base + i) * sv : nullptr; });
+    issue_tile<V>(head_tile(hi, Lt::v_rel), ldv, kC,
+                  [&](int i) -> const bf* { return cs.ok(i) ? v + (cs.base + i) * sv : nullptr; });
+    issue_tile<V>(head_tile(hi, Lt::do_rel), ldv, kC,
+                  [&](int i) -> const bf* { return cs.ok(i) ? dout + (cs.base + i) * sv : nullptr; });
     if (has_u) {
       const bf* U = b.dU + ((s.job_off + (n - s.n0)) * p.H + h) * KV;
-      load_tile<V>(Us, Lt::ldv, K, [&](int x) -> const bf* { return U + static_cast<int64_t>(x) * V; });
+      issue_tile<V>(head_tile(hi, Lt::u_rel), ldv, K, [&](int x) -> const bf* { return U + static_cast<int64_t>(x) * V; });
     }
-    load_head_scalars(p, s, cs, b, h, hs);
-    if (tid < kC) {
-      const double Ge = has_u ? b.Gd[(s.row0 + cs.base + cs.hi - 1) * p.H + h] : 0.0;
-      Drow[tid] =
-          has_u && cs.ok(tid) ? __expf(static_cast<float>(Ge - b.Gd[(s.row0 + cs.base + tid) * p.H + h])) : 0.0f;
-    }
-    __syncthreads();
+    load_head_scalars(p, s, cs, b, h, Lt::scalars(smem, hi));
+  };
 
-    // P^T = S^T o W^T (bf16) and d_s k_s.
-    for (int cc = 0; cc < 32; ++cc) {
-      const int c = half * 32 + cc;
-      const float w = mask(c);
-      Pw[r * Lt::ldp + c] = __float2bfloat16_rn(w == 0.0f ? 0.0f : Sw[r * lds + c - 16 * warp] * w);
-    }
-    if (has_u)
-      for (int e = lane; e < 16 * K; e += 32) {
-        const int rr = e / K, x = e % K;
-        Cw[rr * Lt::ldc + x] = __float2bfloat16_rn(Drow[warp * 16 + rr] * f(Ks[(warp * 16 + rr) * Lt::ldk + x]));
-      }
-    __syncwarp();
+  issue_tile<K>(Qs, ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? q + (cs.base + i) * sqk : nullptr; });
+  issue_tile<K>(Ks, ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? k + (cs.base + i) * sqk : nullptr; });
+  issue_head(0);
+  cp_async_wait_all();
+  __syncthreads();
 
-    // dv_w = P^T dO_n + (d k)_w dU.
-    {
-      FragC dvf[V / 16];
+  // S^T = K_w Q_n^T (16 sources x 64 queries), raw; query tiles before the warp's rows stay 0.
+  Acc8 St[8];
 #pragma unroll
-      for (int y = 0; y < V / 16; ++y) wmma::fill_fragment(dvf[y], 0.0f);
+  for (int j = 0; j < 8; ++j) zero(St[j]);
 #pragma unroll
-      for (int kk = 0; kk < 4; ++kk) {
-        if (kk < warp) continue;
-        FragA pa;
-        wmma::load_matrix_sync(pa, Pw + kk * 16, Lt::ldp);
+  for (int kk = 0; kk < K / 16; ++kk) {
+    const FragA16 a = load_a(Ks + warp * 16 * ldk + kk * 16, ldk, lane);
 #pragma unroll
-        for (int y = 0; y < V / 16; ++y) {
-          FragB ob;
-          wmma::load_matrix_sync(ob, dOs + kk * 16 * Lt::ldv + y * 16, Lt::ldv);
-          wmma::mma_sync(dvf[y], pa, ob, dvf[y]);
+    for (int j2 = 0; j2 < 4; ++j2)
+      if (j2 >= warp) mma2(&St[2 * j2], a, load_b_nk(Qs + j2 * 16 * ldk + kk * 16, ldk, lane));
+  }
+
+  Acc8 dk[K / 8];
+#pragma unroll
+  for (int x = 0; x < K / 8; ++x) zero(dk[x]);
+
+  for (int64_t hi = 0; hi < per; ++hi) {
+    const int64_t h = grp * per + hi;
+    const HeadScalars hs = Lt::scalars(smem, hi);
+    if (hi > 0) {
+      cp_async_wait_all();
+      __syncthreads();  // head hi's tiles and scalars are visible; head hi - 1's buffers are free
+    }
+    if (hi + 1 < per) issue_head(hi + 1);
+    const bf* Vs = head_tile(hi, Lt::v_rel);
+    const bf* dOs = head_tile(hi, Lt::do_rel);
+    const bf* Us = head_tile(hi, Lt::u_rel);
+
+    // W[t, s] for accumulator element e of tile j (source row sA or sB, query t), or 0.
+    auto mask = [&](int j, int e) {
+      const int sr = e < 2 ? sA : sB, t = 8 * j + 2 * qd + (e & 1);
+      if (!((e < 2 ? okA : okB) && t >= sr && t < cs.hi)) return 0.0f;
+      return hs.lam[t * 8 + (32 - __clz(t ^ sr))] * __expf(hs.G[t] - hs.G[sr]);
+    };
+    float dA_ = 0.0f, dB_ = 0.0f;  // d_s of rows sA, sB
+    if (has_u) {
+      const double Ge = b.Gd[(s.row0 + cs.base + cs.hi - 1) * p.H + h];
+      dA_ = okA ? __expf(static_cast<float>(Ge - hs.Gd[sA])) : 0.0f;
+      dB_ = okB ? __expf(static_cast<float>(Ge - hs.Gd[sB])) : 0.0f;
+    }
+    FragA16 Vf[V / 16];
+#pragma unroll
+    for (int kk = 0; kk < V / 16; ++kk) Vf[kk] = load_a(Vs + warp * 16 * ldv + kk * 16, ldv, lane);
+
+    {  // dv_w = P^T dO_n + (d k)_w dU, P^T = S^T o W^T; then dG and dv out.
+      FragA16 P[4];
+#pragma unroll
+      for (int j2 = 0; j2 < 4; ++j2) {
+        if (j2 < warp) continue;
+        Acc8 lo = St[2 * j2], hi2 = St[2 * j2 + 1];
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          lo.x[e] *= mask(2 * j2, e);
+          hi2.x[e] *= mask(2 * j2 + 1, e);
         }
+        P[j2] = a_from_acc(lo, hi2);
       }
+      Acc8 dv[V / 8];
+#pragma unroll
+      for (int y = 0; y < V / 8; ++y) zero(dv[y]);
+#pragma unroll
+      for (int kk = 0; kk < 4; ++kk)
+        if (kk >= warp)
+#pragma unroll
+          for (int y2 = 0; y2 < V / 16; ++y2) mma2(&dv[2 * y2], P[kk], load_b_kn(dOs + kk * 16 * ldv + y2 * 16, ldv, lane));
       if (has_u) {
 #pragma unroll
         for (int kk = 0; kk < K / 16; ++kk) {
-          FragA ca;
-          wmma::load_matrix_sync(ca, Cw + kk * 16, Lt::ldc);
+          FragA16 a = load_a(Ks + warp * 16 * ldk + kk * 16, ldk, lane);
+          a.x[0] = scale_pair(a.x[0], dA_), a.x[1] = scale_pair(a.x[1], dB_);
+          a.x[2] = scale_pair(a.x[2], dA_), a.x[3] = scale_pair(a.x[3], dB_);
 #pragma unroll
-          for (int y = 0; y < V / 16; ++y) {
-            FragB ub;
-            wmma::load_matrix_sync(ub, Us + kk * 16 * Lt::ldv + y * 16, Lt::ldv);
-            wmma::mma_sync(dvf[y], ca, ub, dvf[y]);
-          }
+          for (int y2 = 0; y2 < V / 16; ++y2) mma2(&dv[2 * y2], a, load_b_kn(Us + kk * 16 * ldv + y2 * 16, ldv, lane));
         }
       }
-      __syncwarp();  // every lane has read Cw, whose bytes Tw reuses
+      float vA = 0.0f, vB = 0.0f;  // v_s . dv_s
 #pragma unroll
-      for (int y = 0; y < V / 16; ++y) wmma::store_matrix_sync(Tw + y * 16, dvf[y], Lt::ldt, wmma::mem_row_major);
-    }
-    __syncwarp();
-
-    // dG_s = do_s . o_s (B1's, already in dGrow) - v_s . dv_s; dv out (valid rows).
-    {
-      const int64_t row = cs.base + sr;
-      float d = 0.0f;
-      if (srow)
-        for (int y = half * (V / 2); y < (half + 1) * (V / 2); ++y) d += f(Vs[sr * Lt::ldv + y]) * Tw[r * Lt::ldt + y];
-      d += __shfl_xor_sync(0xffffffffu, d, 1);
-      if (half == 0 && srow) b.dGrow[(s.row0 + row) * p.H + h] -= d;
+      for (int kk = 0; kk < V / 16; ++kk) {
+        float2 u = unpack_bf16(Vf[kk].x[0]);
+        vA += u.x * dv[2 * kk].x[0] + u.y * dv[2 * kk].x[1];
+        u = unpack_bf16(Vf[kk].x[1]);
+        vB += u.x * dv[2 * kk].x[2] + u.y * dv[2 * kk].x[3];
+        u = unpack_bf16(Vf[kk].x[2]);
+        vA += u.x * dv[2 * kk + 1].x[0] + u.y * dv[2 * kk + 1].x[1];
+        u = unpack_bf16(Vf[kk].x[3]);
+        vB += u.x * dv[2 * kk + 1].x[2] + u.y * dv[2 * kk + 1].x[3];
+      }
+      vA = quad_sum(vA);
+      vB = quad_sum(vB);
+      if (qd == 0) {
+        if (okA) b.dGrow[(s.row0 + cs.base + sA) * p.H + h] -= vA;
+        if (okB) b.dGrow[(s.row0 + cs.base + sB) * p.H + h] -= vB;
+      }
       bf* dvo = b.dv + s.row0 * sv + h * V;
-      for (int e = lane; e < 16 * V / 2; e += 32) {
-        const int rr = e / (V / 2), y = 2 * (e % (V / 2)), ss = warp * 16 + rr;
-        if (cs.ok(ss))
-          *reinterpret_cast<bf2*>(dvo + (cs.base + ss) * sv + y) =
-              __floats2bfloat162_rn(Tw[rr * Lt::ldt + y], Tw[rr * Lt::ldt + y + 1]);
+#pragma unroll
+      for (int y = 0; y < V / 8; ++y) {
+        if (okA) *reinterpret_cast<uint32_t*>(dvo + (cs.base + sA) * sv + 8 * y + 2 * qd) = pack_bf16(dv[y].x[0], dv[y].x[1]);
+        if (okB) *reinterpret_cast<uint32_t*>(dvo + (cs.base + sB) * sv + 8 * y + 2 * qd) = pack_bf16(dv[y].x[2], dv[y].x[3]);
       }
     }
-    __syncwarp();
 
-    // dA^T = V_w dO_n^T (16 sources x 64 queries).
-    {
-      FragC af[4];
+    {  // dk_w += dP^T Q_n + (d v)_w dU^T, dP^T = (V_w dO_n^T) o W^T.
+      Acc8 dAt[8];
 #pragma unroll
-      for (int i = 0; i < 4; ++i) wmma::fill_fragment(af[i], 0.0f);
+      for (int j = 0; j < 8; ++j) zero(dAt[j]);
 #pragma unroll
-      for (int kk = 0; kk < V / 16; ++kk) {
-        FragA va;
-        wmma::load_matrix_sync(va, Vs + warp * 16 * Lt::ldv + kk * 16, Lt::ldv);
+      for (int kk = 0; kk < V / 16; ++kk)
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          if (i < warp) continue;
-          FragBc ob;
-          wmma::load_matrix_sync(ob, dOs + i * 16 * Lt::ldv + kk * 16, Lt::ldv);
-          wmma::mma_sync(af[i], va, ob, af[i]);
+        for (int j2 = 0; j2 < 4; ++j2)
+          if (j2 >= warp) mma2(&dAt[2 * j2], Vf[kk], load_b_nk(dOs + j2 * 16 * ldv + kk * 16, ldv, lane));
+#pragma unroll
+      for (int j2 = 0; j2 < 4; ++j2) {
+        if (j2 < warp) continue;
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          dAt[2 * j2].x[e] *= mask(2 * j2, e);
+          dAt[2 * j2 + 1].x[e] *= mask(2 * j2 + 1, e);
         }
+        const FragA16 dP = a_from_acc(dAt[2 * j2], dAt[2 * j2 + 1]);
+#pragma unroll
+        for (int x2 = 0; x2 < K / 16; ++x2) mma2(&dk[2 * x2], dP, load_b_kn(Qs + j2 * 16 * ldk + x2 * 16, ldk, lane));
       }
+      if (has_u) {
 #pragma unroll
-      for (int i = 0; i < 4; ++i)
-        if (i >= warp) wmma::store_matrix_sync(Tw + i * 16, af[i], Lt::ldt, wmma::mem_row_major);
-    }
-    __syncwarp();
-
-    // dP^T = dA^T o W^T (bf16), then d_s v_s into the same bytes as dA^T.
-    for (int cc = 0; cc < 32; ++cc) {
-      const int c = half * 32 + cc;
-      const float w = mask(c);
-      Pw[r * Lt::ldp + c] = __float2bfloat16_rn(w == 0.0f ? 0.0f : Tw[r * Lt::ldt + c] * w);
-    }
-    __syncwarp();
-    if (has_u)
-      for (int e = lane; e < 16 * V; e += 32) {
-        const int rr = e / V, y = e % V;
-        Cw[rr * Lt::ldc + y] = __float2bfloat16_rn(Drow[warp * 16 + rr] * f(Vs[(warp * 16 + rr) * Lt::ldv + y]));
-      }
-    __syncwarp();
-
-    // dk_w += dP^T Q_n + (d v)_w dU^T.
+        for (int kk = 0; kk < V / 16; ++kk) {
+          const FragA16 a{{scale_pair(Vf[kk].x[0], dA_), scale_pair(Vf[kk].x[1], dB_), scale_pair(Vf[kk].x[2], dA_),
+                           scale_pair(Vf[kk].x[3], dB_)}};
 #pragma unroll
-    for (int kk = 0; kk < 4; ++kk) {
-      if (kk < warp) continue;
-      FragA pa;
-      wmma::load_matrix_sync(pa, Pw + kk * 16, Lt::ldp);
-#pragma unroll
-      for (int x = 0; x < K / 16; ++x) {
-        FragB qb;
-        wmma::load_matrix_sync(qb, Qs + kk * 16 * Lt::ldk + x * 16, Lt::ldk);
-        wmma::mma_sync(dk[x], pa, qb, dk[x]);
-      }
-    }
-    if (has_u) {
-#pragma unroll
-      for (int kk = 0; kk < V / 16; ++kk) {
-        FragA ca;
-        wmma::load_matrix_sync(ca, Cw + kk * 16, Lt::ldc);
-#pragma unroll
-        for (int x = 0; x < K / 16; ++x) {
-          FragBc ub;  // B[y][x] = dU[x][y]
-          wmma::load_matrix_sync(ub, Us + x * 16 * Lt::ldv + kk * 16, Lt::ldv);
-          wmma::mma_sync(dk[x], ca, ub, dk[x]);
+          for (int x2 = 0; x2 < K / 16; ++x2) mma2(&dk[2 * x2], a, load_b_nk(Us + x2 * 16 * ldv + kk * 16, ldv, lane));
         }
       }
     }
-    __syncwarp();
   }
 
   // dk of the group's heads, valid rows.
-  store_rows_bf16<K>(dk, Tw, Lt::ldt, b.dk + s.row0 * sqk + grp * K, sqk, cs, warp, lane);
+  bf* dko = b.dk + s.row0 * sqk + grp * K;
+#pragma unroll
+  for (int x = 0; x < K / 8; ++x) {
+    if (okA) *reinterpret_cast<uint32_t*>(dko + (cs.base + sA) * sqk + 8 * x + 2 * qd) = pack_bf16(dk[x].x[0], dk[x].x[1]);
+    if (okB) *reinterpret_cast<uint32_t*>(dko + (cs.base + sB) * sqk + 8 * x + 2 * qd) = pack_bf16(dk[x].x[2], dk[x].x[3]);
+  }
 }
 
 // ---- B5: dg ----
