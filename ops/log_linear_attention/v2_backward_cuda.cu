@@ -1,5 +1,6 @@
 // v2 backward of log_linear_attention (KERNELS_PLAN.md "Backward", 5 launches):
-// bf16 tensor cores through WMMA 16x16x16 with f32 accumulators; g, dg and
+// bf16 tensor cores with f32 accumulators (B1 and B4 register-resident
+// through mma.sync + ldmatrix, v2_mma.cuh; B2 through WMMA); g, dg and
 // every decay in f32 (G per row in double, differences rounded to f32).
 // Launches, independent of T (5, and the forward's 4):
 //   (G per row and the tree nodes are the forward's, kept in its workspace);
@@ -103,15 +104,6 @@ struct QueryLayout {
                        reinterpret_cast<float*>(at + align128(sizeof(double) * kC) + align128(sizeof(float) * kC))};
   }
 };
-
-// The lowest set bit of mask above bit j (-1 when none).
-__device__ __forceinline__ int next_bit(uint64_t mask, int j) {
-  return __ffsll(static_cast<long long>(mask & ~((2ull << j) - 1))) - 1;
-}
-__device__ __forceinline__ uint32_t scale_pair(uint32_t u, float w) {
-  const float2 x = unpack_bf16(u);
-  return pack_bf16(w * x.x, w * x.y);
-}
 
 // dq_t = sum_h [ sum_s W[t,s] (do_t . v_s) k_s + sum_reads w_t R do_t ];
 // dlambda_t[l] = sum_{s: level l} exp(G_t - G_s) (q_t . k_s)(do_t . v_s) for

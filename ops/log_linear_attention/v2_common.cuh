@@ -145,6 +145,12 @@ __device__ __forceinline__ ChunkSlots chunk_slots(const GpuSeq& s, int64_t n) {
   return c;
 }
 
+// The lowest set bit of mask above bit j (-1 when none): the next node a
+// chunk reads, from the bit set of its reads.
+__device__ __forceinline__ int next_bit(uint64_t mask, int j) {
+  return __ffsll(static_cast<long long>(mask & ~((2ull << j) - 1))) - 1;
+}
+
 // ---- per-sequence scans (G from g, dg from dG) ----
 
 constexpr int kScanThreads = 512;

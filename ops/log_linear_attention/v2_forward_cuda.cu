@@ -1,6 +1,5 @@
 // v2 forward of log_linear_attention (KERNELS_PLAN.md "Forward: 4 launches"):
-// bf16 tensor cores through WMMA 16x16x16 (f32 accumulators), g and every
-// decay in f32. Launches, independent of T:
+// bf16 tensor cores with f32 accumulators, g and every decay in f32. Launches, independent of T:
 //   F0 cumdecay_wide_kernel (v2_common.cuh): G per row in double;
 //   F1 fwd_state_kernel<K, V>: U(m) = K_m^T (exp(G_e - G_i) v_i), tree level 0,
 //      stored in bf16; one block (4 warps) per (chunk, head);
@@ -8,10 +7,10 @@
 //      (sequence, head, element), f32 partials, nodes stored in bf16;
 //   F3 fwd_chunk_kernel<K, V>: outputs; one block per (chunk, head), warp w
 //      owns query rows 16w .. 16w + 15 of the chunk.
-// Differences from the plan: WMMA instead of raw mma.sync + ldmatrix, so S
-// and P go through per-warp shared-memory scratch (O stays in accumulators);
-// padded pitches (+8 bf16, +4 f32) instead of the XOR swizzle; cp.async tile
-// loads without double buffering.
+// F3 is register-resident (mma.sync + ldmatrix, v2_mma.cuh) with its node
+// tiles double-buffered by cp.async; F1 still uses WMMA through per-warp
+// scratch. Pitches are padded (+8 bf16, +4 f32) instead of the plan's XOR
+// swizzle.
 // Shared-memory tiles are indexed by "slot" = absolute position - n C, so
 // slot xor slot == absolute xor (the level) and rows outside the sequence
 // (first chunk of a continued sequence, last partial chunk) are zero-filled
@@ -157,60 +156,55 @@ __global__ void __launch_bounds__(kTreeThreads, 2) fwd_tree_kernel(GpuProblem p,
 
 // ---- F3: outputs ----
 
-// Budgeted for three blocks per SM at K = 128, V = 64 (<= 75 KiB): the K
-// tile, each V panel and each node panel R take turns in one region; a
-// warp's f32 scratch holds S, then the scaled Q rows of a node read, then O
-// on its way out; the masked scores P (bf16) stay for every V panel.
+// Register-resident (v2_mma.cuh): S, the masked scores P (as bf16 A
+// fragments, kept for every V panel) and the O panel stay in mma.sync
+// registers. Shared memory holds the Q tile, two node-panel buffers (the
+// first shares its bytes with the K tile, which is dead once S is formed),
+// one V panel and the scalars: the next node panel (and the next V panel) is
+// in flight while the current one is used, one barrier per read. About
+// 65 KiB at K = 128, V = 64: three blocks per SM.
 template <int K, int V>
 struct ChunkLayout {
   static constexpr int PW = V < 64 ? V : 64;  // V panel width
   static constexpr int NP = V / PW;           // panels
-  static constexpr int ldq = K + kPad;        // Q and K tiles [64][K], scaled Q rows [16][K]
+  static constexpr int ldq = K + kPad;        // Q and K tiles [64][K]
   static constexpr int ldv = PW + kPad;       // V panel [64][PW], node panel [K][PW]
-  static constexpr int ldp = kC + kPad;       // P per warp [16][64] bf16
-  static constexpr int lds = 64 + kFPad;      // S / O per warp [16][64] f32
-  static constexpr size_t kvr_bytes = sizeof(bf) * (kC * ldq > K * ldv ? (kC * ldq > kC * ldv ? kC * ldq : kC * ldv)
-                                                                       : (K * ldv > kC * ldv ? K * ldv : kC * ldv));
-  static constexpr size_t scratch_warp = sizeof(float) * 16 * lds > sizeof(bf) * 16 * ldq ? sizeof(float) * 16 * lds
-                                                                                          : sizeof(bf) * 16 * ldq;
+  static constexpr size_t kr_bytes = align128(sizeof(bf) * (kC * ldq > K * ldv ? kC * ldq : K * ldv));
   static constexpr size_t q_off = 0;
-  static constexpr size_t kvr_off = q_off + align128(sizeof(bf) * kC * ldq);
-  static constexpr size_t x_off = kvr_off + align128(kvr_bytes);
-  static constexpr size_t p_off = x_off + align128(kWarps * scratch_warp);
-  static constexpr size_t gd_off = p_off + align128(sizeof(bf) * kWarps * 16 * ldp);
+  static constexpr size_t r1_off = q_off + align128(sizeof(bf) * kC * ldq);  // the K tile, then node panels
+  static constexpr size_t r0_off = r1_off + kr_bytes;
+  static constexpr size_t v_off = r0_off + align128(sizeof(bf) * K * ldv);
+  static constexpr size_t gd_off = v_off + align128(sizeof(bf) * kC * ldv);
   static constexpr size_t g_off = gd_off + align128(sizeof(double) * kC);
   static constexpr size_t lam_off = g_off + align128(sizeof(float) * kC);
-  static constexpr size_t w_off = lam_off + align128(sizeof(float) * kC * 8);
-  static constexpr size_t bytes = w_off + align128(sizeof(float) * kC);
+  static constexpr size_t bytes = lam_off + align128(sizeof(float) * kC * 8);
   static_assert(V % PW == 0 && PW % 16 == 0 && K % 16 == 0, "head dims");
-  static_assert(scratch_warp % 32 == 0, "WMMA needs 32-byte aligned scratch");
 };
 
-// o for the rows of one chunk job and head; grid (n_jobs, H). O stays in
-// WMMA accumulators for a V panel; a node read adds (diag(w) Q_w) R with the
-// row weights w_t = lambda_t[c + j + 1] exp(G_t - G_end) folded into a bf16
-// copy of the warp's Q rows.
+// o for the rows of one chunk job and head; grid (n_jobs, H). A node read
+// adds (diag(w) Q_w) R with the row weights w_t = lambda_t[c + j + 1]
+// exp(G_t - G_end) folded into the A fragments of Q_w. Lane (g, qd) of warp
+// w holds rows tA = 16 w + g and tB = tA + 8 of every accumulator.
 template <int K, int V>
 __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForward<bf16, float> f, const bf* nodes) {
   using Lt = ChunkLayout<K, V>;
-  constexpr int PW = Lt::PW, NF = PW / 16;
+  constexpr int PW = Lt::PW, ldq = Lt::ldq, ldv = Lt::ldv;
   extern __shared__ __align__(128) unsigned char smem[];
   bf* Qs = reinterpret_cast<bf*>(smem + Lt::q_off);
-  bf* KVR = reinterpret_cast<bf*>(smem + Lt::kvr_off);  // the K tile, then V panels and node panels
+  bf* Ks = reinterpret_cast<bf*>(smem + Lt::r1_off);
+  bf* Vs = reinterpret_cast<bf*>(smem + Lt::v_off);
+  auto Rbuf = [&](int64_t i) { return reinterpret_cast<bf*>(smem + ((i & 1) ? Lt::r1_off : Lt::r0_off)); };
   double* GdS = reinterpret_cast<double*>(smem + Lt::gd_off);  // G per slot (double)
   float* Gs = reinterpret_cast<float*>(smem + Lt::g_off);      // G per slot relative to the first valid row
   float* lamS = reinterpret_cast<float*>(smem + Lt::lam_off);  // [64][8] lambda levels 0..7
-  float* Wrow = reinterpret_cast<float*>(smem + Lt::w_off);    // per slot weight of the current node read
-  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-  float* Xw = reinterpret_cast<float*>(smem + Lt::x_off + warp * Lt::scratch_warp);  // S, then O out
-  bf* SQw = reinterpret_cast<bf*>(smem + Lt::x_off + warp * Lt::scratch_warp);      // scaled Q rows (same bytes)
-  bf* Pw = reinterpret_cast<bf*>(smem + Lt::p_off) + warp * 16 * Lt::ldp;
-  const bf* Qw = Qs + warp * 16 * Lt::ldq;
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, qd = lane & 3;
+  const int tA = warp * 16 + (lane >> 2), tB = tA + 8;
 
   const GpuChunk job = p.jobs[blockIdx.x];
   const GpuSeq s = p.seqs[job.seq];
   const int64_t h = blockIdx.y, n = job.n;
   const ChunkSlots cs = chunk_slots(s, n);
+  const bool okA = cs.ok(tA), okB = cs.ok(tB);
   const int64_t grp = h / (p.H / p.G), sqk = p.G * K, sv = p.H * V, sls = p.H * p.L;
   const bf* q = reinterpret_cast<const bf*>(f.q) + s.row0 * sqk + grp * K;
   const bf* k = reinterpret_cast<const bf*>(f.k) + s.row0 * sqk + grp * K;
@@ -219,8 +213,22 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
   bf* o = reinterpret_cast<bf*>(f.o) + s.row0 * sv + h * V;
   const double* Gd = f.Gd + s.row0 * p.H + h;
 
-  load_tile<K>(Qs, Lt::ldq, kC, [&](int r) -> const bf* { return cs.ok(r) ? q + (cs.base + r) * sqk : nullptr; });
-  load_tile<K>(KVR, Lt::ldq, kC, [&](int r) -> const bf* { return cs.ok(r) ? k + (cs.base + r) * sqk : nullptr; });
+  uint64_t reads = 0;  // bit jb: chunk n reads node (jb, (n >> jb) - 1)
+  for (int jb = 0; jb < 62 && (n >> jb) != 0; ++jb)
+    if (gpu::reads_node(s, n, jb)) reads |= 1ull << jb;
+  const int nr = __popcll(reads), first_read = __ffsll(static_cast<long long>(reads)) - 1;
+  auto issue_v = [&](int pv) {
+    issue_tile<PW>(Vs, ldv, kC, [&](int r) -> const bf* { return cs.ok(r) ? v + (cs.base + r) * sv + pv * PW : nullptr; });
+  };
+  auto issue_read = [&](int pv, int jb, bf* dst) {  // panel pv of node (jb, (n >> jb) - 1)
+    const bf* R = nodes + (gpu::node_index(s, jb, (n >> jb) - 1) * p.H + h) * static_cast<int64_t>(K * V) + pv * PW;
+    issue_tile<PW>(dst, ldv, K, [&](int x) -> const bf* { return R + static_cast<int64_t>(x) * V; });
+  };
+
+  issue_tile<K>(Qs, ldq, kC, [&](int r) -> const bf* { return cs.ok(r) ? q + (cs.base + r) * sqk : nullptr; });
+  issue_tile<K>(Ks, ldq, kC, [&](int r) -> const bf* { return cs.ok(r) ? k + (cs.base + r) * sqk : nullptr; });
+  issue_v(0);
+  if (nr > 0) issue_read(0, first_read, Rbuf(0));
   if (tid < kC) {
     const int r = tid;
     const bool ok = cs.ok(r);
@@ -231,113 +239,92 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
     for (int l = 0; l < 8; ++l)
       lamS[r * 8 + l] = ok && l < p.L ? __bfloat162float(ls[(cs.base + r) * sls + l]) : 0.0f;
   }
+  cp_async_wait_all();
   __syncthreads();
 
-  // 1. S = Q_w K_n^T (16 x 64); key tiles past the warp's rows are masked anyway.
+  // S = Q_w K_n^T, then P = S o W (W[t, s] = lambda_t[level] exp(G_t - G_s), s <= t) as A fragments.
+  FragA16 P[4];
   {
-    FragC sf[4];
+    Acc8 S[8];
 #pragma unroll
-    for (int i = 0; i < 4; ++i) wmma::fill_fragment(sf[i], 0.0f);
+    for (int j = 0; j < 8; ++j) zero(S[j]);
 #pragma unroll
     for (int kk = 0; kk < K / 16; ++kk) {
-      FragA qa;
-      wmma::load_matrix_sync(qa, Qw + kk * 16, Lt::ldq);
+      const FragA16 a = load_a(Qs + warp * 16 * ldq + kk * 16, ldq, lane);
 #pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        if (i > warp) break;  // warp-uniform
-        FragBc kb;            // B[x][s] = K_n[s][x]: column-major view of the K tile
-        wmma::load_matrix_sync(kb, KVR + i * 16 * Lt::ldq + kk * 16, Lt::ldq);
-        wmma::mma_sync(sf[i], qa, kb, sf[i]);
+      for (int j2 = 0; j2 < 4; ++j2)
+        if (j2 <= warp) mma2(&S[2 * j2], a, load_b_nk(Ks + j2 * 16 * ldq + kk * 16, ldq, lane));
+    }
+#pragma unroll
+    for (int j2 = 0; j2 < 4; ++j2) {
+      if (j2 > warp) {
+        P[j2] = FragA16{{0u, 0u, 0u, 0u}};
+        continue;
       }
-    }
 #pragma unroll
-    for (int i = 0; i < 4; ++i)
-      if (i <= warp) wmma::store_matrix_sync(Xw + i * 16, sf[i], Lt::lds, wmma::mem_row_major);
-  }
-  __syncwarp();
-
-  // 2. P = S o W (W[t, s] = lambda_t[level] exp(G_t - G_s), s <= t), bf16.
-  for (int e = lane; e < 16 * kC; e += 32) {
-    const int r = e >> 6, c = e & 63, t = warp * 16 + r;
-    float val = 0.0f;
-    if (c <= t && t < cs.hi && c >= cs.lo) {
-      const int lev = 32 - __clz(t ^ c);
-      val = Xw[r * Lt::lds + c] * lamS[t * 8 + lev] * __expf(Gs[t] - Gs[c]);
+      for (int j = 2 * j2; j < 2 * j2 + 2; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int t = e < 2 ? tA : tB, c = 8 * j + 2 * qd + (e & 1);
+          float w = 0.0f;
+          if ((e < 2 ? okA : okB) && c <= t && c >= cs.lo)
+            w = lamS[t * 8 + (32 - __clz(t ^ c))] * __expf(Gs[t] - Gs[c]);
+          S[j].x[e] *= w;
+        }
+      P[j2] = a_from_acc(S[2 * j2], S[2 * j2 + 1]);
     }
-    Pw[r * Lt::ldp + c] = __float2bfloat16_rn(val);
   }
-  __syncwarp();
+  const double GdA = GdS[tA], GdB = GdS[tB];
 
   for (int pv = 0; pv < Lt::NP; ++pv) {
-    __syncthreads();  // everyone is done with the region (K tile, or the previous panel's R)
-    load_tile<PW>(KVR, Lt::ldv, kC,
-                  [&](int r) -> const bf* { return cs.ok(r) ? v + (cs.base + r) * sv + pv * PW : nullptr; });
-    __syncthreads();
-
-    // 3. O = P V_n (16 x PW), in registers.
-    FragC of[NF];
+    if (pv > 0) {
+      cp_async_wait_all();
+      __syncthreads();  // V panel pv is visible
+    }
+    // O = P V_n (16 x PW).
+    Acc8 O[PW / 8];
 #pragma unroll
-    for (int f2 = 0; f2 < NF; ++f2) wmma::fill_fragment(of[f2], 0.0f);
+    for (int y = 0; y < PW / 8; ++y) zero(O[y]);
 #pragma unroll
-    for (int kk = 0; kk < kC / 16; ++kk) {
-      if (kk > warp) break;  // P is zero there (causal)
-      FragA pa;
-      wmma::load_matrix_sync(pa, Pw + kk * 16, Lt::ldp);
+    for (int kk = 0; kk < 4; ++kk)
+      if (kk <= warp)
 #pragma unroll
-      for (int f2 = 0; f2 < NF; ++f2) {
-        FragB vb;
-        wmma::load_matrix_sync(vb, KVR + kk * 16 * Lt::ldv + f2 * 16, Lt::ldv);
-        wmma::mma_sync(of[f2], pa, vb, of[f2]);
-      }
+        for (int y2 = 0; y2 < PW / 16; ++y2) mma2(&O[2 * y2], P[kk], load_b_kn(Vs + kk * 16 * ldv + y2 * 16, ldv, lane));
+    if (nr == 0 && pv + 1 < Lt::NP) {
+      __syncthreads();  // every warp is done with the V panel
+      issue_v(pv + 1);
     }
 
-    // 4. Node reads: O += (diag(w) Q_w) R.
-    for (int jb = 0; (n >> jb) != 0; ++jb) {
-      if (!gpu::reads_node(s, n, jb)) continue;  // block-uniform
-      const int64_t a = (n >> jb) - 1;
-      const bf* R = nodes + (gpu::node_index(s, jb, a) * p.H + h) * static_cast<int64_t>(K * V) + pv * PW;
-      const double Ge = Gd[gpu::node_last_row(s, jb, a, kC) * p.H];
-      __syncthreads();  // the region and Wrow of the previous read (or V) are consumed
-      load_tile<PW>(KVR, Lt::ldv, K, [&](int x) -> const bf* { return R + static_cast<int64_t>(x) * V; });
-      if (tid < kC) {
-        const int r = tid;
-        Wrow[r] = cs.ok(r) ? __bfloat162float(ls[(cs.base + r) * sls + p.c + jb + 1]) *
-                                 __expf(static_cast<float>(GdS[r] - Ge))
-                           : 0.0f;
-      }
-      __syncthreads();
-      for (int e = lane; e < 16 * K / 2; e += 32) {
-        const int r = e / (K / 2), x = 2 * (e % (K / 2));
-        const float w = Wrow[warp * 16 + r];
-        const float2 qv = __bfloat1622float2(*reinterpret_cast<const bf2*>(Qw + r * Lt::ldq + x));
-        *reinterpret_cast<bf2*>(SQw + r * Lt::ldq + x) = __floats2bfloat162_rn(w * qv.x, w * qv.y);
-      }
-      __syncwarp();
+    // Node reads: O += (diag(w) Q_w) R.
+    int jb = first_read;
+    for (int i = 0; i < nr; ++i, jb = next_bit(reads, jb)) {
+      const int64_t ri = int64_t(pv) * nr + i;
+      cp_async_wait_all();
+      __syncthreads();  // read ri's panel is visible; read ri - 1's buffer (or the K tile) and the V panel are free
+      if (i == 0 && pv + 1 < Lt::NP) issue_v(pv + 1);
+      if (i + 1 < nr) issue_read(pv, next_bit(reads, jb), Rbuf(ri + 1));
+      else if (pv + 1 < Lt::NP) issue_read(pv + 1, first_read, Rbuf(ri + 1));
+      const bf* Rs = Rbuf(ri);
+      const double Ge = Gd[gpu::node_last_row(s, jb, (n >> jb) - 1, kC) * p.H];
+      const int lev = static_cast<int>(p.c) + jb + 1;
+      const float wA = okA ? __bfloat162float(ls[(cs.base + tA) * sls + lev]) * __expf(static_cast<float>(GdA - Ge)) : 0.0f;
+      const float wB = okB ? __bfloat162float(ls[(cs.base + tB) * sls + lev]) * __expf(static_cast<float>(GdB - Ge)) : 0.0f;
 #pragma unroll
       for (int kk = 0; kk < K / 16; ++kk) {
-        FragA qa;
-        wmma::load_matrix_sync(qa, SQw + kk * 16, Lt::ldq);
+        FragA16 a = load_a(Qs + warp * 16 * ldq + kk * 16, ldq, lane);
+        a.x[0] = scale_pair(a.x[0], wA), a.x[1] = scale_pair(a.x[1], wB);
+        a.x[2] = scale_pair(a.x[2], wA), a.x[3] = scale_pair(a.x[3], wB);
 #pragma unroll
-        for (int f2 = 0; f2 < NF; ++f2) {
-          FragB rb;
-          wmma::load_matrix_sync(rb, KVR + kk * 16 * Lt::ldv + f2 * 16, Lt::ldv);
-          wmma::mma_sync(of[f2], qa, rb, of[f2]);
-        }
+        for (int y2 = 0; y2 < PW / 16; ++y2) mma2(&O[2 * y2], a, load_b_kn(Rs + kk * 16 * ldv + y2 * 16, ldv, lane));
       }
-      __syncwarp();  // SQw is rewritten by the next read
     }
 
-    // 5. Store the valid rows of the panel through the warp's scratch.
+    // The valid rows of the panel.
 #pragma unroll
-    for (int f2 = 0; f2 < NF; ++f2) wmma::store_matrix_sync(Xw + f2 * 16, of[f2], Lt::lds, wmma::mem_row_major);
-    __syncwarp();
-    for (int e = lane; e < 16 * PW / 2; e += 32) {
-      const int r = e / (PW / 2), c = 2 * (e % (PW / 2)), t = warp * 16 + r;
-      if (cs.ok(t))
-        *reinterpret_cast<bf2*>(o + (cs.base + t) * sv + pv * PW + c) =
-            __floats2bfloat162_rn(Xw[r * Lt::lds + c], Xw[r * Lt::lds + c + 1]);
+    for (int y = 0; y < PW / 8; ++y) {
+      if (okA) *reinterpret_cast<uint32_t*>(o + (cs.base + tA) * sv + pv * PW + 8 * y + 2 * qd) = pack_bf16(O[y].x[0], O[y].x[1]);
+      if (okB) *reinterpret_cast<uint32_t*>(o + (cs.base + tB) * sv + pv * PW + 8 * y + 2 * qd) = pack_bf16(O[y].x[2], O[y].x[3]);
     }
-    __syncwarp();
   }
 }
 

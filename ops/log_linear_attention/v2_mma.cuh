@@ -98,6 +98,12 @@ __device__ __forceinline__ float2 unpack_bf16(uint32_t u) {
   return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&u));
 }
 
+// Both bf16 of a fragment register times w (a row weight), rounded to bf16.
+__device__ __forceinline__ uint32_t scale_pair(uint32_t u, float w) {
+  const float2 x = unpack_bf16(u);
+  return pack_bf16(w * x.x, w * x.y);
+}
+
 // The A fragment of columns 16 i .. 16 i + 15 from accumulator tiles lo = 2 i, hi = 2 i + 1.
 __device__ __forceinline__ FragA16 a_from_acc(const Acc8& lo, const Acc8& hi) {
   FragA16 a;
