@@ -463,11 +463,15 @@ __global__ void __launch_bounds__(kBlock) bwd_node_grad_kernel(GpuProblem p, Arg
 // walked over m = n0 .. n1 - 1 so that only the levels whose node changes
 // are recomputed (amortised two per chunk). One thread per (sequence, head,
 // kPushVec elements); grid (n_seqs * H, ceil(K V / (256 kPushVec))); the
-// level loop is unrolled so that P stays in registers. live: P(j) may be
-// nonzero; only then is its node's end row read (it is inside the sequence).
+// level loops are unrolled over ML levels (8 or kMaxLevels, as F2) so that P
+// stays in registers. live: P(j) may be nonzero; only then is its node's end
+// row read (it is inside the sequence). Each chunk first issues the loads of
+// every level it recomputes (pieces and end rows: independent), then
+// combines top-down, so the loads of one chunk are in flight together.
 constexpr int kPushVec = 4;
 
-__global__ void __launch_bounds__(kTreeThreads, 2) bwd_push_down_kernel(GpuProblem p, Args b) {
+template <int ML>
+__global__ void __launch_bounds__(kTreeThreads, ML > 8 ? 1 : 2) bwd_push_down_kernel(GpuProblem p, Args b) {
   const int64_t seq = blockIdx.x / p.H, h = blockIdx.x % p.H;
   const GpuSeq s = p.seqs[seq];
   const int64_t KV = p.K * p.V, e = (int64_t(blockIdx.y) * kTreeThreads + threadIdx.x) * kPushVec;
@@ -478,33 +482,37 @@ __global__ void __launch_bounds__(kTreeThreads, 2) bwd_push_down_kernel(GpuProbl
     return load_vec4(b.dRp + ((group_index(s, grp_of) * b.slots + slot) * p.H + h) * KV + e);
   };
   const int levels = gpu::tree_levels(s);
-  Vec4 P[kMaxLevels];
-  double gP[kMaxLevels];  // G at the end of level j's current node (valid where live)
+  Vec4 P[ML];
+  double gP[ML];  // G at the end of level j's current node (valid where live)
   uint32_t live = 0;
   for (int64_t m = s.n0; m < s.n1; ++m) {
     const int jtop = m == s.n0 ? levels - 1 : gpu::bit_len(m ^ (m - 1)) - 1;
+    uint32_t fp = 0;  // levels that add their parent
 #pragma unroll
-    for (int j = kMaxLevels - 1; j >= 0; --j) {
+    for (int j = ML - 1; j >= 0; --j) {  // loads
       if (j > jtop) continue;
       const int64_t a = m >> j, first = (a + 1) << j;
-      Vec4 x = zero_vec4();
       const bool read = !(a & 1) && first <= s.n1;  // node (j, a) is read by chunks first .. min(first + 2^j - 1, n1)
-      const bool from_parent = j + 1 < kMaxLevels && ((live >> (j + 1)) & 1u);
+      const bool from_parent = j + 1 < ML && ((live >> (j + 1)) & 1u);
       if (read || from_parent) gP[j] = Gend(j, a);
+      Vec4 x = zero_vec4();
       if (read) {
         if (j < 3) {
           x = piece(first >> 3, read_slot(first, j));
         } else {
           const int64_t last = gpu::imin(first + (int64_t(1) << j) - 1, s.n1);
+#pragma unroll 4
           for (int64_t gg = first >> 3; gg <= (last >> 3); ++gg) add_vec4(piece(gg, kSmallSlots + j - 3), x);
         }
       }
-      if (from_parent) {
-        const int up = j + 1 < kMaxLevels ? j + 1 : j;  // a constant once unrolled (j + 1 exists when from_parent)
-        axpy_vec4(__expf(static_cast<float>(gP[up] - gP[j])), P[up], x);
-      }
       P[j] = x;
+      if (from_parent) fp |= 1u << j;
       live = (read || from_parent) ? (live | (1u << j)) : (live & ~(1u << j));
+    }
+#pragma unroll
+    for (int j = ML - 2; j >= 0; --j) {  // combine, top-down
+      if (j > jtop || !((fp >> j) & 1u)) continue;
+      axpy_vec4(__expf(static_cast<float>(gP[j + 1] - gP[j])), P[j + 1], P[j]);
     }
     store_vec4(b.dU + ((s.job_off + (m - s.n0)) * p.H + h) * KV + e, P[0]);
   }
@@ -753,9 +761,9 @@ void backward_kv(const GpuProblem& p, const Args& a, cudaStream_t st) {
         <<<dim3(static_cast<unsigned>(p.n_groups), static_cast<unsigned>(p.H)), kBlock, s2, st>>>(p, a);
     LOGLIN_CUDA_LAUNCHED(kOp);
     const int64_t per_block = int64_t(kTreeThreads) * kPushVec, KV = int64_t(K) * V;
-    bwd_push_down_kernel<<<dim3(static_cast<unsigned>(p.n_seqs * p.H),
-                                static_cast<unsigned>((KV + per_block - 1) / per_block)),
-                           kTreeThreads, 0, st>>>(p, a);
+    const dim3 grid(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((KV + per_block - 1) / per_block));
+    if (p.max_levels <= 8) bwd_push_down_kernel<8><<<grid, kTreeThreads, 0, st>>>(p, a);
+    else bwd_push_down_kernel<kMaxLevels><<<grid, kTreeThreads, 0, st>>>(p, a);
     LOGLIN_CUDA_LAUNCHED(kOp);
   }
   const size_t s1 = QueryLayout<K, V>::bytes(p.L);

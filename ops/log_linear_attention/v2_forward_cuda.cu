@@ -112,8 +112,13 @@ __global__ void __launch_bounds__(kBlock) fwd_state_kernel(GpuProblem p, GpuForw
 // sibling) in f32; when chunk m completes the right child (j, a), the parent
 // is exp(G_end(j, a) - G_end(j, a - 1)) stk[j] + x (x alone when the left
 // sibling lies before the sequence), as v1's tree_combine_kernel. The level
-// loop is unrolled so that the stack stays in registers (kMaxLevels levels).
-__global__ void __launch_bounds__(kTreeThreads, 2) fwd_tree_kernel(GpuProblem p, const double* Gd_all, bf* nodes) {
+// loop is unrolled so that the stack stays in registers: ML levels (8 when
+// the sequences have at most 8, else kMaxLevels), so that short sequences do
+// not pay registers for levels they lack. The chunk states are loaded AHEAD
+// at a time: the walk is latency-bound, and one load in flight per thread
+// left DRAM mostly idle.
+template <int ML, int AHEAD>
+__global__ void __launch_bounds__(kTreeThreads, ML > 8 ? 1 : 2) fwd_tree_kernel(GpuProblem p, const double* Gd_all, bf* nodes) {
   __shared__ int64_t loff[kMaxLevels];  // first table row of level j
   const int64_t seq = blockIdx.x / p.H, h = blockIdx.x % p.H;
   const GpuSeq s = p.seqs[seq];
@@ -124,32 +129,39 @@ __global__ void __launch_bounds__(kTreeThreads, 2) fwd_tree_kernel(GpuProblem p,
   auto node = [&](int j, int64_t a) { return nodes + ((loff[j] + (a - (s.n0 >> j))) * p.H + h) * KV + e; };
   // G at the end of chunk m; a run of level j completed by chunk m ends there
   // too, so each combine needs only this value and the one saved when its
-  // left sibling was pushed (gstk): one broadcast load per step, prefetched.
+  // left sibling was pushed (gstk).
   auto Gchunk = [&](int64_t m) { return Gd[gpu::node_last_row(s, 0, m, kC) * p.H]; };
-  Vec stk[kMaxLevels];
-  double gstk[kMaxLevels];
-  Vec nxt = s.n0 < s.n1 ? load_vec(node(0, s.n0)) : zero_vec();
-  double gnxt = s.n0 < s.n1 ? Gchunk(s.n0) : 0.0;
-  for (int64_t m = s.n0; m < s.n1; ++m) {
-    Vec x = nxt;
-    const double gm = gnxt;
-    if (m + 1 < s.n1) {  // one ahead
-      nxt = load_vec(node(0, m + 1));
-      gnxt = Gchunk(m + 1);
-    }
-    bool pushed = false;  // a flag, not a break, so that the loop unrolls and the stacks stay in registers
+  Vec stk[ML];
+  double gstk[ML];
+  for (int64_t m0 = s.n0; m0 < s.n1; m0 += AHEAD) {
+    Vec xs[AHEAD];
+    double gs[AHEAD];
 #pragma unroll
-    for (int j = 0; j < kMaxLevels; ++j) {
-      if (pushed) continue;
-      const int64_t a = m >> j;
-      if (!(a & 1)) {
-        stk[j] = x;
-        gstk[j] = gm;
-        pushed = true;
-        continue;
+    for (int d = 0; d < AHEAD; ++d)
+      if (m0 + d < s.n1) {
+        xs[d] = load_vec(node(0, m0 + d));
+        gs[d] = Gchunk(m0 + d);
       }
-      if (a - 1 >= (s.n0 >> j)) axpy_vec(__expf(static_cast<float>(gm - gstk[j])), stk[j], x);
-      if (j + 1 < kMaxLevels) store_vec(node(j + 1, a >> 1), x);
+#pragma unroll
+    for (int d = 0; d < AHEAD; ++d) {
+      const int64_t m = m0 + d;
+      if (m >= s.n1) break;
+      Vec x = xs[d];
+      const double gm = gs[d];
+      bool pushed = false;  // a flag, not a break, so that the loop unrolls and the stacks stay in registers
+#pragma unroll
+      for (int j = 0; j < ML; ++j) {
+        if (pushed) continue;
+        const int64_t a = m >> j;
+        if (!(a & 1)) {
+          stk[j] = x;
+          gstk[j] = gm;
+          pushed = true;
+          continue;
+        }
+        if (a - 1 >= (s.n0 >> j)) axpy_vec(__expf(static_cast<float>(gm - gstk[j])), stk[j], x);
+        if (j + 1 < ML) store_vec(node(j + 1, a >> 1), x);
+      }
     }
   }
 }
@@ -340,8 +352,9 @@ void tree_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, c
       p, f, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
   const int64_t per_block = int64_t(kTreeThreads) * kTreeVec, KV = int64_t(K) * V;
-  fwd_tree_kernel<<<dim3(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((KV + per_block - 1) / per_block)),
-                    kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  const dim3 grid(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((KV + per_block - 1) / per_block));
+  if (p.max_levels <= 8) fwd_tree_kernel<8, 8><<<grid, kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  else fwd_tree_kernel<kMaxLevels, 8><<<grid, kTreeThreads, 0, st>>>(p, f.Gd, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
 }
 
