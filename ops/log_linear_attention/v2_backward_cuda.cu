@@ -471,7 +471,7 @@ __global__ void __launch_bounds__(kBlock) bwd_node_grad_kernel(GpuProblem p, Arg
 constexpr int kPushVec = 4;
 
 template <int ML>
-__global__ void __launch_bounds__(kTreeThreads, ML > 8 ? 1 : 2) bwd_push_down_kernel(GpuProblem p, Args b) {
+__global__ void __launch_bounds__(kTreeThreads, 2) bwd_push_down_kernel(GpuProblem p, Args b) {
   const int64_t seq = blockIdx.x / p.H, h = blockIdx.x % p.H;
   const GpuSeq s = p.seqs[seq];
   const int64_t KV = p.K * p.V, e = (int64_t(blockIdx.y) * kTreeThreads + threadIdx.x) * kPushVec;
@@ -763,6 +763,7 @@ void backward_kv(const GpuProblem& p, const Args& a, cudaStream_t st) {
     const int64_t per_block = int64_t(kTreeThreads) * kPushVec, KV = int64_t(K) * V;
     const dim3 grid(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((KV + per_block - 1) / per_block));
     if (p.max_levels <= 8) bwd_push_down_kernel<8><<<grid, kTreeThreads, 0, st>>>(p, a);
+    else if (p.max_levels <= 12) bwd_push_down_kernel<12><<<grid, kTreeThreads, 0, st>>>(p, a);
     else bwd_push_down_kernel<kMaxLevels><<<grid, kTreeThreads, 0, st>>>(p, a);
     LOGLIN_CUDA_LAUNCHED(kOp);
   }

@@ -118,7 +118,7 @@ __global__ void __launch_bounds__(kBlock) fwd_state_kernel(GpuProblem p, GpuForw
 // at a time: the walk is latency-bound, and one load in flight per thread
 // left DRAM mostly idle.
 template <int ML, int AHEAD>
-__global__ void __launch_bounds__(kTreeThreads, ML > 8 ? 1 : 2) fwd_tree_kernel(GpuProblem p, const double* Gd_all, bf* nodes) {
+__global__ void __launch_bounds__(kTreeThreads, 2) fwd_tree_kernel(GpuProblem p, const double* Gd_all, bf* nodes) {
   __shared__ int64_t loff[kMaxLevels];  // first table row of level j
   const int64_t seq = blockIdx.x / p.H, h = blockIdx.x % p.H;
   const GpuSeq s = p.seqs[seq];
@@ -354,7 +354,8 @@ void tree_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, c
   const int64_t per_block = int64_t(kTreeThreads) * kTreeVec, KV = int64_t(K) * V;
   const dim3 grid(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((KV + per_block - 1) / per_block));
   if (p.max_levels <= 8) fwd_tree_kernel<8, 8><<<grid, kTreeThreads, 0, st>>>(p, f.Gd, nodes);
-  else fwd_tree_kernel<kMaxLevels, 8><<<grid, kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  else if (p.max_levels <= 12) fwd_tree_kernel<12, 2><<<grid, kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  else fwd_tree_kernel<kMaxLevels, 1><<<grid, kTreeThreads, 0, st>>>(p, f.Gd, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
 }
 
