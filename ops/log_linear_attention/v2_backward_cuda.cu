@@ -1,7 +1,7 @@
 // v2 backward of log_linear_attention (KERNELS_PLAN.md "Backward", 5 launches):
-// bf16 tensor cores with f32 accumulators (B1 and B4 register-resident
-// through mma.sync + ldmatrix, v2_mma.cuh; B2 through WMMA); g, dg and
-// every decay in f32 (G per row in double, differences rounded to f32).
+// bf16 tensor cores with f32 accumulators (B1, B2 and B4 register-resident
+// through mma.sync + ldmatrix, v2_mma.cuh, with their tiles prefetched by
+// cp.async); g, dg and every decay in f32 (G per row in double, differences rounded to f32).
 // Launches, independent of T (5, and the forward's 4):
 //   (G per row and the tree nodes are the forward's, kept in its workspace);
 //   B1 bwd_query_kernel<K, V>: dq (summed over the group's heads in
@@ -348,18 +348,69 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
 
 // ---- B2: node-gradient pieces ----
 
+// Register-resident (v2_mma.cuh): the warp's share of the K x PW piece stays
+// in mma.sync accumulators over a run's chunks; w_t scales the A fragments
+// of Q^T in registers. The (Q, dO, w) tiles of the next step (next chunk of
+// the run, or the first of the next run) are in flight while the current
+// one is used: one barrier per step. About 53 KiB at K = 128, V = 64.
 template <int K, int V>
 struct NodeGradLayout {
   static constexpr int PW = V < 64 ? V : 64;  // V panel width
   static constexpr int NP = V / PW;
+  static constexpr int MT = K / 16, NT = PW / 16;             // 16 x 16 output tiles of a panel
+  static constexpr int WM = MT >= 4 ? MT / 4 : 1;             // m tiles per warp
+  static constexpr int WN = MT >= 4 ? NT : NT / 2;            // n tiles per warp
   static constexpr int ldq = K + kPad, ldv = PW + kPad;
-  static constexpr int NU = (K / 16) * (PW / 16) / kWarps;  // 16 x 16 output tiles per warp
-  static constexpr size_t q_off = 0;
-  static constexpr size_t v_off = q_off + align128(sizeof(bf) * kC * ldq);
-  static constexpr size_t w_off = v_off + align128(sizeof(bf) * kC * ldv);
-  static constexpr size_t bytes = w_off + align128(sizeof(float) * kC);
-  static_assert((K / 16) * (PW / 16) % kWarps == 0, "whole tiles per warp");
+  static constexpr size_t q_rel = 0;  // within one step's buffer
+  static constexpr size_t v_rel = q_rel + align128(sizeof(bf) * kC * ldq);
+  static constexpr size_t w_rel = v_rel + align128(sizeof(bf) * kC * ldv);
+  static constexpr size_t step_bytes = w_rel + align128(sizeof(float) * kC);
+  static constexpr size_t bytes = 2 * step_bytes;
+  static_assert(WM * WN * kWarps == MT * NT, "whole tiles per warp");
+  __device__ static int m_tile(int warp, int i) { return MT >= 4 ? warp + kWarps * i : (warp & 1); }
+  __device__ static int n_tile(int warp, int jn) { return MT >= 4 ? jn : (warp >> 1) * WN + jn; }
 };
+
+// One step of B2's walk: panel pv, level j, the run of chunks starting at
+// r0 (the group's chunks that read one node of level j), chunk m of it.
+struct NodeStep {
+  int pv, j;
+  int64_t r0, m, c0, c1;
+};
+// The first step at or after (pv, j, r0) whose run is not empty.
+__device__ bool seek_run(const GpuSeq& s, int64_t g, int max_levels, int np, NodeStep& st) {
+  const int64_t gn0 = gpu::imax(8 * g, s.n0), gn1 = gpu::imin(8 * g + 7, s.n1);
+  while (st.pv < np) {
+    while (st.j < max_levels) {
+      const int64_t step = st.j < 3 ? (int64_t(1) << st.j) : 8;
+      for (; st.r0 < 8 * g + 8; st.r0 += step) {
+        if (!((st.r0 >> st.j) & 1)) continue;
+        const int64_t c0 = gpu::imax(st.r0, gn0), c1 = gpu::imin(st.r0 + step - 1, gn1);
+        if (c0 > c1 || !gpu::reads_node(s, c0, st.j)) continue;
+        st.m = st.c0 = c0;
+        st.c1 = c1;
+        return true;
+      }
+      ++st.j;
+      st.r0 = 8 * g;
+    }
+    ++st.pv;
+    st.j = 0;
+  }
+  return false;
+}
+__device__ bool next_step(const GpuSeq& s, int64_t g, int max_levels, int np, NodeStep& st) {
+  if (st.m < st.c1) {
+    ++st.m;
+    return true;
+  }
+  st.r0 += st.j < 3 ? (int64_t(1) << st.j) : 8;
+  return seek_run(s, g, max_levels, np, st);
+}
+__device__ __forceinline__ uint32_t scale_pair2(uint32_t u, float w0, float w1) {
+  const float2 x = unpack_bf16(u);
+  return pack_bf16(w0 * x.x, w1 * x.y);
+}
 
 // For the group of 8 aligned chunks blockIdx.x and head blockIdx.y: for each
 // level j and each run of the group's chunks that read one node (j, a), the
@@ -370,12 +421,10 @@ struct NodeGradLayout {
 template <int K, int V>
 __global__ void __launch_bounds__(kBlock) bwd_node_grad_kernel(GpuProblem p, Args b) {
   using Lt = NodeGradLayout<K, V>;
-  constexpr int PW = Lt::PW;
+  constexpr int PW = Lt::PW, ldq = Lt::ldq, ldv = Lt::ldv, WM = Lt::WM, WN = Lt::WN;
   extern __shared__ __align__(128) unsigned char smem[];
-  bf* wQs = reinterpret_cast<bf*>(smem + Lt::q_off);
-  bf* dOs = reinterpret_cast<bf*>(smem + Lt::v_off);
-  float* Wr = reinterpret_cast<float*>(smem + Lt::w_off);
-  const int tid = threadIdx.x, warp = tid >> 5;
+  auto buf = [&](int64_t i, size_t rel) { return smem + (i & 1) * Lt::step_bytes + rel; };
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, qd = lane & 3, gq = lane >> 2;
 
   const int64_t gi = blockIdx.x, h = blockIdx.y;
   int64_t lo = 0, hi = p.n_seqs - 1;  // the sequence whose groups include gi
@@ -386,73 +435,80 @@ __global__ void __launch_bounds__(kBlock) bwd_node_grad_kernel(GpuProblem p, Arg
   }
   const GpuSeq s = p.seqs[lo];
   const int64_t g = (s.n0 >> 3) + (gi - s.grp_off);
-  const int64_t gn0 = gpu::imax(8 * g, s.n0), gn1 = gpu::imin(8 * g + 7, s.n1);
   const int64_t sqk = p.G * K, sv = p.H * V, sls = p.H * p.L, KV = int64_t(K) * V;
   const int64_t grp = h / (p.H / p.G);
   const bf* q = b.q + s.row0 * sqk + grp * K;
   const bf* dout = b.dout + s.row0 * sv + h * V;
   const bf* ls = b.ls + s.row0 * sls + h * p.L;
   const double* Gd = b.Gd + s.row0 * p.H + h;
+  const int ml = static_cast<int>(p.max_levels);
 
-  for (int j = 0; j < p.max_levels; ++j) {
-    const int64_t step = j < 3 ? (int64_t(1) << j) : 8;
-    for (int64_t r0 = 8 * g; r0 < 8 * g + 8; r0 += step) {
-      if (!((r0 >> j) & 1)) continue;
-      const int64_t c0 = gpu::imax(r0, gn0), c1 = gpu::imin(r0 + step - 1, gn1);
-      if (c0 > c1 || !gpu::reads_node(s, c0, j)) continue;  // block-uniform
-      const int64_t a = (c0 >> j) - 1;
-      const double Ge = Gd[gpu::node_last_row(s, j, a, kC) * p.H];
-      float* out = b.dRp + ((gi * b.slots + read_slot(c0, j)) * p.H + h) * KV;
-      for (int pv = 0; pv < Lt::NP; ++pv) {
-        FragC acc[Lt::NU];
+  auto issue_step = [&](const NodeStep& st, int64_t i) {  // Q, dO panel and w of chunk st.m into buffer i
+    const ChunkSlots cs = chunk_slots(s, st.m);
+    issue_tile<K>(reinterpret_cast<bf*>(buf(i, Lt::q_rel)), ldq, kC,
+                  [&](int r) -> const bf* { return cs.ok(r) ? q + (cs.base + r) * sqk : nullptr; });
+    issue_tile<PW>(reinterpret_cast<bf*>(buf(i, Lt::v_rel)), ldv, kC,
+                   [&](int r) -> const bf* { return cs.ok(r) ? dout + (cs.base + r) * sv + st.pv * PW : nullptr; });
+    if (tid < kC) {
+      const double Ge = Gd[gpu::node_last_row(s, st.j, (st.c0 >> st.j) - 1, kC) * p.H];
+      reinterpret_cast<float*>(buf(i, Lt::w_rel))[tid] =
+          cs.ok(tid) ? f(ls[(cs.base + tid) * sls + p.c + st.j + 1]) *
+                           __expf(static_cast<float>(Gd[(cs.base + tid) * p.H] - Ge))
+                     : 0.0f;
+    }
+  };
+
+  Acc8 acc[WM][2 * WN];
 #pragma unroll
-        for (int u = 0; u < Lt::NU; ++u) wmma::fill_fragment(acc[u], 0.0f);
-        for (int64_t m = c0; m <= c1; ++m) {
-          const ChunkSlots cs = chunk_slots(s, m);
-          __syncthreads();  // the previous chunk's tiles are consumed
-          if (tid < kC)
-            Wr[tid] = cs.ok(tid) ? f(ls[(cs.base + tid) * sls + p.c + j + 1]) *
-                                       __expf(static_cast<float>(Gd[(cs.base + tid) * p.H] - Ge))
-                                 : 0.0f;
-          load_tile<PW>(dOs, Lt::ldv, kC, [&](int i) -> const bf* {
-            return cs.ok(i) ? dout + (cs.base + i) * sv + pv * PW : nullptr;
-          });
-          load_tile<K>(wQs, Lt::ldq, kC,
-                       [&](int i) -> const bf* { return cs.ok(i) ? q + (cs.base + i) * sqk : nullptr; });
-          __syncthreads();
-          // w_t q_t in place (f32 product, rounded to bf16 once).
-          constexpr int UK = K / 8;
-          for (int e = tid; e < kC * UK; e += kBlock) {
-            const int i = e / UK, u = e % UK;
-            if (!cs.ok(i)) continue;
-            uint4 x = *reinterpret_cast<const uint4*>(wQs + i * Lt::ldq + u * 8);
-            bf* xe = reinterpret_cast<bf*>(&x);
+  for (int i = 0; i < WM; ++i)
 #pragma unroll
-            for (int z = 0; z < 8; ++z) xe[z] = __float2bfloat16_rn(f(xe[z]) * Wr[i]);
-            *reinterpret_cast<uint4*>(wQs + i * Lt::ldq + u * 8) = x;
-          }
-          __syncthreads();
+    for (int x = 0; x < 2 * WN; ++x) zero(acc[i][x]);
+
+  NodeStep cur{0, 0, 8 * g, 0, 0, 0};
+  bool have = seek_run(s, g, ml, Lt::NP, cur);
+  if (have) issue_step(cur, 0);
+  for (int64_t it = 0; have; ++it) {
+    cp_async_wait_all();
+    __syncthreads();  // step it's tiles are visible; step it - 1's buffer is free
+    NodeStep nxt = cur;
+    const bool have_next = next_step(s, g, ml, Lt::NP, nxt);
+    if (have_next) issue_step(nxt, it + 1);
+
+    const bf* Qs = reinterpret_cast<const bf*>(buf(it, Lt::q_rel));
+    const bf* dOs = reinterpret_cast<const bf*>(buf(it, Lt::v_rel));
+    const float* Wr = reinterpret_cast<const float*>(buf(it, Lt::w_rel));
 #pragma unroll
-          for (int u = 0; u < Lt::NU; ++u) {
-            const int unit = warp + kWarps * u, mi = unit / (PW / 16), ni = unit % (PW / 16);
+    for (int kk = 0; kk < kC / 16; ++kk) {
+      const int t = kk * 16 + 2 * qd;
+      const float w0 = Wr[t], w1 = Wr[t + 1], w8 = Wr[t + 8], w9 = Wr[t + 9];
+      FragB2 bo[WN];
 #pragma unroll
-            for (int kk = 0; kk < kC / 16; ++kk) {
-              FragAc qa;  // A[x][t] = wQ[t][x]
-              wmma::load_matrix_sync(qa, wQs + kk * 16 * Lt::ldq + mi * 16, Lt::ldq);
-              FragB ob;
-              wmma::load_matrix_sync(ob, dOs + kk * 16 * Lt::ldv + ni * 16, Lt::ldv);
-              wmma::mma_sync(acc[u], qa, ob, acc[u]);
-            }
-          }
-        }
+      for (int jn = 0; jn < WN; ++jn) bo[jn] = load_b_kn(dOs + kk * 16 * ldv + Lt::n_tile(warp, jn) * 16, ldv, lane);
 #pragma unroll
-        for (int u = 0; u < Lt::NU; ++u) {
-          const int unit = warp + kWarps * u, mi = unit / (PW / 16), ni = unit % (PW / 16);
-          wmma::store_matrix_sync(out + static_cast<int64_t>(mi * 16) * V + pv * PW + ni * 16, acc[u], V,
-                                  wmma::mem_row_major);
-        }
+      for (int i = 0; i < WM; ++i) {
+        FragA16 a = load_a_trans(Qs + kk * 16 * ldq + Lt::m_tile(warp, i) * 16, ldq, lane);  // A[x][t] = Q[t][x]
+        a.x[0] = scale_pair2(a.x[0], w0, w1), a.x[1] = scale_pair2(a.x[1], w0, w1);
+        a.x[2] = scale_pair2(a.x[2], w8, w9), a.x[3] = scale_pair2(a.x[3], w8, w9);
+#pragma unroll
+        for (int jn = 0; jn < WN; ++jn) mma2(&acc[i][2 * jn], a, bo[jn]);
       }
     }
+
+    if (cur.m == cur.c1) {  // the run is complete: its piece to its slot
+      float* out = b.dRp + ((gi * b.slots + read_slot(cur.c0, cur.j)) * p.H + h) * KV + cur.pv * PW;
+#pragma unroll
+      for (int i = 0; i < WM; ++i)
+#pragma unroll
+        for (int x = 0; x < 2 * WN; ++x) {
+          const int row = Lt::m_tile(warp, i) * 16 + gq, col = Lt::n_tile(warp, x / 2) * 16 + (x & 1) * 8 + 2 * qd;
+          *reinterpret_cast<float2*>(out + static_cast<int64_t>(row) * V + col) = make_float2(acc[i][x].x[0], acc[i][x].x[1]);
+          *reinterpret_cast<float2*>(out + static_cast<int64_t>(row + 8) * V + col) =
+              make_float2(acc[i][x].x[2], acc[i][x].x[3]);
+          zero(acc[i][x]);
+        }
+    }
+    cur = nxt;
+    have = have_next;
   }
 }
 
