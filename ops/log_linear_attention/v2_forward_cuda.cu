@@ -160,7 +160,9 @@ __global__ void __launch_bounds__(kTreeThreads, 2) fwd_tree_kernel(GpuProblem p,
           continue;
         }
         if (a - 1 >= (s.n0 >> j)) axpy_vec(__expf(static_cast<float>(gm - gstk[j])), stk[j], x);
-        if (j + 1 < ML) store_vec(node(j + 1, a >> 1), x);
+        // Only nodes with an even index are ever read (a chunk reads node
+        // (j, (n >> j) - 1) with n >> j odd); an odd one lives on in x only.
+        if (j + 1 < ML && !((a >> 1) & 1)) store_vec(node(j + 1, a >> 1), x);
       }
     }
   }
