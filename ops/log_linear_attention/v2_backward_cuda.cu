@@ -259,7 +259,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
 #pragma unroll
         for (int x2 = 0; x2 < K / 16; ++x2) mma2(&dq[2 * x2], P[kk], load_b_kn(Ks + kk * 16 * ldk + x2 * 16, ldk, lane));
 
-    // Node reads: dq += diag(w) dO_w R^T; dlambda_t = exp(G_t - G_end) q_t . (R do_t).
+    // Node reads: dq += diag(w) dO_w R^T; dlambda_t = exp(G_t - G_end) do_t . (q_t R).
     const bf* lsh = b.ls + s.row0 * sls + h * p.L;
     const double GdA = hs.Gd[tA], GdB = hs.Gd[tB];
     int jb = first_read;
@@ -276,31 +276,27 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
       const float eB = okB ? __expf(static_cast<float>(GdB - Ge)) : 0.0f;
       const float wA = okA ? f(lsh[(cs.base + tA) * sls + lev]) * eA : 0.0f;
       const float wB = okB ? f(lsh[(cs.base + tB) * sls + lev]) * eB : 0.0f;
-      // Z = dO_w R^T (16 x K), 32 columns at a time: dq += diag(w) Z and
-      // dlambda_t = e_t q_t . z_t (= e_t do_t . (q_t R)), one product per read.
       float yA = 0.0f, yB = 0.0f;
+      {  // Y = Q_w R, then do_t . y_t from registers
+        Acc8 Y[V / 8];
 #pragma unroll
-      for (int x4 = 0; x4 < K / 32; ++x4) {
-        Acc8 Z[4];
+        for (int y = 0; y < V / 8; ++y) zero(Y[y]);
 #pragma unroll
-        for (int z = 0; z < 4; ++z) zero(Z[z]);
+        for (int kk = 0; kk < K / 16; ++kk) {
+          const FragA16 a = load_a(Qs + warp * 16 * ldk + kk * 16, ldk, lane);
 #pragma unroll
-        for (int kk = 0; kk < V / 16; ++kk)
+          for (int y2 = 0; y2 < V / 16; ++y2) mma2(&Y[2 * y2], a, load_b_kn(Rs + kk * 16 * ldv + y2 * 16, ldv, lane));
+        }
 #pragma unroll
-          for (int x2 = 0; x2 < 2; ++x2)
-            mma2(&Z[2 * x2], dOf[kk], load_b_nk(Rs + (x4 * 32 + x2 * 16) * ldv + kk * 16, ldv, lane));
-#pragma unroll
-        for (int z = 0; z < 4; ++z) {
-          const int col = x4 * 32 + z * 8 + 2 * qd;
-          const float2 qa = unpack_bf16(*reinterpret_cast<const uint32_t*>(Qs + tA * ldk + col));
-          const float2 qb = unpack_bf16(*reinterpret_cast<const uint32_t*>(Qs + tB * ldk + col));
-          yA += qa.x * Z[z].x[0] + qa.y * Z[z].x[1];
-          yB += qb.x * Z[z].x[2] + qb.y * Z[z].x[3];
-          Acc8& d = dq[x4 * 4 + z];
-          d.x[0] = fmaf(wA, Z[z].x[0], d.x[0]);
-          d.x[1] = fmaf(wA, Z[z].x[1], d.x[1]);
-          d.x[2] = fmaf(wB, Z[z].x[2], d.x[2]);
-          d.x[3] = fmaf(wB, Z[z].x[3], d.x[3]);
+        for (int kk = 0; kk < V / 16; ++kk) {
+          float2 u = unpack_bf16(dOf[kk].x[0]);
+          yA += u.x * Y[2 * kk].x[0] + u.y * Y[2 * kk].x[1];
+          u = unpack_bf16(dOf[kk].x[1]);
+          yB += u.x * Y[2 * kk].x[2] + u.y * Y[2 * kk].x[3];
+          u = unpack_bf16(dOf[kk].x[2]);
+          yA += u.x * Y[2 * kk + 1].x[0] + u.y * Y[2 * kk + 1].x[1];
+          u = unpack_bf16(dOf[kk].x[3]);
+          yB += u.x * Y[2 * kk + 1].x[2] + u.y * Y[2 * kk + 1].x[3];
         }
       }
       yA = quad_sum(yA);
@@ -308,6 +304,13 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
       if (qd == 0) {
         if (okA) dlS[tA * ldl + lev] = eA * yA;
         if (okB) dlS[tB * ldl + lev] = eB * yB;
+      }
+#pragma unroll
+      for (int kk = 0; kk < V / 16; ++kk) {
+        const FragA16 c{{scale_pair(dOf[kk].x[0], wA), scale_pair(dOf[kk].x[1], wB), scale_pair(dOf[kk].x[2], wA),
+                         scale_pair(dOf[kk].x[3], wB)}};
+#pragma unroll
+        for (int x2 = 0; x2 < K / 16; ++x2) mma2(&dq[2 * x2], c, load_b_nk(Rs + x2 * 16 * ldv + kk * 16, ldv, lane));
       }
     }
 
