@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -21,26 +20,22 @@ namespace loglin::dist {
 
 namespace {
 
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  char* end = nullptr;
-  const long x = std::strtol(v, &end, 10);
-  LOGLIN_CHECK(end && *end == '\0' && x >= 0 && x < (1 << 20), "[dist] environment variable {}='{}' is not a rank count",
-               name, v);
-  return static_cast<int>(x);
-}
+constexpr const char* kIdFile = "nccl_unique_id";
+
+std::filesystem::path id_path(const FileRendezvous& rdv) { return std::filesystem::path(rdv.dir) / kIdFile; }
 
 }  // namespace
 
-LaunchRank rank_from_env() {
-  LaunchRank r;
-  r.rank = env_int("RANK", 0);
-  r.world_size = env_int("WORLD_SIZE", 1);
-  r.local_rank = env_int("LOCAL_RANK", r.rank);
-  LOGLIN_CHECK(r.world_size >= 1 && r.rank < r.world_size, "[dist] RANK={} is not below WORLD_SIZE={}", r.rank,
-               r.world_size);
-  return r;
+void clear_rendezvous(const FileRendezvous& rdv) {
+  namespace fs = std::filesystem;
+  LOGLIN_CHECK(!rdv.dir.empty(), "[dist] the NCCL rendezvous needs a directory shared by all ranks");
+  std::error_code ec;
+  fs::create_directories(rdv.dir, ec);
+  LOGLIN_CHECK(!ec, "[dist] cannot create the rendezvous directory {}: {}", rdv.dir, ec.message());
+  for (const fs::path& stale : {id_path(rdv), fs::path(id_path(rdv).string() + ".tmp")}) {
+    fs::remove(stale, ec);
+    LOGLIN_CHECK(!ec, "[dist] cannot remove the previous run's {}: {}", stale.string(), ec.message());
+  }
 }
 
 #if LOGLIN_WITH_NCCL
@@ -57,7 +52,7 @@ ncclDataType_t nccl_type(DType d) { return d == DType::f64 ? ncclDouble : ncclFl
 ncclUniqueId exchange_id(int rank, const FileRendezvous& rdv) {
   namespace fs = std::filesystem;
   LOGLIN_CHECK(!rdv.dir.empty(), "[dist] the NCCL rendezvous needs a directory shared by all ranks");
-  const fs::path final_path = fs::path(rdv.dir) / "nccl_unique_id";
+  const fs::path final_path = id_path(rdv);
   ncclUniqueId id;
   if (rank == 0) {
     nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId");
@@ -99,6 +94,13 @@ std::unique_ptr<NcclCommunicator> NcclCommunicator::create(int rank, int world_s
   LOGLIN_CHECK(cudaSetDevice(device) == cudaSuccess, "[dist] cudaSetDevice({}) failed", device);
   ncclComm_t comm = nullptr;
   nccl_check(ncclCommInitRank(&comm, world_size, id, rank), "ncclCommInitRank");
+  // ncclCommInitRank returns once every rank has joined, so every rank has
+  // read the id: rank 0 removes it, and a later run in this directory cannot
+  // read a stale one.
+  if (rank == 0) {
+    std::error_code ec;
+    std::filesystem::remove(id_path(rdv), ec);
+  }
   return std::unique_ptr<NcclCommunicator>(new NcclCommunicator(rank, world_size, device, comm));
 }
 

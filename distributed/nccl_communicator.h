@@ -7,10 +7,10 @@
 //
 // Rendezvous: rank 0 makes NCCL's unique id and writes it to
 // `<dir>/nccl_unique_id` (temp file + rename, so no rank reads half of it);
-// the others wait for the file (timeout_s, then a clear error). `dir` must be
+// the others wait for the file (timeout_s, then a clear error); rank 0
+// removes it when the group has formed. `dir` must be
 // shared by all ranks (one machine: the run directory). rank_from_env()
-// reads the launcher conventions RANK, WORLD_SIZE, LOCAL_RANK (torchrun,
-// mpirun wrappers, srun), so the same binary works under them.
+// (distributed/launch_rank.h) reads the rank a launcher gave the process.
 //
 // Tensors: contiguous f32 or f64 on this rank's GPU. Collectives are queued
 // on the device's stream (stream order makes them safe against loglin's
@@ -22,6 +22,7 @@
 #include <string>
 
 #include "distributed/communicator.h"
+#include "distributed/launch_rank.h"  // rank_from_env(): where a launched process finds its rank
 
 namespace loglin::dist {
 
@@ -33,12 +34,11 @@ struct FileRendezvous {
   double timeout_s = 120; // how long a rank waits for rank 0's id
 };
 
-// RANK, WORLD_SIZE, LOCAL_RANK from the environment (defaults 0, 1, RANK);
-// a malformed value or RANK >= WORLD_SIZE is a clear error.
-struct LaunchRank {
-  int rank = 0, world_size = 1, local_rank = 0;
-};
-LaunchRank rank_from_env();
+// Creates rdv.dir and removes a previous run's id from it. A launcher calls
+// it before it starts the ranks: a rank that read a stale id would wait for a
+// group that never forms. (Rank 0 also removes the id once every rank has
+// joined, so a run that ended normally leaves none behind.)
+void clear_rendezvous(const FileRendezvous& rdv);
 
 class NcclCommunicator : public Communicator {
  public:

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -107,54 +108,6 @@ TEST_CASE("nccl communicator: one rank per GPU as threads, sums and averages agr
   std::filesystem::remove_all(dir);
 }
 
-namespace {
-
-// Sets an environment variable for its lifetime, then restores it.
-class EnvVar {
- public:
-  EnvVar(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
-    if (value) ::setenv(name, value, 1);
-    else ::unsetenv(name);
-  }
-  ~EnvVar() {
-    if (had_) ::setenv(name_, old_.c_str(), 1);
-    else ::unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::string old_;
-  bool had_ = false;
-};
-
-}  // namespace
-
-TEST_CASE("nccl communicator: launch ranks from RANK, WORLD_SIZE, LOCAL_RANK, bad values named", "[distributed]") {
-  {
-    EnvVar r("RANK", nullptr), w("WORLD_SIZE", nullptr), l("LOCAL_RANK", nullptr);
-    const dist::LaunchRank lr = dist::rank_from_env();
-    CHECK(lr.rank == 0);
-    CHECK(lr.world_size == 1);
-    CHECK(lr.local_rank == 0);
-  }
-  {
-    EnvVar r("RANK", "3"), w("WORLD_SIZE", "4"), l("LOCAL_RANK", nullptr);
-    const dist::LaunchRank lr = dist::rank_from_env();
-    CHECK(lr.rank == 3);
-    CHECK(lr.world_size == 4);
-    CHECK(lr.local_rank == 3);  // LOCAL_RANK defaults to RANK
-  }
-  {
-    EnvVar r("RANK", "4"), w("WORLD_SIZE", "4"), l("LOCAL_RANK", "0");
-    CHECK(loglin_test::contains(loglin_test::error_message([] { dist::rank_from_env(); }), "RANK=4 is not below WORLD_SIZE=4"));
-  }
-  {
-    EnvVar r("RANK", "one"), w("WORLD_SIZE", "2"), l("LOCAL_RANK", nullptr);
-    CHECK(loglin_test::contains(loglin_test::error_message([] { dist::rank_from_env(); }), "RANK='one'"));
-  }
-}
-
 TEST_CASE("nccl communicator: joining without a GPU, or with a bad rank, is a clear error", "[distributed]") {
   const std::string dir = fresh_dir("bad");
   CHECK(loglin_test::contains(loglin_test::error_message([&] { dist::NcclCommunicator::create(2, 2, 0, {dir}); }),
@@ -164,4 +117,18 @@ TEST_CASE("nccl communicator: joining without a GPU, or with a bad rank, is a cl
     CHECK(loglin_test::contains(msg, dist::nccl_available() ? "asks for GPU 0" : "no NCCL"));
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("nccl rendezvous: clearing creates the directory and removes a previous run's id", "[distributed]") {
+  loglin_test::TempDir tmp("rdv");
+  const auto dir = tmp.path / "run" / "rendezvous";
+  dist::clear_rendezvous({dir.string()});
+  CHECK(std::filesystem::is_directory(dir));
+  for (const char* stale : {"nccl_unique_id", "nccl_unique_id.tmp", "keep.txt"}) std::ofstream(dir / stale) << "old";
+  dist::clear_rendezvous({dir.string()});
+  CHECK(!std::filesystem::exists(dir / "nccl_unique_id"));
+  CHECK(!std::filesystem::exists(dir / "nccl_unique_id.tmp"));
+  CHECK(std::filesystem::exists(dir / "keep.txt"));  // only the id is ours to remove
+  CHECK(loglin_test::contains(loglin_test::error_message([] { dist::clear_rendezvous({""}); }),
+                              "needs a directory shared by all ranks"));
 }
