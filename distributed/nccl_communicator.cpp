@@ -105,10 +105,33 @@ std::unique_ptr<NcclCommunicator> NcclCommunicator::create(int rank, int world_s
 }
 
 NcclCommunicator::NcclCommunicator(int rank, int world_size, int device, void* comm)
-    : rank_(rank), world_(world_size), device_(device), comm_(comm) {}
+    : rank_(rank), world_(world_size), device_(device), comm_(comm) {
+  (void)cuda::stream(device_);
+  cudaStream_t side = nullptr;
+  cudaEvent_t a = nullptr, b = nullptr;
+  // Non-blocking: no implicit ordering with the legacy default stream; the
+  // events below are the only ordering.
+  if (cudaStreamCreateWithFlags(&side, cudaStreamNonBlocking) != cudaSuccess ||
+      cudaEventCreateWithFlags(&a, cudaEventDisableTiming) != cudaSuccess ||
+      cudaEventCreateWithFlags(&b, cudaEventDisableTiming) != cudaSuccess) {
+    const std::string err = cudaGetErrorString(cudaGetLastError());
+    if (side) cudaStreamDestroy(side);
+    if (a) cudaEventDestroy(a);
+    if (b) cudaEventDestroy(b);
+    (void)ncclCommDestroy(static_cast<ncclComm_t>(comm));
+    LOGLIN_FAIL("[dist] rank {}: cannot create the communication stream on GPU {}: {}", rank, device, err);
+  }
+  side_ = side;
+  compute_done_ = a;
+  side_done_ = b;
+}
 
 NcclCommunicator::~NcclCommunicator() {
+  if (side_) (void)cudaStreamSynchronize(static_cast<cudaStream_t>(side_));
   if (comm_) (void)ncclCommDestroy(static_cast<ncclComm_t>(comm_));
+  if (compute_done_) (void)cudaEventDestroy(static_cast<cudaEvent_t>(compute_done_));
+  if (side_done_) (void)cudaEventDestroy(static_cast<cudaEvent_t>(side_done_));
+  if (side_) (void)cudaStreamDestroy(static_cast<cudaStream_t>(side_));
 }
 
 void NcclCommunicator::check_tensors(const char* op, const std::vector<Tensor>& tensors) const {
@@ -121,44 +144,72 @@ void NcclCommunicator::check_tensors(const char* op, const std::vector<Tensor>& 
   }
 }
 
-void NcclCommunicator::all_reduce(const std::vector<Tensor>& tensors, ReduceOp op) {
+void NcclCommunicator::side_after_compute() {
+  cudaStream_t compute = cuda::stream(device_);
+  auto ev = static_cast<cudaEvent_t>(compute_done_);
+  LOGLIN_CHECK(cudaEventRecord(ev, compute) == cudaSuccess, "[dist] cudaEventRecord failed");
+  LOGLIN_CHECK(cudaStreamWaitEvent(static_cast<cudaStream_t>(side_), ev, 0) == cudaSuccess,
+               "[dist] cudaStreamWaitEvent failed");
+}
+
+void NcclCommunicator::all_reduce_async(const std::vector<Tensor>& tensors, ReduceOp op) {
   check_tensors("all_reduce", tensors);
-  cudaStream_t st = cuda::stream(device_);
+  side_after_compute();
+  auto side = static_cast<cudaStream_t>(side_);
   const ncclRedOp_t nop = op == ReduceOp::average ? ncclAvg : ncclSum;
   nccl_check(ncclGroupStart(), "ncclGroupStart");
   for (const Tensor& t : tensors) {
     void* p = const_cast<void*>(t.raw_data());
     nccl_check(ncclAllReduce(p, p, static_cast<size_t>(t.numel()), nccl_type(t.dtype()), nop,
-                             static_cast<ncclComm_t>(comm_), st),
+                             static_cast<ncclComm_t>(comm_), side),
                "ncclAllReduce");
     stats_.all_reduce_bytes += t.numel() * static_cast<int64_t>(dtype_size(t.dtype()));
   }
   nccl_check(ncclGroupEnd(), "ncclGroupEnd");
+  pending_ = true;
   ++stats_.all_reduce_calls;
+}
+
+void NcclCommunicator::wait_all() {
+  if (!pending_) return;
+  auto ev = static_cast<cudaEvent_t>(side_done_);
+  LOGLIN_CHECK(cudaEventRecord(ev, static_cast<cudaStream_t>(side_)) == cudaSuccess, "[dist] cudaEventRecord failed");
+  LOGLIN_CHECK(cudaStreamWaitEvent(cuda::stream(device_), ev, 0) == cudaSuccess, "[dist] cudaStreamWaitEvent failed");
+  pending_ = false;
+}
+
+void NcclCommunicator::all_reduce(const std::vector<Tensor>& tensors, ReduceOp op) {
+  all_reduce_async(tensors, op);
+  wait_all();
 }
 
 void NcclCommunicator::broadcast(const std::vector<Tensor>& tensors, int root) {
   LOGLIN_CHECK(root >= 0 && root < world_, "[dist] broadcast: root {} is not a rank of {}", root, world_);
   check_tensors("broadcast", tensors);
-  cudaStream_t st = cuda::stream(device_);
+  side_after_compute();
+  auto side = static_cast<cudaStream_t>(side_);
   nccl_check(ncclGroupStart(), "ncclGroupStart");
   for (const Tensor& t : tensors) {
     void* p = const_cast<void*>(t.raw_data());
     nccl_check(ncclBroadcast(p, p, static_cast<size_t>(t.numel()), nccl_type(t.dtype()), root,
-                             static_cast<ncclComm_t>(comm_), st),
+                             static_cast<ncclComm_t>(comm_), side),
                "ncclBroadcast");
   }
   nccl_check(ncclGroupEnd(), "ncclGroupEnd");
+  pending_ = true;
+  wait_all();
   ++stats_.broadcast_calls;
 }
 
 void NcclCommunicator::barrier() {
-  // A one-element all-reduce, waited for on the host.
+  // A one-element all-reduce on the side stream, waited for on the host.
   Tensor one = Tensor::zeros({1}, DType::f32, Device::cuda(device_));
-  cudaStream_t st = cuda::stream(device_);
+  side_after_compute();  // the zeros are written on the device's stream
+  auto side = static_cast<cudaStream_t>(side_);
   void* p = one.raw_data();
-  nccl_check(ncclAllReduce(p, p, 1, ncclFloat, ncclSum, static_cast<ncclComm_t>(comm_), st), "ncclAllReduce");
-  LOGLIN_CHECK(cudaStreamSynchronize(st) == cudaSuccess, "[dist] barrier: cudaStreamSynchronize failed");
+  nccl_check(ncclAllReduce(p, p, 1, ncclFloat, ncclSum, static_cast<ncclComm_t>(comm_), side), "ncclAllReduce");
+  LOGLIN_CHECK(cudaStreamSynchronize(side) == cudaSuccess, "[dist] barrier: cudaStreamSynchronize failed");
+  pending_ = false;  // the side stream is idle
   ++stats_.barrier_calls;
 }
 
@@ -175,6 +226,11 @@ NcclCommunicator::NcclCommunicator(int rank, int world_size, int device, void* c
 NcclCommunicator::~NcclCommunicator() = default;
 void NcclCommunicator::check_tensors(const char*, const std::vector<Tensor>&) const {}
 void NcclCommunicator::all_reduce(const std::vector<Tensor>&, ReduceOp) { LOGLIN_FAIL("[dist] no NCCL in this build"); }
+void NcclCommunicator::all_reduce_async(const std::vector<Tensor>&, ReduceOp) {
+  LOGLIN_FAIL("[dist] no NCCL in this build");
+}
+void NcclCommunicator::wait_all() {}
+void NcclCommunicator::side_after_compute() {}
 void NcclCommunicator::broadcast(const std::vector<Tensor>&, int) { LOGLIN_FAIL("[dist] no NCCL in this build"); }
 void NcclCommunicator::barrier() { LOGLIN_FAIL("[dist] no NCCL in this build"); }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "autograd/grad_mode.h"
 #include "catch.h"
 #include "distributed/in_process_communicator.h"
 #include "test_util.h"
@@ -135,6 +136,63 @@ TEST_CASE("a data-parallel run resumed in a shared run directory ends like an un
   check_same_model(shared, one);
   fs::remove_all(one);
   fs::remove_all(shared);
+}
+
+namespace {
+
+// Passes everything on to another communicator and notes, for each gradient
+// bucket launch, whether it came from inside a backward (the engine runs
+// with grad mode off; the training loop, where finish() is called, with it on).
+class LaunchSpy final : public dist::Communicator {
+ public:
+  explicit LaunchSpy(dist::Communicator& inner) : inner_(inner) {}
+  int rank() const override { return inner_.rank(); }
+  int world_size() const override { return inner_.world_size(); }
+  std::string backend() const override { return "spy"; }
+  void all_reduce(const std::vector<Tensor>& t, dist::ReduceOp op) override { inner_.all_reduce(t, op); }
+  void all_reduce_async(const std::vector<Tensor>& t, dist::ReduceOp op) override {
+    (GradMode::is_enabled() ? launched_after_backward : launched_in_backward)++;
+    inner_.all_reduce_async(t, op);
+  }
+  void wait_all() override {
+    ++waits;
+    inner_.wait_all();
+  }
+  void broadcast(const std::vector<Tensor>& t, int root) override { inner_.broadcast(t, root); }
+  void barrier() override { inner_.barrier(); }
+  dist::CommStats stats() const override { return inner_.stats(); }
+
+  int64_t launched_in_backward = 0, launched_after_backward = 0, waits = 0;
+
+ private:
+  dist::Communicator& inner_;
+};
+
+}  // namespace
+
+TEST_CASE("the trainer launches its gradient buckets from inside backward and waits once per step", "[train][dist]") {
+  fs::path r0 = scratch("spy0"), r1 = scratch("spy1");
+  std::vector<LaunchSpy*> spies(2);
+  std::vector<int64_t> in(2), after(2), waits(2);
+  std::mutex mu;
+  dist::run_in_process(2, [&](dist::Communicator& comm) {
+    LaunchSpy spy(comm);
+    Trainer(tiny_mqar(comm.rank() == 0 ? r0 : r1, 2), &spy).run();
+    std::lock_guard lock(mu);
+    in[comm.rank()] = spy.launched_in_backward;
+    after[comm.rank()] = spy.launched_after_backward;
+    waits[comm.rank()] = spy.waits;
+  });
+  for (int r = 0; r < 2; ++r) {
+    INFO("rank " << r);
+    // 5 steps of 2 micro-steps, one bucket (a tiny model): launched in the
+    // last micro-step's backward; the first micro-step's (no_sync) and
+    // finish() launch nothing.
+    CHECK(in[r] == 5);
+    CHECK(after[r] == 0);
+    CHECK(waits[r] == 5);
+  }
+  fs::remove_all(r0);
 }
 
 TEST_CASE("a data-parallel world size that does not divide the batch is a clear error before anything is written", "[train][dist]") {

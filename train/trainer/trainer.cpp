@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "autograd/grad_mode.h"
+#include "autograd/grad_ready_hook.h"
 #include "distributed/communicator.h"
 #include "distributed/grad_reducer.h"
 #include "distributed/shard.h"
@@ -191,11 +192,15 @@ TrainSummary Trainer::run() {
   }
   // Every replica starts from rank 0's weights (after a resume too); each rank
   // keeps its rows of every global batch and averages the gradients.
+  // The buckets' all-reduces start inside backward, as their gradients are
+  // final (the hooks), and overlap the backward of earlier layers.
   std::optional<dist::GradReducer> reducer;
+  std::vector<autograd::GradReadyHook> ready_hooks;  // declared after the reducer: gone before it
   std::optional<dist::BatchShard> shard;
   if (comm_) {
     comm_->broadcast(model.parameters(), 0);
     reducer.emplace(*comm_, model.named_parameters());
+    ready_hooks = reducer->install_ready_hooks();
     shard.emplace(rank, world);
   }
 
