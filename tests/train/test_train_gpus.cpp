@@ -32,13 +32,13 @@ const cli::GpuMachine kFourGpus{true, true, 4};
 
 }  // namespace
 
-TEST_CASE("--gpus: a request the machine and config allow passes", "[train][launch]") {
+TEST_CASE("train with --gpus: a request the machine and config allow passes", "[train][launch]") {
   CHECK(check_error(1, gpu_config(), kFourGpus).empty());
   CHECK(check_error(4, gpu_config("auto"), kFourGpus).empty());
   CHECK(check_error(2, gpu_config("cuda", 6), kFourGpus).empty());
 }
 
-TEST_CASE("--gpus: each bad request names the problem and the fix", "[train][launch]") {
+TEST_CASE("train with --gpus: each bad request names the problem and the fix", "[train][launch]") {
   std::string e = check_error(0, gpu_config(), kFourGpus);
   CHECK(loglin_test::contains(e, "--gpus 0: the number of GPUs must be at least 1"));
   e = check_error(-2, gpu_config(), kFourGpus);
@@ -79,7 +79,7 @@ TEST_CASE("--gpus: each bad request names the problem and the fix", "[train][lau
   CHECK(loglin_test::contains(e, "--set data.batch_size=8"));
 }
 
-TEST_CASE("--gpus: the ranks run the same arguments without --gpus, with their rank in the environment",
+TEST_CASE("train with --gpus: the ranks run the same arguments without --gpus, with their rank in the environment",
           "[train][launch]") {
   const std::vector<std::string> args = {"c.yaml", "--gpus", "2", "--set", "--gpus", "--gpus=2", "--resume",
                                          "--set", "training.steps=5"};
@@ -106,7 +106,7 @@ TEST_CASE("--gpus: the ranks run the same arguments without --gpus, with their r
   for (const auto& [k, v] : mine[0].env) CHECK(k != "OMP_NUM_THREADS");  // the user's choice stands
 }
 
-TEST_CASE("--gpus: each rank trains on cuda:LOCAL_RANK, and meets the others in the rendezvous directory",
+TEST_CASE("train with --gpus: each rank trains on cuda:LOCAL_RANK, and meets the others in the rendezvous directory",
           "[train][launch]") {
   CHECK(cli::rank_device("cuda", 3, 4) == "cuda:3");
   CHECK(cli::rank_device("auto", 0, 2) == "cuda:0");
