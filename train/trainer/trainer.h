@@ -52,6 +52,9 @@ class TrainData;
 // steps identically. The logged loss is the global one. Only rank 0 writes
 // into the run directory (config, metrics, checkpoints), logs, evaluates and
 // samples; on a resume every rank reads the checkpoint (a shared run_dir).
+// With distributed.zero1 each rank keeps the optimizer state of its share of
+// the parameters only (train/trainer/sharded_optimizer.h); checkpoints still
+// hold the whole state.
 // Null (the default): one process, exactly as before.
 class Trainer {
  public:
