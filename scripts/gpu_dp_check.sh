@@ -10,7 +10,8 @@
 #      bf16-mixed, global batch 8 x 2048 tokens) for DP_STEPS (200) steps on
 #      one GPU, then with --gpus 1 (one rank through NCCL), then with
 #      --gpus DP_GPUS (2) when that many GPUs are visible (else it says so and
-#      skips it), all with the same global batch;
+#      skips the multi-GPU runs), and again with distributed.zero1 (ZeRO-1;
+#      DP_ZERO1=0 skips it), all with the same global batch;
 #   4. compare each run's loss curve with the one-GPU run's
 #      (scripts/dp_compare.py: the per-step table, 20-step window means, pass
 #      when every window mean is within DP_TOL = 0.05 nats; the script says
@@ -22,7 +23,9 @@
 # or run scripts/fetch_brown.sh where npm works) and the BPE tokenizer in
 # tokenizers/brown_bpe8192.txt.
 # Knobs: DP_STEPS, DP_GPUS, DP_TOL, DP_CONFIG (another config), DP_BUILD=0
-# (use build-gpu as it is), DP_TIMEOUT (seconds per training run, 900).
+# (use build-gpu as it is), DP_ZERO1=0, DP_TIMEOUT (seconds per training run,
+# 900). Expect about a minute per training run (four runs) after the build;
+# where one call has a time limit, build first and rerun with DP_BUILD=0.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-gpu_dp_check}
@@ -108,9 +111,14 @@ one_rc=$?
 train gpus1 --gpus 1
 gpus1_rc=$?
 multi_rc=skipped
+zero_rc=skipped
 if [ "$ngpu" -ge "$gpus" ]; then
   train gpus$gpus --gpus "$gpus"
   multi_rc=$?
+  if [ "${DP_ZERO1:-1}" != 0 ]; then
+    train "gpus${gpus}_zero1" --gpus "$gpus" --set distributed.zero1=true
+    zero_rc=$?
+  fi
 else
   echo "skipped: --gpus $gpus needs $gpus GPUs, this machine has $ngpu; only the one-rank NCCL path (--gpus 1) ran"
 fi
@@ -121,16 +129,19 @@ compare gpus1 "--gpus 1 (NCCL)" 1 || compare_rc=1
 if [ "$multi_rc" != skipped ]; then
   compare "gpus$gpus" "--gpus $gpus" "$gpus" || compare_rc=1
 fi
+if [ "$zero_rc" != skipped ]; then
+  compare "gpus${gpus}_zero1" "--gpus $gpus, zero1" "$gpus" || compare_rc=1
+fi
 
 echo
 echo "| step | result | seconds |"
 echo "|---|---|---:|"
 echo "| build (loglin, test_distributed) | $([ "${DP_BUILD:-1}" = 0 ] && echo skipped || echo ok) | $((built - start)) |"
 echo "| test_distributed [cuda] | $([ $test_rc -eq 0 ] && echo pass || echo FAIL) | $((tested - built)) |"
-echo "| train 1 GPU / --gpus 1 / --gpus $gpus, $steps steps | exit $one_rc / $gpus1_rc / $multi_rc | $((trained - tested)) |"
+echo "| train 1 GPU / --gpus 1 / --gpus $gpus / + zero1, $steps steps | exit $one_rc / $gpus1_rc / $multi_rc / $zero_rc | $((trained - tested)) |"
 echo
 if [ ${#summaries[@]} -gt 0 ]; then
   python3 scripts/dp_compare.py summary "${summaries[@]}"
 fi
-[ $test_rc -eq 0 ] && [ $one_rc -eq 0 ] && [ $gpus1_rc -eq 0 ] && { [ "$multi_rc" = skipped ] || [ "$multi_rc" -eq 0 ]; } &&
-  [ $compare_rc -eq 0 ]
+ok() { [ "$1" = skipped ] || [ "$1" -eq 0 ]; }
+[ $test_rc -eq 0 ] && [ $one_rc -eq 0 ] && [ $gpus1_rc -eq 0 ] && ok "$multi_rc" && ok "$zero_rc" && [ $compare_rc -eq 0 ]
