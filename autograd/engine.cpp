@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "autograd/grad_mode.h"
+#include "autograd/grad_ready_hook.h"
 #include "autograd/node.h"
 #include "core/cuda_copy.h"
 #include "core/dispatch.h"
@@ -64,6 +65,32 @@ void accumulate(Slot& slot, size_t nr, const Tensor& g) {
   slot.grads[nr] = slot.grads[nr].defined() ? add_gradients(slot.grads[nr], g) : g;
 }
 
+// A leaf with grad-ready hooks in this backward: how many of its gradient
+// sinks (AccumulateGrad nodes, one per use) have yet to run.
+struct WatchedLeaf {
+  int pending_sinks = 0;
+  std::vector<std::shared_ptr<const GradReadyFn>> hooks;
+};
+
+std::unordered_map<const TensorImpl*, WatchedLeaf> watch_leaves(
+    const std::unordered_map<Node*, std::shared_ptr<Node>>& nodes) {
+  std::unordered_map<const TensorImpl*, WatchedLeaf> watched;
+  if (!detail::any_grad_ready_hooks()) return watched;
+  std::unordered_map<const TensorImpl*, bool> looked_up;
+  for (const auto& [raw, node] : nodes) {
+    auto* sink = dynamic_cast<AccumulateGrad*>(raw);
+    if (!sink) continue;
+    const TensorImpl* leaf = sink->leaf().get();
+    if (!looked_up.emplace(leaf, true).second) {
+      if (auto it = watched.find(leaf); it != watched.end()) ++it->second.pending_sinks;
+      continue;
+    }
+    auto hooks = detail::grad_ready_hooks(sink->leaf());
+    if (!hooks.empty()) watched[leaf] = WatchedLeaf{1, std::move(hooks)};
+  }
+  return watched;
+}
+
 }  // namespace
 
 void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
@@ -107,15 +134,26 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads
     accumulate(slots[root_edges[i].fn.get()], root_edges[i].input_nr, g);
   }
 
-  std::vector<Node*> ready;
-  for (auto& e : root_edges)
-    if (slots[e.fn.get()].dependencies == 0 &&
-        std::find(ready.begin(), ready.end(), e.fn.get()) == ready.end())
-      ready.push_back(e.fn.get());
+  auto watched = watch_leaves(keep);
 
-  while (!ready.empty()) {
-    Node* n = ready.back();
-    ready.pop_back();
+  // Nodes whose inputs are complete, run last-in first-out; leaf sinks go
+  // first of all. A sink feeds nothing, so running it at once changes no
+  // other node's inputs, but it makes the leaf's gradient final (and its
+  // grad-ready hooks run) as early as possible: a parameter that is an op's
+  // first input would otherwise wait until the depth-first walk has finished
+  // the op's other inputs.
+  std::vector<Node*> ready, ready_sinks;
+  auto make_ready = [&](Node* n) {
+    (dynamic_cast<AccumulateGrad*>(n) ? ready_sinks : ready).push_back(n);
+  };
+  std::unordered_set<Node*> root_ready;
+  for (auto& e : root_edges)
+    if (slots[e.fn.get()].dependencies == 0 && root_ready.insert(e.fn.get()).second) make_ready(e.fn.get());
+
+  while (!ready.empty() || !ready_sinks.empty()) {
+    std::vector<Node*>& from = ready_sinks.empty() ? ready : ready_sinks;
+    Node* n = from.back();
+    from.pop_back();
     Slot& slot = slots[n];
     std::vector<Tensor> in = std::move(slot.grads);
     size_t n_out = std::max<size_t>(n->outputs().size(), 1);
@@ -124,12 +162,22 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads
       if (!in[i].defined()) in[i] = Tensor::zeros(n->outputs()[i].shape, n->outputs()[i].dtype, n->outputs()[i].device);
     std::vector<Tensor> out = n->apply(in);
     if (!retain_graph) n->release();
+    if (!watched.empty()) {
+      // The last sink of a watched leaf has run: its gradient is final.
+      if (auto* sink = dynamic_cast<AccumulateGrad*>(n)) {
+        auto it = watched.find(sink->leaf().get());
+        if (it != watched.end() && --it->second.pending_sinks == 0) {
+          const Tensor leaf(sink->leaf());
+          for (const auto& hook : it->second.hooks) (*hook)(leaf);
+        }
+      }
+    }
     auto& edges = n->next_edges();
     for (size_t i = 0; i < edges.size(); ++i) {
       Node* next = edges[i].fn.get();
       if (!next) continue;
       if (i < out.size() && out[i].defined()) accumulate(slots[next], edges[i].input_nr, out[i]);
-      if (--slots[next].dependencies == 0) ready.push_back(next);
+      if (--slots[next].dependencies == 0) make_ready(next);
     }
   }
 }

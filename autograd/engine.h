@@ -1,5 +1,7 @@
 // The backward engine: runs each reachable node once, after every node that
 // feeds it a gradient, summing gradients that meet (a diamond in the graph).
+// When the last gradient sink of a leaf has run, the leaf's grad-ready hooks
+// run (autograd/grad_ready_hook.h).
 #pragma once
 #include <vector>
 

@@ -47,11 +47,15 @@ class Node {
   std::vector<OutputMeta> outputs_;
 };
 
-// Gradient sink of a leaf: adds into leaf.grad.
+// Gradient sink of a leaf: adds into leaf.grad. Each use of a leaf in an op
+// makes a sink of its own, so one backward may run several for one leaf;
+// the engine counts them to tell when the leaf's gradient is final
+// (autograd/grad_ready_hook.h).
 class AccumulateGrad : public Node {
  public:
   explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("AccumulateGrad"), leaf_(std::move(leaf)) {}
   std::vector<Tensor> apply(std::vector<Tensor>& grads) override;
+  const std::shared_ptr<TensorImpl>& leaf() const { return leaf_; }
 
  private:
   std::shared_ptr<TensorImpl> leaf_;

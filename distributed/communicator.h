@@ -5,6 +5,12 @@
 //   ... forward/backward on this rank's shard ...
 //   comm.all_reduce({flat_grads}, ReduceOp::average);
 //
+// Or, to overlap communication with compute (GradReducer does this):
+//
+//   comm.all_reduce_async(bucket, ReduceOp::average);   // during backward
+//   ...
+//   comm.wait_all();                                    // before reading bucket
+//
 // Every collective is called by every rank, in the same order, with tensors
 // of the same count, shapes and dtypes; it works in place. Tensors are
 // contiguous f32 or f64 on this rank's device.
@@ -49,6 +55,20 @@ class Communicator {
   virtual void all_reduce(const std::vector<Tensor>& tensors, ReduceOp op) = 0;
   // One flat buffer.
   void all_reduce(const Tensor& flat, ReduceOp op) { all_reduce(std::vector<Tensor>{flat}, op); }
+
+  // An all-reduce that may still be running when this returns, so it can
+  // overlap the rest of the backward. The tensors must stay alive, and must
+  // not be read or written, until wait_all(). It counts as an all_reduce in
+  // stats() and takes its place in the order of collectives as issued.
+  // Default (the in-process communicator): the synchronous all_reduce.
+  // NCCL: queued on a side stream after the work already queued on the
+  // device's stream.
+  virtual void all_reduce_async(const std::vector<Tensor>& tensors, ReduceOp op) { all_reduce(tensors, op); }
+  void all_reduce_async(const Tensor& flat, ReduceOp op) { all_reduce_async(std::vector<Tensor>{flat}, op); }
+  // Every asynchronous all-reduce issued so far is complete for whatever this
+  // rank does next. NCCL: the device's stream waits for the side stream (the
+  // host does not wait). Default: nothing to wait for.
+  virtual void wait_all() {}
   // In place: every rank's tensors take the values of rank `root`'s.
   virtual void broadcast(const std::vector<Tensor>& tensors, int root = 0) = 0;
   // Returns when every rank has called it.

@@ -61,6 +61,14 @@ void GradReducer::mark_ready(size_t index) {
   if (--pending_[bucket_of_[index]] == 0) launch_ready_buckets();
 }
 
+std::vector<autograd::GradReadyHook> GradReducer::install_ready_hooks() {
+  std::vector<autograd::GradReadyHook> hooks;
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (bucket_of_[i] >= 0)
+      hooks.push_back(autograd::on_grad_ready(params_[i].second, [this, i](const Tensor&) { mark_ready(i); }));
+  return hooks;
+}
+
 void GradReducer::launch_ready_buckets() {
   while (next_launch_ < buckets_.size() && pending_[next_launch_] == 0) launch(next_launch_++);
 }
@@ -83,7 +91,7 @@ void GradReducer::launch(size_t b) {
                  dtype_name(g.dtype()), g.device().str(), dtype_name(bk.dtype), flat.device().str());
     core::copy_into(seg, g);
   }
-  comm_.all_reduce(flat, options_.op);
+  comm_.all_reduce_async(flat, options_.op);
   launched_[b] = true;
   ++launched_total_;
 }
@@ -109,6 +117,7 @@ void GradReducer::finish() {
   }
   for (size_t b = next_launch_; b < buckets_.size(); ++b) pending_[b] = 0;  // whatever was not marked is final now
   launch_ready_buckets();
+  comm_.wait_all();
   for (size_t b = 0; b < buckets_.size(); ++b) unpack(b);
   reset_step();
 }

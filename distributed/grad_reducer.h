@@ -2,6 +2,7 @@
 // of a Communicator, one bucket (distributed/buckets.h) per all-reduce.
 //
 //   dist::GradReducer reducer(comm, model.named_parameters());  // same on every rank
+//   auto hooks = reducer.install_ready_hooks();  // optional: launch buckets during backward
 //   loss.backward();
 //   reducer.finish();          // now every rank holds the averaged gradients
 //   opt.step(lr);
@@ -15,18 +16,22 @@
 //     reducer.finish();        // communicates only on the last micro-step
 //   }
 //
-// A trainer that knows when each gradient is final (a hook at the end of a
-// parameter's backward) calls mark_ready(param) for it: a bucket is launched
-// as soon as all its gradients are ready, so communication overlaps the rest
-// of the backward. Buckets are launched strictly in bucket order (a ready
+// A trainer that knows when each gradient is final calls mark_ready(param)
+// for it, from the autograd engine's grad-ready hook
+// (autograd/grad_ready_hook.h; install_ready_hooks() below does it): a
+// bucket is launched as soon as all its gradients are ready, so
+// communication overlaps the rest of the backward. Buckets are launched strictly in bucket order (a ready
 // bucket waits for the ones before it), so every rank issues the same
 // collectives in the same order whatever order its gradients arrive in.
 // finish() launches what is left (a parameter never marked counts as ready;
 // one with no gradient at all counts as zeros), waits for every bucket and
 // copies the reduced values back into the parameters' gradients.
 //
-// With the in-process communicator a launch is synchronous; with NCCL it
-// will be an asynchronous all-reduce on a side stream, waited on in finish().
+// A launch is Communicator::all_reduce_async; finish() calls wait_all()
+// before it reads the buffers back. With the in-process communicator a
+// launch is synchronous; with NCCL it is an all-reduce on a side stream that
+// waits for the packing copies on the device's stream, and finish() makes the
+// device's stream wait for it (no host synchronisation).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -34,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "autograd/grad_ready_hook.h"
 #include "core/tensor.h"
 #include "distributed/buckets.h"
 #include "distributed/communicator.h"
@@ -56,6 +62,10 @@ class GradReducer {
   // This parameter's gradient for the current step is final.
   void mark_ready(const Tensor& param);
   void mark_ready(size_t index);  // by position in named_params
+  // A grad-ready hook on every parameter that requires grad, calling
+  // mark_ready for it from inside backward. The hooks point at this reducer:
+  // destroy the handles before it (and do not move it while they live).
+  [[nodiscard]] std::vector<autograd::GradReadyHook> install_ready_hooks();
   // Ends the step: see above. Inside a no_sync() scope it only resets.
   void finish();
 

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -21,26 +20,22 @@ namespace loglin::dist {
 
 namespace {
 
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  char* end = nullptr;
-  const long x = std::strtol(v, &end, 10);
-  LOGLIN_CHECK(end && *end == '\0' && x >= 0 && x < (1 << 20), "[dist] environment variable {}='{}' is not a rank count",
-               name, v);
-  return static_cast<int>(x);
-}
+constexpr const char* kIdFile = "nccl_unique_id";
+
+std::filesystem::path id_path(const FileRendezvous& rdv) { return std::filesystem::path(rdv.dir) / kIdFile; }
 
 }  // namespace
 
-LaunchRank rank_from_env() {
-  LaunchRank r;
-  r.rank = env_int("RANK", 0);
-  r.world_size = env_int("WORLD_SIZE", 1);
-  r.local_rank = env_int("LOCAL_RANK", r.rank);
-  LOGLIN_CHECK(r.world_size >= 1 && r.rank < r.world_size, "[dist] RANK={} is not below WORLD_SIZE={}", r.rank,
-               r.world_size);
-  return r;
+void clear_rendezvous(const FileRendezvous& rdv) {
+  namespace fs = std::filesystem;
+  LOGLIN_CHECK(!rdv.dir.empty(), "[dist] the NCCL rendezvous needs a directory shared by all ranks");
+  std::error_code ec;
+  fs::create_directories(rdv.dir, ec);
+  LOGLIN_CHECK(!ec, "[dist] cannot create the rendezvous directory {}: {}", rdv.dir, ec.message());
+  for (const fs::path& stale : {id_path(rdv), fs::path(id_path(rdv).string() + ".tmp")}) {
+    fs::remove(stale, ec);
+    LOGLIN_CHECK(!ec, "[dist] cannot remove the previous run's {}: {}", stale.string(), ec.message());
+  }
 }
 
 #if LOGLIN_WITH_NCCL
@@ -57,7 +52,7 @@ ncclDataType_t nccl_type(DType d) { return d == DType::f64 ? ncclDouble : ncclFl
 ncclUniqueId exchange_id(int rank, const FileRendezvous& rdv) {
   namespace fs = std::filesystem;
   LOGLIN_CHECK(!rdv.dir.empty(), "[dist] the NCCL rendezvous needs a directory shared by all ranks");
-  const fs::path final_path = fs::path(rdv.dir) / "nccl_unique_id";
+  const fs::path final_path = id_path(rdv);
   ncclUniqueId id;
   if (rank == 0) {
     nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId");
@@ -99,14 +94,44 @@ std::unique_ptr<NcclCommunicator> NcclCommunicator::create(int rank, int world_s
   LOGLIN_CHECK(cudaSetDevice(device) == cudaSuccess, "[dist] cudaSetDevice({}) failed", device);
   ncclComm_t comm = nullptr;
   nccl_check(ncclCommInitRank(&comm, world_size, id, rank), "ncclCommInitRank");
+  // ncclCommInitRank returns once every rank has joined, so every rank has
+  // read the id: rank 0 removes it, and a later run in this directory cannot
+  // read a stale one.
+  if (rank == 0) {
+    std::error_code ec;
+    std::filesystem::remove(id_path(rdv), ec);
+  }
   return std::unique_ptr<NcclCommunicator>(new NcclCommunicator(rank, world_size, device, comm));
 }
 
 NcclCommunicator::NcclCommunicator(int rank, int world_size, int device, void* comm)
-    : rank_(rank), world_(world_size), device_(device), comm_(comm) {}
+    : rank_(rank), world_(world_size), device_(device), comm_(comm) {
+  (void)cuda::stream(device_);
+  cudaStream_t side = nullptr;
+  cudaEvent_t a = nullptr, b = nullptr;
+  // Non-blocking: no implicit ordering with the legacy default stream; the
+  // events below are the only ordering.
+  if (cudaStreamCreateWithFlags(&side, cudaStreamNonBlocking) != cudaSuccess ||
+      cudaEventCreateWithFlags(&a, cudaEventDisableTiming) != cudaSuccess ||
+      cudaEventCreateWithFlags(&b, cudaEventDisableTiming) != cudaSuccess) {
+    const std::string err = cudaGetErrorString(cudaGetLastError());
+    if (side) cudaStreamDestroy(side);
+    if (a) cudaEventDestroy(a);
+    if (b) cudaEventDestroy(b);
+    (void)ncclCommDestroy(static_cast<ncclComm_t>(comm));
+    LOGLIN_FAIL("[dist] rank {}: cannot create the communication stream on GPU {}: {}", rank, device, err);
+  }
+  side_ = side;
+  compute_done_ = a;
+  side_done_ = b;
+}
 
 NcclCommunicator::~NcclCommunicator() {
+  if (side_) (void)cudaStreamSynchronize(static_cast<cudaStream_t>(side_));
   if (comm_) (void)ncclCommDestroy(static_cast<ncclComm_t>(comm_));
+  if (compute_done_) (void)cudaEventDestroy(static_cast<cudaEvent_t>(compute_done_));
+  if (side_done_) (void)cudaEventDestroy(static_cast<cudaEvent_t>(side_done_));
+  if (side_) (void)cudaStreamDestroy(static_cast<cudaStream_t>(side_));
 }
 
 void NcclCommunicator::check_tensors(const char* op, const std::vector<Tensor>& tensors) const {
@@ -119,44 +144,72 @@ void NcclCommunicator::check_tensors(const char* op, const std::vector<Tensor>& 
   }
 }
 
-void NcclCommunicator::all_reduce(const std::vector<Tensor>& tensors, ReduceOp op) {
+void NcclCommunicator::side_after_compute() {
+  cudaStream_t compute = cuda::stream(device_);
+  auto ev = static_cast<cudaEvent_t>(compute_done_);
+  LOGLIN_CHECK(cudaEventRecord(ev, compute) == cudaSuccess, "[dist] cudaEventRecord failed");
+  LOGLIN_CHECK(cudaStreamWaitEvent(static_cast<cudaStream_t>(side_), ev, 0) == cudaSuccess,
+               "[dist] cudaStreamWaitEvent failed");
+}
+
+void NcclCommunicator::all_reduce_async(const std::vector<Tensor>& tensors, ReduceOp op) {
   check_tensors("all_reduce", tensors);
-  cudaStream_t st = cuda::stream(device_);
+  side_after_compute();
+  auto side = static_cast<cudaStream_t>(side_);
   const ncclRedOp_t nop = op == ReduceOp::average ? ncclAvg : ncclSum;
   nccl_check(ncclGroupStart(), "ncclGroupStart");
   for (const Tensor& t : tensors) {
     void* p = const_cast<void*>(t.raw_data());
     nccl_check(ncclAllReduce(p, p, static_cast<size_t>(t.numel()), nccl_type(t.dtype()), nop,
-                             static_cast<ncclComm_t>(comm_), st),
+                             static_cast<ncclComm_t>(comm_), side),
                "ncclAllReduce");
     stats_.all_reduce_bytes += t.numel() * static_cast<int64_t>(dtype_size(t.dtype()));
   }
   nccl_check(ncclGroupEnd(), "ncclGroupEnd");
+  pending_ = true;
   ++stats_.all_reduce_calls;
+}
+
+void NcclCommunicator::wait_all() {
+  if (!pending_) return;
+  auto ev = static_cast<cudaEvent_t>(side_done_);
+  LOGLIN_CHECK(cudaEventRecord(ev, static_cast<cudaStream_t>(side_)) == cudaSuccess, "[dist] cudaEventRecord failed");
+  LOGLIN_CHECK(cudaStreamWaitEvent(cuda::stream(device_), ev, 0) == cudaSuccess, "[dist] cudaStreamWaitEvent failed");
+  pending_ = false;
+}
+
+void NcclCommunicator::all_reduce(const std::vector<Tensor>& tensors, ReduceOp op) {
+  all_reduce_async(tensors, op);
+  wait_all();
 }
 
 void NcclCommunicator::broadcast(const std::vector<Tensor>& tensors, int root) {
   LOGLIN_CHECK(root >= 0 && root < world_, "[dist] broadcast: root {} is not a rank of {}", root, world_);
   check_tensors("broadcast", tensors);
-  cudaStream_t st = cuda::stream(device_);
+  side_after_compute();
+  auto side = static_cast<cudaStream_t>(side_);
   nccl_check(ncclGroupStart(), "ncclGroupStart");
   for (const Tensor& t : tensors) {
     void* p = const_cast<void*>(t.raw_data());
     nccl_check(ncclBroadcast(p, p, static_cast<size_t>(t.numel()), nccl_type(t.dtype()), root,
-                             static_cast<ncclComm_t>(comm_), st),
+                             static_cast<ncclComm_t>(comm_), side),
                "ncclBroadcast");
   }
   nccl_check(ncclGroupEnd(), "ncclGroupEnd");
+  pending_ = true;
+  wait_all();
   ++stats_.broadcast_calls;
 }
 
 void NcclCommunicator::barrier() {
-  // A one-element all-reduce, waited for on the host.
+  // A one-element all-reduce on the side stream, waited for on the host.
   Tensor one = Tensor::zeros({1}, DType::f32, Device::cuda(device_));
-  cudaStream_t st = cuda::stream(device_);
+  side_after_compute();  // the zeros are written on the device's stream
+  auto side = static_cast<cudaStream_t>(side_);
   void* p = one.raw_data();
-  nccl_check(ncclAllReduce(p, p, 1, ncclFloat, ncclSum, static_cast<ncclComm_t>(comm_), st), "ncclAllReduce");
-  LOGLIN_CHECK(cudaStreamSynchronize(st) == cudaSuccess, "[dist] barrier: cudaStreamSynchronize failed");
+  nccl_check(ncclAllReduce(p, p, 1, ncclFloat, ncclSum, static_cast<ncclComm_t>(comm_), side), "ncclAllReduce");
+  LOGLIN_CHECK(cudaStreamSynchronize(side) == cudaSuccess, "[dist] barrier: cudaStreamSynchronize failed");
+  pending_ = false;  // the side stream is idle
   ++stats_.barrier_calls;
 }
 
@@ -173,6 +226,11 @@ NcclCommunicator::NcclCommunicator(int rank, int world_size, int device, void* c
 NcclCommunicator::~NcclCommunicator() = default;
 void NcclCommunicator::check_tensors(const char*, const std::vector<Tensor>&) const {}
 void NcclCommunicator::all_reduce(const std::vector<Tensor>&, ReduceOp) { LOGLIN_FAIL("[dist] no NCCL in this build"); }
+void NcclCommunicator::all_reduce_async(const std::vector<Tensor>&, ReduceOp) {
+  LOGLIN_FAIL("[dist] no NCCL in this build");
+}
+void NcclCommunicator::wait_all() {}
+void NcclCommunicator::side_after_compute() {}
 void NcclCommunicator::broadcast(const std::vector<Tensor>&, int) { LOGLIN_FAIL("[dist] no NCCL in this build"); }
 void NcclCommunicator::barrier() { LOGLIN_FAIL("[dist] no NCCL in this build"); }
 

@@ -1,10 +1,11 @@
 // Helpers shared by every test folder that read the same under Catch2 2.13
 // and 3.x (no Approx, no matchers): error-message and tolerance checks, a
-// relative error of tensors, and a scratch directory.
+// relative error of tensors, a scratch directory, an environment variable.
 #pragma once
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -78,6 +79,27 @@ struct TempDir {
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
+};
+
+// Sets an environment variable (or unsets it, for a null value) for its
+// lifetime, then restores what was there.
+class EnvVar {
+ public:
+  EnvVar(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old, had_ = true;
+    if (value) ::setenv(name, value, 1);
+    else ::unsetenv(name);
+  }
+  ~EnvVar() {
+    if (had_) ::setenv(name_.c_str(), old_.c_str(), 1);
+    else ::unsetenv(name_.c_str());
+  }
+  EnvVar(const EnvVar&) = delete;
+  EnvVar& operator=(const EnvVar&) = delete;
+
+ private:
+  std::string name_, old_;
+  bool had_ = false;
 };
 
 }  // namespace loglin_test

@@ -11,6 +11,7 @@
 
 #include "core/device.h"
 #include "core/error.h"
+#include "distributed/launch_rank.h"
 #include "train/cli/commands.h"
 
 namespace {
@@ -18,7 +19,7 @@ namespace {
 constexpr const char* kUsage = R"(usage: loglin <command> [args]
 
 commands:
-  train CONFIG      train a model from a YAML config
+  train CONFIG      train a model from a YAML config (--gpus N: on N GPUs)
   eval CHECKPOINT   validation loss, perplexity, bits per byte (MQAR: accuracy)
   generate CHECKPOINT --prompt TEXT --tokens N   sample text from a model
   info CONFIG       the architecture a config builds and its parameter table
@@ -30,6 +31,16 @@ commands:
 
 Run `loglin <command> --help` for a command's options.
 )";
+
+// " (rank 1)" in a data-parallel rank (errors then say which rank failed), else "".
+std::string rank_tag() {
+  try {
+    const loglin::dist::LaunchRank r = loglin::dist::rank_from_env();
+    return r.world_size > 1 ? fmt::format(" (rank {})", r.rank) : "";
+  } catch (const std::exception&) {
+    return "";
+  }
+}
 
 }  // namespace
 
@@ -70,10 +81,10 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "loglin: unknown command '{}'\n{}", cmd, kUsage);
     return 2;
   } catch (const loglin::Error& e) {
-    fmt::print(stderr, "loglin: {}\n", e.what());
+    fmt::print(stderr, "loglin{}: {}\n", rank_tag(), e.what());
     return 1;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "loglin: unexpected error: {}\n", e.what());
+    fmt::print(stderr, "loglin{}: unexpected error: {}\n", rank_tag(), e.what());
     return 1;
   }
 }

@@ -44,6 +44,16 @@ check "train --help" 0 "usage: loglin train" -- "$loglin" train --help
 check "missing config file" 1 "^loglin: \[config\]" -- "$loglin" train nope.yaml
 check "unknown key suggests" 1 "did you mean 'training.steps'" -- "$loglin" train tiny.yaml --set training.stesp=3
 check "nothing written on a bad config" 0 "^absent$" -- bash -c '[ -e run ] && echo present || echo absent'
+# --gpus: bad requests are refused before anything is written or started.
+check "--gpus 0" 1 "--gpus 0: the number of GPUs must be at least 1" -- "$loglin" train tiny.yaml --gpus 0
+check "--gpus not a number" 1 "--gpus needs an integer" -- "$loglin" train tiny.yaml --gpus two
+check "--gpus on a cpu config" 1 "training.device is cpu" -- "$loglin" train tiny.yaml --gpus 2 --set training.device=cpu
+if ! "$loglin" version | grep -q "devices: [2-9]"; then
+  check "--gpus 2 without two GPUs" 1 "built without CUDA|built without NCCL|no CUDA device is visible|only 1 CUDA device" -- "$loglin" train tiny.yaml --gpus 2
+fi
+check "--gpus under a launcher" 1 "leave --gpus out under mpirun" -- env RANK=0 WORLD_SIZE=2 "$loglin" train tiny.yaml --gpus 2
+check "a rank names itself in its error" 1 "^loglin \\(rank 1\\): \\[train\\].*training.device is cpu" -- env RANK=1 WORLD_SIZE=2 "$loglin" train tiny.yaml --set training.device=cpu
+check "nothing written by refused --gpus runs" 0 "^absent$" -- bash -c '[ -e run ] && echo present || echo absent'
 check "info" 0 "parameters" -- "$loglin" info tiny.yaml
 check "config check" 0 "arch: loglinear_mamba2" -- "$loglin" config check tiny.yaml
 check "train" 0 "bits per byte" -- "$loglin" train tiny.yaml

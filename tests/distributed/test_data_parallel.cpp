@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 
+#include "autograd/grad_ready_hook.h"
 #include "core/rng.h"
 #include "distributed/grad_reducer.h"
 #include "distributed/in_process_communicator.h"
@@ -214,5 +215,99 @@ TEST_CASE("grad reducer: a missing gradient counts as zeros, misuse is a clear e
     CHECK(loglin_test::contains(stranger[r], "a tensor of shape [7] that is not one of the reducer's parameters"));
     CHECK(loglin_test::contains(stranger[r], "parameter 'frozen' does not require grad"));
     CHECK(loglin_test::contains(stranger[r], "parameter index 2, but the reducer has 2 parameters"));
+  }
+}
+
+TEST_CASE("grad reducer: with grad-ready hooks the buckets launch during backward, gradients unchanged",
+          "[distributed]") {
+  for (DType dtype : {DType::f32, DType::f64}) {
+    const auto ref = reference_grads(dtype);
+    const double tol = dtype == DType::f32 ? 1e-6 : 1e-13;
+    for (int world : {1, 2, 3}) {
+      INFO(dtype_name(dtype) << ", world " << world);
+      const Data d = make_data(dtype);
+      std::vector<RankResult> res(static_cast<size_t>(world));
+      std::vector<int64_t> launched_when_fc1_ready(static_cast<size_t>(world), -1);
+      std::vector<int64_t> calls_before_finish(static_cast<size_t>(world), -1);
+      std::vector<int64_t> launched_before_finish(static_cast<size_t>(world), -1);
+      std::mutex mu;
+      run_in_process(world, [&](Communicator& comm) {
+        const int r = comm.rank();
+        Generator gen(r == 0 ? 1 : 1000 + r);
+        Net net(gen);
+        net.to(dtype);
+        comm.broadcast(net.parameters());
+        GradReducer reducer(comm, net.named_parameters(), GradReducerOptions{0.0002, ReduceOp::average});
+        REQUIRE(reducer.buckets().size() == 4);  // one per parameter
+        // A probe that runs before the reducer's own hook on the first layer's
+        // weight, the last gradient the backward finishes: the second layer's
+        // buckets must already be on their way.
+        int64_t probe = -1;
+        auto probe_hook = autograd::on_grad_ready(net.fc1->weight, [&](const Tensor&) {
+          probe = reducer.buckets_launched();
+        });
+        auto hooks = reducer.install_ready_hooks();
+        CHECK(hooks.size() == 4);
+        BatchShard shard(r, world);
+        cross_entropy(net.forward(shard.slice(d.x)), shard.slice(d.y)).backward();
+        const int64_t launched = reducer.buckets_launched(), calls = comm.stats().all_reduce_calls;
+        reducer.finish();
+        RankResult out;
+        out.grads = grads_of(net);
+        out.calls_after_step = comm.stats().all_reduce_calls;
+        out.buckets = static_cast<int64_t>(reducer.buckets().size());
+        std::lock_guard<std::mutex> lock(mu);
+        res[static_cast<size_t>(r)] = std::move(out);
+        launched_when_fc1_ready[static_cast<size_t>(r)] = probe;
+        launched_before_finish[static_cast<size_t>(r)] = launched;
+        calls_before_finish[static_cast<size_t>(r)] = calls;
+      });
+      for (int r = 0; r < world; ++r) {
+        INFO("rank " << r);
+        CHECK(launched_when_fc1_ready[r] >= 2);  // fc2's two buckets went out mid-backward
+        CHECK(launched_when_fc1_ready[r] < 4);
+        CHECK(launched_before_finish[r] == 4);  // every bucket launched by the end of backward
+        CHECK(calls_before_finish[r] == 4);
+        CHECK(res[r].calls_after_step == 4);  // finish() launched nothing more
+        CHECK(rel_err(res[r].grads, ref) < tol);
+        CHECK(res[r].grads == res[0].grads);
+      }
+    }
+  }
+}
+
+TEST_CASE("grad reducer: hooks under no_sync keep quiet, and the step after communicates once", "[distributed]") {
+  const auto ref = reference_grads(DType::f64);
+  std::vector<RankResult> res(2);
+  std::mutex mu;
+  const Data d = make_data(DType::f64);
+  run_in_process(2, [&](Communicator& comm) {
+    const int r = comm.rank();
+    Generator gen(1);
+    Net net(gen);
+    net.to(DType::f64);
+    GradReducer reducer(comm, net.named_parameters(), GradReducerOptions{0.0002, ReduceOp::average});
+    auto hooks = reducer.install_ready_hooks();
+    BatchShard shard(r, 2);
+    const Tensor x = shard.slice(d.x), y = shard.slice(d.y);
+    const int64_t rows = x.size(0) / 2;
+    RankResult out;
+    for (int a = 0; a < 2; ++a) {
+      std::optional<GradReducer::NoSync> quiet;
+      if (a == 0) quiet.emplace(reducer);
+      mul(cross_entropy(net.forward(x.narrow(0, a * rows, rows)), y.narrow(0, a * rows, rows)), 0.5).backward();
+      if (a == 0) out.calls_after_first_micro_step = comm.stats().all_reduce_calls;
+      reducer.finish();
+    }
+    out.calls_after_step = comm.stats().all_reduce_calls;
+    out.grads = grads_of(net);
+    std::lock_guard<std::mutex> lock(mu);
+    res[static_cast<size_t>(r)] = std::move(out);
+  });
+  for (int r = 0; r < 2; ++r) {
+    INFO("rank " << r);
+    CHECK(res[r].calls_after_first_micro_step == 0);
+    CHECK(res[r].calls_after_step == 4);
+    CHECK(rel_err(res[r].grads, ref) < 1e-13);
   }
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "autograd/grad_mode.h"
 #include "catch.h"
 #include "distributed/in_process_communicator.h"
 #include "test_util.h"
@@ -132,6 +133,123 @@ TEST_CASE("a data-parallel run resumed in a shared run directory ends like an un
   dp(false, 3);  // dies after step 3; the last checkpoint is step 2
   REQUIRE(latest_checkpoint(shared / "checkpoints")->filename() == "step_000002");
   dp(true, 0);
+  check_same_model(shared, one);
+  fs::remove_all(one);
+  fs::remove_all(shared);
+}
+
+namespace {
+
+// Passes everything on to another communicator and notes, for each gradient
+// bucket launch, whether it came from inside a backward (the engine runs
+// with grad mode off; the training loop, where finish() is called, with it on).
+class LaunchSpy final : public dist::Communicator {
+ public:
+  explicit LaunchSpy(dist::Communicator& inner) : inner_(inner) {}
+  int rank() const override { return inner_.rank(); }
+  int world_size() const override { return inner_.world_size(); }
+  std::string backend() const override { return "spy"; }
+  void all_reduce(const std::vector<Tensor>& t, dist::ReduceOp op) override { inner_.all_reduce(t, op); }
+  void all_reduce_async(const std::vector<Tensor>& t, dist::ReduceOp op) override {
+    (GradMode::is_enabled() ? launched_after_backward : launched_in_backward)++;
+    inner_.all_reduce_async(t, op);
+  }
+  void wait_all() override {
+    ++waits;
+    inner_.wait_all();
+  }
+  void broadcast(const std::vector<Tensor>& t, int root) override { inner_.broadcast(t, root); }
+  void barrier() override { inner_.barrier(); }
+  dist::CommStats stats() const override { return inner_.stats(); }
+
+  int64_t launched_in_backward = 0, launched_after_backward = 0, waits = 0;
+
+ private:
+  dist::Communicator& inner_;
+};
+
+}  // namespace
+
+TEST_CASE("the trainer launches its gradient buckets from inside backward and waits once per step", "[train][dist]") {
+  fs::path r0 = scratch("spy0"), r1 = scratch("spy1");
+  std::vector<LaunchSpy*> spies(2);
+  std::vector<int64_t> in(2), after(2), waits(2);
+  std::mutex mu;
+  dist::run_in_process(2, [&](dist::Communicator& comm) {
+    LaunchSpy spy(comm);
+    Trainer(tiny_mqar(comm.rank() == 0 ? r0 : r1, 2), &spy).run();
+    std::lock_guard lock(mu);
+    in[comm.rank()] = spy.launched_in_backward;
+    after[comm.rank()] = spy.launched_after_backward;
+    waits[comm.rank()] = spy.waits;
+  });
+  for (int r = 0; r < 2; ++r) {
+    INFO("rank " << r);
+    // 5 steps of 2 micro-steps, one bucket (a tiny model): launched in the
+    // last micro-step's backward; the first micro-step's (no_sync) and
+    // finish() launch nothing.
+    CHECK(in[r] == 5);
+    CHECK(after[r] == 0);
+    CHECK(waits[r] == 5);
+  }
+  fs::remove_all(r0);
+}
+
+TEST_CASE("zero1: two ranks with sharded optimizer state train exactly like plain data parallelism", "[train][dist]") {
+  fs::path plain0 = scratch("z_plain0"), plain1 = scratch("z_plain1"), zero0 = scratch("z_zero0"), zero1 = scratch("z_zero1");
+  std::vector<std::vector<double>> plain_losses(2), zero_losses(2);
+  for (bool zero : {false, true}) {
+    std::mutex mu;
+    dist::run_in_process(2, [&](dist::Communicator& comm) {
+      TrainConfig c = tiny_mqar(comm.rank() == 0 ? (zero ? zero0 : plain0) : (zero ? zero1 : plain1));
+      c.distributed.zero1 = zero;
+      c.checkpoint.every = 2;
+      TrainSummary s = Trainer(c, &comm).run();
+      std::lock_guard lock(mu);
+      (zero ? zero_losses : plain_losses)[static_cast<size_t>(comm.rank())] = s.losses;
+    });
+  }
+  CHECK(zero_losses[0] == plain_losses[0]);  // bit-identical: the same arithmetic on the same numbers
+  CHECK(zero_losses[1] == plain_losses[0]);
+  // Rank 0 wrote the whole optimizer state, gathered from both ranks.
+  Checkpoint cz = load_checkpoint(*latest_checkpoint(zero0 / "checkpoints"));
+  Checkpoint cp = load_checkpoint(*latest_checkpoint(plain0 / "checkpoints"));
+  REQUIRE(cz.optimizer.size() == cp.optimizer.size());
+  for (const auto& [name, t] : cp.optimizer) {
+    INFO(name);
+    REQUIRE(cz.optimizer.count(name) == 1);
+    CHECK(cz.optimizer.at(name).to_vector<double>() == t.to_vector<double>());
+  }
+  for (const auto& [name, t] : cp.model) {
+    INFO(name);
+    CHECK(cz.model.at(name).to_vector<float>() == t.to_vector<float>());
+  }
+  CHECK(!fs::exists(zero1));  // rank 1 wrote nothing
+  for (const auto& d : {plain0, zero0}) fs::remove_all(d);
+}
+
+TEST_CASE("zero1: a sharded run's checkpoint resumes in one process like an uninterrupted run", "[train][dist]") {
+  fs::path one = scratch("z_resume_one"), shared = scratch("z_resume_shared");
+  TrainConfig c1 = tiny_mqar(one);
+  c1.training.steps = 6;
+  c1.checkpoint.every = 2;
+  Trainer(c1).run();
+  dist::run_in_process(2, [&](dist::Communicator& comm) {
+    TrainConfig c = tiny_mqar(shared);
+    c.training.steps = 6;
+    c.checkpoint.every = 2;
+    c.distributed.zero1 = true;
+    Trainer tr(c, &comm);
+    tr.stop_after(3);  // dies after step 3; the last checkpoint is step 2
+    tr.run();
+  });
+  REQUIRE(latest_checkpoint(shared / "checkpoints")->filename() == "step_000002");
+  TrainConfig c = tiny_mqar(shared);
+  c.training.steps = 6;
+  c.checkpoint.every = 2;
+  c.checkpoint.resume = true;
+  c.distributed.zero1 = true;  // no effect in one process
+  Trainer(c).run();
   check_same_model(shared, one);
   fs::remove_all(one);
   fs::remove_all(shared);

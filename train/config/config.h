@@ -115,6 +115,12 @@ struct LoggingConfig {
   bool operator==(const LoggingConfig&) const = default;
 };
 
+// Data parallelism (`loglin train --gpus N`, or ranks started by mpirun / srun).
+struct DistributedConfig {
+  bool zero1 = false;  // ZeRO-1: shard the optimizer state over the ranks
+  bool operator==(const DistributedConfig&) const = default;
+};
+
 struct TrainConfig {
   ModelConfig model;
   DataConfig data;
@@ -123,6 +129,7 @@ struct TrainConfig {
   TrainingConfig training;
   CheckpointConfig checkpoint;
   LoggingConfig logging;
+  DistributedConfig distributed;
   bool operator==(const TrainConfig&) const = default;
 };
 

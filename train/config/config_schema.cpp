@@ -87,6 +87,10 @@ std::vector<KeySpec> build_schema() {
   k.push_back(LOGLIN_CONFIG_KEY(logging.log_every, "steps between log lines").min(1));
   k.push_back(LOGLIN_CONFIG_KEY(logging.progress, "progress bar; auto = when stderr is a terminal")
                   .one_of({"auto", "on", "off"}));
+  // distributed
+  k.push_back(LOGLIN_CONFIG_KEY(distributed.zero1,
+                                "data parallel: each rank keeps the optimizer state of its share of the parameters "
+                                "(ZeRO-1); no effect in one process"));
   return k;
 }
 

@@ -43,6 +43,9 @@ class Optimizer {
   // in, from any device.
   virtual std::map<std::string, Tensor> state_dict() const = 0;
   virtual void load_state_dict(const std::map<std::string, Tensor>& state) = 0;
+  // The per-parameter state entries, as in state_dict()'s "<name>.<slot>";
+  // each has its parameter's shape, in f32.
+  virtual std::vector<std::string> state_slots() const = 0;
   const std::vector<ParamGroup>& groups() const { return groups_; }
 
  protected:
@@ -67,6 +70,7 @@ class AdamW : public Optimizer {
   void step(double lr) override;
   std::map<std::string, Tensor> state_dict() const override;
   void load_state_dict(const std::map<std::string, Tensor>& state) override;
+  std::vector<std::string> state_slots() const override { return {"exp_avg", "exp_avg_sq"}; }
 
  private:
   AdamWOptions opt_;
@@ -79,6 +83,7 @@ class SGD : public Optimizer {
   void step(double lr) override;
   std::map<std::string, Tensor> state_dict() const override;
   void load_state_dict(const std::map<std::string, Tensor>& state) override;
+  std::vector<std::string> state_slots() const override { return {"momentum"}; }
 
  private:
   double momentum_;

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "autograd/grad_mode.h"
+#include "autograd/grad_ready_hook.h"
 #include "distributed/communicator.h"
 #include "distributed/grad_reducer.h"
 #include "distributed/shard.h"
@@ -22,6 +23,7 @@
 #include "train/trainer/metrics_log.h"
 #include "train/trainer/precision.h"
 #include "train/trainer/progress.h"
+#include "train/trainer/sharded_optimizer.h"
 #include "train/trainer/train_data.h"
 
 namespace loglin {
@@ -163,13 +165,15 @@ TrainSummary Trainer::run() {
 
   auto groups = optim::decay_groups(model.named_parameters(), cfg_.optimizer.weight_decay,
                                     cfg_.optimizer.decay_embeddings);
-  std::unique_ptr<optim::Optimizer> opt;
-  if (cfg_.optimizer.name == "sgd") {
-    opt = std::make_unique<optim::SGD>(groups, cfg_.optimizer.momentum);
-  } else {
-    opt = std::make_unique<optim::AdamW>(groups, optim::AdamWOptions{cfg_.optimizer.beta1, cfg_.optimizer.beta2,
-                                                                    cfg_.optimizer.eps});
-  }
+  auto make_optimizer = [&](std::vector<optim::ParamGroup> gs) -> std::unique_ptr<optim::Optimizer> {
+    if (cfg_.optimizer.name == "sgd") return std::make_unique<optim::SGD>(std::move(gs), cfg_.optimizer.momentum);
+    return std::make_unique<optim::AdamW>(
+        std::move(gs), optim::AdamWOptions{cfg_.optimizer.beta1, cfg_.optimizer.beta2, cfg_.optimizer.eps});
+  };
+  // ZeRO-1: this rank keeps optimizer state for its share of the parameters only.
+  std::unique_ptr<optim::Optimizer> opt =
+      comm_ && cfg_.distributed.zero1 ? std::make_unique<ShardedOptimizer>(*comm_, groups, make_optimizer)
+                                      : make_optimizer(groups);
   const int64_t B = cfg_.data.batch_size;
   const int64_t T = cfg_.data.dataset == "mqar" ? cfg_.data.mqar.seq_len : cfg_.data.seq_len;
   const int64_t tokens_per_step = B * T * t.grad_accum;
@@ -191,11 +195,15 @@ TrainSummary Trainer::run() {
   }
   // Every replica starts from rank 0's weights (after a resume too); each rank
   // keeps its rows of every global batch and averages the gradients.
+  // The buckets' all-reduces start inside backward, as their gradients are
+  // final (the hooks), and overlap the backward of earlier layers.
   std::optional<dist::GradReducer> reducer;
+  std::vector<autograd::GradReadyHook> ready_hooks;  // declared after the reducer: gone before it
   std::optional<dist::BatchShard> shard;
   if (comm_) {
     comm_->broadcast(model.parameters(), 0);
     reducer.emplace(*comm_, model.named_parameters());
+    ready_hooks = reducer->install_ready_hooks();
     shard.emplace(rank, world);
   }
 
@@ -208,14 +216,16 @@ TrainSummary Trainer::run() {
     metrics.emplace(run_dir / "metrics.jsonl", start > 0 ? start : (latest ? 0 : -1));
   }
 
-  auto save = [&](int64_t step) {
+  // opt_state: opt->state_dict(), which every rank must take together when
+  // the state is sharded (it gathers); rank 0 alone writes.
+  auto save = [&](int64_t step, const std::map<std::string, Tensor>& opt_state) {
     StringMap meta;
     meta["config"] = to_yaml(cfg_);
     meta["data_position"] = data.position(data_gen).to_string();
     meta["model_rng"] = rng_state_to_string(model_gen.state());
     meta["sample_rng"] = rng_state_to_string(sample_gen.state());
     meta["tokens"] = std::to_string(step * tokens_per_step);
-    fs::path p = save_checkpoint(ckpt_dir, step, model.state_dict(), opt->state_dict(), meta, cfg_.checkpoint.keep_last);
+    fs::path p = save_checkpoint(ckpt_dir, step, model.state_dict(), opt_state, meta, cfg_.checkpoint.keep_last);
     log(fmt::format("saved checkpoint {}", p.string()));
   };
 
@@ -312,7 +322,10 @@ TrainSummary Trainer::run() {
         if (!sum.sample.empty()) log(fmt::format("sample: {}", sum.sample));
       }
     }
-    if (lead && ((cfg_.checkpoint.every > 0 && (step + 1) % cfg_.checkpoint.every == 0) || last)) save(step + 1);
+    if ((cfg_.checkpoint.every > 0 && (step + 1) % cfg_.checkpoint.every == 0) || last) {
+      const auto opt_state = opt->state_dict();  // a collective under ZeRO-1: on every rank
+      if (lead) save(step + 1, opt_state);
+    }
   }
   progress.finish();
   const double elapsed = std::chrono::duration<double>(Clock::now() - t_start).count();

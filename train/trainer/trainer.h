@@ -47,10 +47,14 @@ class TrainData;
 // broadcast from rank 0 at the start (after a resume too), each rank trains
 // on its BatchShard rows of every global batch (data.batch_size must be a
 // multiple of N), the gradients are averaged after the backward of the last
-// micro-step (the ones before run under no_sync), then clipped, so every rank
+// micro-step (the ones before run under no_sync; each bucket starts as its
+// gradients are final, during backward), then clipped, so every rank
 // steps identically. The logged loss is the global one. Only rank 0 writes
 // into the run directory (config, metrics, checkpoints), logs, evaluates and
 // samples; on a resume every rank reads the checkpoint (a shared run_dir).
+// With distributed.zero1 each rank keeps the optimizer state of its share of
+// the parameters only (train/trainer/sharded_optimizer.h); checkpoints still
+// hold the whole state.
 // Null (the default): one process, exactly as before.
 class Trainer {
  public:
