@@ -215,7 +215,7 @@ void v2_backward(const GpuProblem& p, const GpuBackward<bf16, float>& b, void* w
 KernelVersion v2_tensor_core() {
   KernelVersion v;
   v.name = "v2";
-  v.about = "tensor cores (WMMA bf16), bf16 only, K, V in {32, 64, 128, 256} (backward via v1 for 256), chunk 64, "
+  v.about = "tensor cores (mma.sync bf16), bf16 only, K, V in {32, 64, 128, 256} (backward via v1 for 256), chunk 64, "
             "no states";
   v.rank = 2;
   v.in_auto = true;

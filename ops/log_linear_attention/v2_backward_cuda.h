@@ -1,5 +1,5 @@
 // v2 backward of log_linear_attention (KERNELS_PLAN.md "Backward"): bf16
-// tensor cores (WMMA, f32 accumulation), g, dg and every decay in f32.
+// tensor cores (mma.sync, f32 accumulation), g, dg and every decay in f32.
 // Plain C++17 declarations; kernel_versions.cpp carves the workspace and
 // registers the launcher as v2's backward.
 #pragma once
