@@ -407,10 +407,6 @@ __device__ bool next_step(const GpuSeq& s, int64_t g, int max_levels, int np, No
   st.r0 += st.j < 3 ? (int64_t(1) << st.j) : 8;
   return seek_run(s, g, max_levels, np, st);
 }
-__device__ __forceinline__ uint32_t scale_pair2(uint32_t u, float w0, float w1) {
-  const float2 x = unpack_bf16(u);
-  return pack_bf16(w0 * x.x, w1 * x.y);
-}
 
 // For the group of 8 aligned chunks blockIdx.x and head blockIdx.y: for each
 // level j and each run of the group's chunks that read one node (j, a), the

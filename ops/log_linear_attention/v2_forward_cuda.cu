@@ -2,15 +2,14 @@
 // bf16 tensor cores with f32 accumulators, g and every decay in f32. Launches, independent of T:
 //   F0 cumdecay_wide_kernel (v2_common.cuh): G per row in double;
 //   F1 fwd_state_kernel<K, V>: U(m) = K_m^T (exp(G_e - G_i) v_i), tree level 0,
-//      stored in bf16; one block (4 warps) per (chunk, head);
+//      stored in bf16; one block (4 warps) per (chunk, group, up to 8 heads);
 //   F2 fwd_tree_kernel: levels >= 1 by one Fenwick walk over the chunks per
 //      (sequence, head, element), f32 partials, nodes stored in bf16;
 //   F3 fwd_chunk_kernel<K, V>: outputs; one block per (chunk, head), warp w
 //      owns query rows 16w .. 16w + 15 of the chunk.
-// F3 is register-resident (mma.sync + ldmatrix, v2_mma.cuh) with its node
-// tiles double-buffered by cp.async; F1 still uses WMMA through per-warp
-// scratch. Pitches are padded (+8 bf16, +4 f32) instead of the plan's XOR
-// swizzle.
+// F1 and F3 are register-resident (mma.sync + ldmatrix, v2_mma.cuh) with
+// their next tiles prefetched by cp.async. Pitches are padded (+8 bf16)
+// instead of the plan's XOR swizzle.
 // Shared-memory tiles are indexed by "slot" = absolute position - n C, so
 // slot xor slot == absolute xor (the level) and rows outside the sequence
 // (first chunk of a continued sequence, last partial chunk) are zero-filled
@@ -25,82 +24,110 @@ namespace {
 
 // ---- F1: per-chunk states ----
 
+// Register-resident (v2_mma.cuh): a warp's share of U stays in mma.sync
+// accumulators, exp(G_e - G_i) scales the V fragments in registers. A block
+// takes one chunk and up to kStateHeads heads of one group: the K tile is
+// loaded once for them, and head h + 1's V tile and row weights are in
+// flight while head h is computed (one barrier per head).
+constexpr int kStateHeads = 8;
+
 template <int K, int V>
 struct StateLayout {
-  static constexpr int ldk = K + kPad, ldv = V + kPad, lds = 64 + kFPad;
+  static constexpr int PW = V < 64 ? V : 64;  // V panel width
+  static constexpr int NP = V / PW;
+  static constexpr int MT = K / 16, NT = PW / 16;   // 16 x 16 output tiles of a panel
+  static constexpr int WM = MT >= 4 ? MT / 4 : 1;   // m tiles per warp
+  static constexpr int WN = MT >= 4 ? NT : NT / 2;  // n tiles per warp
+  static constexpr int ldk = K + kPad, ldv = V + kPad;
   static constexpr size_t k_off = 0;
-  static constexpr size_t v_off = k_off + align128(sizeof(bf) * kC * ldk);
-  static constexpr size_t s_off = v_off + align128(sizeof(bf) * kC * ldv);
-  static constexpr size_t bytes = s_off + align128(sizeof(float) * kWarps * 16 * lds);
+  static constexpr size_t v_bytes = align128(sizeof(bf) * kC * ldv);
+  static constexpr size_t v_off = k_off + align128(sizeof(bf) * kC * ldk);  // two heads' V tiles
+  static constexpr size_t w_off = v_off + 2 * v_bytes;                       // two heads' row weights
+  static constexpr size_t bytes = w_off + 2 * align128(sizeof(float) * kC);
+  static_assert(WM * WN * kWarps == MT * NT, "whole tiles per warp");
+  __device__ static int m_tile(int warp, int i) { return MT >= 4 ? warp + kWarps * i : (warp & 1); }
+  __device__ static int n_tile(int warp, int jn) { return MT >= 4 ? jn : (warp >> 1) * WN + jn; }
 };
 
 // U(n) = sum_i k_i (exp(G_e - G_i) v_i)^T (K x V) into tree level 0, for the
-// chunks n < n1 of each sequence (the last chunk is no node). Grid (n_jobs, H).
+// chunks n < n1 of each sequence (the last chunk is no node). Grid (n_jobs,
+// G, ceil((H / G) / kStateHeads)).
 template <int K, int V>
 __global__ void __launch_bounds__(kBlock) fwd_state_kernel(GpuProblem p, GpuForward<bf16, float> f, bf* nodes) {
   using Lt = StateLayout<K, V>;
+  constexpr int PW = Lt::PW, ldk = Lt::ldk, ldv = Lt::ldv, WM = Lt::WM, WN = Lt::WN;
   extern __shared__ __align__(128) unsigned char smem[];
   bf* Ks = reinterpret_cast<bf*>(smem + Lt::k_off);
-  bf* Vs = reinterpret_cast<bf*>(smem + Lt::v_off);
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  float* Sw = reinterpret_cast<float*>(smem + Lt::s_off) + warp * 16 * Lt::lds;
+  auto Vbuf = [&](int64_t i) { return reinterpret_cast<bf*>(smem + Lt::v_off + (i & 1) * Lt::v_bytes); };
+  auto Wbuf = [&](int64_t i) { return reinterpret_cast<float*>(smem + Lt::w_off + (i & 1) * align128(sizeof(float) * kC)); };
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, qd = lane & 3, gq = lane >> 2;
 
   const GpuChunk job = p.jobs[blockIdx.x];
   const GpuSeq s = p.seqs[job.seq];
-  const int64_t h = blockIdx.y, n = job.n;
+  const int64_t n = job.n, grp = blockIdx.y, per = p.H / p.G;
   if (n >= s.n1) return;  // block-uniform, before any barrier
+  const int64_t h0 = grp * per + int64_t(blockIdx.z) * kStateHeads;
+  const int64_t nh = gpu::imin(int64_t(kStateHeads), (grp + 1) * per - h0);
   const ChunkSlots cs = chunk_slots(s, n);
-  const int64_t grp = h / (p.H / p.G), sqk = p.G * K, sv = p.H * V;
+  const int64_t sqk = p.G * K, sv = p.H * V;
   const bf* k = reinterpret_cast<const bf*>(f.k) + s.row0 * sqk + grp * K;
-  const bf* v = reinterpret_cast<const bf*>(f.v) + s.row0 * sv + h * V;
-  const double* Gd = f.Gd + s.row0 * p.H + h;  // row i at Gd[i * H]
-  const double Ge = Gd[(cs.base + cs.hi - 1) * p.H];
 
-  load_tile<K>(Ks, Lt::ldk, kC, [&](int r) -> const bf* { return cs.ok(r) ? k + (cs.base + r) * sqk : nullptr; });
-  load_tile<V>(Vs, Lt::ldv, kC, [&](int r) -> const bf* { return cs.ok(r) ? v + (cs.base + r) * sv : nullptr; });
-  __syncthreads();
-  // V' = exp(G_e - G_i) v_i, scaled in f32 in place and rounded to bf16 once.
-  constexpr int UV = V / 8;
-  for (int e = threadIdx.x; e < kC * UV; e += kBlock) {
-    const int r = e / UV, u = e % UV;
-    if (!cs.ok(r)) continue;
-    const float w = __expf(static_cast<float>(Ge - Gd[(cs.base + r) * p.H]));
-    uint4 x = *reinterpret_cast<const uint4*>(Vs + r * Lt::ldv + u * 8);
-    bf* xe = reinterpret_cast<bf*>(&x);
-#pragma unroll
-    for (int z = 0; z < 8; ++z) xe[z] = __float2bfloat16_rn(__bfloat162float(xe[z]) * w);
-    *reinterpret_cast<uint4*>(Vs + r * Lt::ldv + u * 8) = x;
-  }
-  __syncthreads();
+  auto issue_head = [&](int64_t i) {  // V tile and row weights exp(G_e - G_t) of head h0 + i
+    const int64_t h = h0 + i;
+    const bf* v = reinterpret_cast<const bf*>(f.v) + s.row0 * sv + h * V;
+    issue_tile<V>(Vbuf(i), ldv, kC, [&](int r) -> const bf* { return cs.ok(r) ? v + (cs.base + r) * sv : nullptr; });
+    if (tid < kC) {
+      const double* Gd = f.Gd + s.row0 * p.H + h;  // row t at Gd[t * H]
+      Wbuf(i)[tid] = cs.ok(tid) ? __expf(static_cast<float>(Gd[(cs.base + cs.hi - 1) * p.H] - Gd[(cs.base + tid) * p.H]))
+                                : 0.0f;
+    }
+  };
+  issue_tile<K>(Ks, ldk, kC, [&](int r) -> const bf* { return cs.ok(r) ? k + (cs.base + r) * sqk : nullptr; });
+  issue_head(0);
 
-  // Work units of 16 rows (of K) x NB * 16 columns (of V).
-  constexpr int NB = (V / 16) < 4 ? (V / 16) : 4, NCB = V / 16 / NB, NU = (K / 16) * NCB;
-  bf* out = nodes + (gpu::node_index(s, 0, n) * p.H + h) * static_cast<int64_t>(K * V);
-  for (int u = warp; u < NU; u += kWarps) {
-    const int mi = u / NCB, nb = u % NCB;
-    FragC uf[NB];
+  for (int64_t i = 0; i < nh; ++i) {
+    cp_async_wait_all();
+    __syncthreads();  // head i's tile and weights are visible; head i - 1's buffers are free
+    if (i + 1 < nh) issue_head(i + 1);
+    const bf* Vs = Vbuf(i);
+    const float* W = Wbuf(i);
+    bf* out = nodes + (gpu::node_index(s, 0, n) * p.H + h0 + i) * static_cast<int64_t>(K * V);
 #pragma unroll
-    for (int f2 = 0; f2 < NB; ++f2) wmma::fill_fragment(uf[f2], 0.0f);
+    for (int pv = 0; pv < Lt::NP; ++pv) {
+      Acc8 acc[WM][2 * WN];
 #pragma unroll
-    for (int kk = 0; kk < kC / 16; ++kk) {
-      FragAc ka;  // A[m][x] = K_n[x][m]: column-major view of the row-major K tile
-      wmma::load_matrix_sync(ka, Ks + kk * 16 * Lt::ldk + mi * 16, Lt::ldk);
+      for (int a = 0; a < WM; ++a)
 #pragma unroll
-      for (int f2 = 0; f2 < NB; ++f2) {
-        FragB vb;
-        wmma::load_matrix_sync(vb, Vs + kk * 16 * Lt::ldv + (nb * NB + f2) * 16, Lt::ldv);
-        wmma::mma_sync(uf[f2], ka, vb, uf[f2]);
+        for (int x = 0; x < 2 * WN; ++x) zero(acc[a][x]);
+#pragma unroll
+      for (int kk = 0; kk < kC / 16; ++kk) {
+        const int t = kk * 16 + 2 * qd;
+        const float w0 = W[t], w1 = W[t + 1], w8 = W[t + 8], w9 = W[t + 9];
+        FragB2 vb[WN];  // rows t of V scaled by exp(G_e - G_t), rounded to bf16 once
+#pragma unroll
+        for (int jn = 0; jn < WN; ++jn) {
+          vb[jn] = load_b_kn(Vs + kk * 16 * ldv + pv * PW + Lt::n_tile(warp, jn) * 16, ldv, lane);
+          vb[jn].x[0] = scale_pair2(vb[jn].x[0], w0, w1), vb[jn].x[1] = scale_pair2(vb[jn].x[1], w8, w9);
+          vb[jn].x[2] = scale_pair2(vb[jn].x[2], w0, w1), vb[jn].x[3] = scale_pair2(vb[jn].x[3], w8, w9);
+        }
+#pragma unroll
+        for (int a = 0; a < WM; ++a) {
+          const FragA16 ka = load_a_trans(Ks + kk * 16 * ldk + Lt::m_tile(warp, a) * 16, ldk, lane);  // A[x][t] = K[t][x]
+#pragma unroll
+          for (int jn = 0; jn < WN; ++jn) mma2(&acc[a][2 * jn], ka, vb[jn]);
+        }
       }
-    }
 #pragma unroll
-    for (int f2 = 0; f2 < NB; ++f2) wmma::store_matrix_sync(Sw + f2 * 16, uf[f2], Lt::lds, wmma::mem_row_major);
-    __syncwarp();
-    for (int e = lane; e < 16 * NB * 8; e += 32) {
-      const int r = e / (NB * 8), c = 2 * (e % (NB * 8));
-      *reinterpret_cast<bf2*>(out + static_cast<int64_t>(mi * 16 + r) * V + nb * NB * 16 + c) =
-          __floats2bfloat162_rn(Sw[r * Lt::lds + c], Sw[r * Lt::lds + c + 1]);
+      for (int a = 0; a < WM; ++a)
+#pragma unroll
+        for (int x = 0; x < 2 * WN; ++x) {
+          const int row = Lt::m_tile(warp, a) * 16 + gq;
+          const int col = pv * PW + Lt::n_tile(warp, x / 2) * 16 + (x & 1) * 8 + 2 * qd;
+          *reinterpret_cast<uint32_t*>(out + static_cast<int64_t>(row) * V + col) = pack_bf16(acc[a][x].x[0], acc[a][x].x[1]);
+          *reinterpret_cast<uint32_t*>(out + static_cast<int64_t>(row + 8) * V + col) =
+              pack_bf16(acc[a][x].x[2], acc[a][x].x[3]);
+        }
     }
-    __syncwarp();
   }
 }
 
@@ -350,8 +377,9 @@ void tree_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, c
   if (p.n_nodes == 0) return;
   constexpr size_t s1 = StateLayout<K, V>::bytes;
   allow_smem(fwd_state_kernel<K, V>, s1);
-  fwd_state_kernel<K, V><<<dim3(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.H)), kBlock, s1, st>>>(
-      p, f, nodes);
+  const int64_t slices = (p.H / p.G + kStateHeads - 1) / kStateHeads;
+  fwd_state_kernel<K, V><<<dim3(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.G), static_cast<unsigned>(slices)),
+                           kBlock, s1, st>>>(p, f, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
   const int64_t per_block = int64_t(kTreeThreads) * kTreeVec, KV = int64_t(K) * V;
   const dim3 grid(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((KV + per_block - 1) / per_block));

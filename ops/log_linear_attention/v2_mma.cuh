@@ -104,6 +104,13 @@ __device__ __forceinline__ uint32_t scale_pair(uint32_t u, float w) {
   return pack_bf16(w * x.x, w * x.y);
 }
 
+// The two bf16 of a fragment register times their own weights (two rows of
+// a B fragment, or two columns of an A fragment), rounded to bf16.
+__device__ __forceinline__ uint32_t scale_pair2(uint32_t u, float w0, float w1) {
+  const float2 x = unpack_bf16(u);
+  return pack_bf16(w0 * x.x, w1 * x.y);
+}
+
 // The A fragment of columns 16 i .. 16 i + 15 from accumulator tiles lo = 2 i, hi = 2 i + 1.
 __device__ __forceinline__ FragA16 a_from_acc(const Acc8& lo, const Acc8& hi) {
   FragA16 a;
