@@ -1,17 +1,14 @@
 // Device helpers shared by v2's forward and backward kernels
-// (v2_forward_cuda.cu, v2_backward_cuda.cu): WMMA fragment types, the chunk
-// slot convention and 16-byte tile loads. Included once per .cu file (an
+// (v2_forward_cuda.cu, v2_backward_cuda.cu): the chunk slot convention,
+// 16-byte tile loads (v2_mma.cuh has the tensor-core fragments). Included once per .cu file (an
 // anonymous namespace, as chunk_cuda.cuh).
 #pragma once
-#include <mma.h>
-
 #include "ops/log_linear_attention/chunk_cuda.cuh"
 #include "ops/log_linear_attention/v2_mma.cuh"
 
 namespace loglin::lla::v2 {
 namespace {
 
-namespace wmma = nvcuda::wmma;
 using bf = __nv_bfloat16;
 using bf2 = __nv_bfloat162;
 
@@ -27,11 +24,6 @@ constexpr int kMaxLevels = 16;  // tree levels the walks keep in registers: chun
 
 constexpr size_t align128(size_t bytes) { return (bytes + 127) / 128 * 128; }
 
-using FragA = wmma::fragment<wmma::matrix_a, 16, 16, 16, bf, wmma::row_major>;
-using FragAc = wmma::fragment<wmma::matrix_a, 16, 16, 16, bf, wmma::col_major>;
-using FragB = wmma::fragment<wmma::matrix_b, 16, 16, 16, bf, wmma::row_major>;
-using FragBc = wmma::fragment<wmma::matrix_b, 16, 16, 16, bf, wmma::col_major>;
-using FragC = wmma::fragment<wmma::accumulator, 16, 16, 16, float>;
 
 // kTreeVec consecutive elements in f32 registers (one 4-byte bf16 pair).
 struct Vec {
