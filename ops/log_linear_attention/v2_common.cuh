@@ -67,6 +67,12 @@ __device__ __forceinline__ void store_vec4(bf* dst, const Vec4& v) {
   *reinterpret_cast<bf2*>(&u.y) = __floats2bfloat162_rn(v.x[2], v.x[3]);
   *reinterpret_cast<uint2*>(dst) = u;
 }
+__device__ __forceinline__ Vec4 load_vec4(const bf* src) {
+  const uint2 u = *reinterpret_cast<const uint2*>(src);
+  const float2 a = __bfloat1622float2(*reinterpret_cast<const bf2*>(&u.x));
+  const float2 b = __bfloat1622float2(*reinterpret_cast<const bf2*>(&u.y));
+  return Vec4{{a.x, a.y, b.x, b.y}};
+}
 __device__ __forceinline__ void axpy_vec4(float d, const Vec4& x, Vec4& y) {
 #pragma unroll
   for (int z = 0; z < 4; ++z) y.x[z] = fmaf(d, x.x[z], y.x[z]);
@@ -75,6 +81,14 @@ __device__ __forceinline__ void add_vec4(const Vec4& x, Vec4& y) {
 #pragma unroll
   for (int z = 0; z < 4; ++z) y.x[z] += x.x[z];
 }
+
+// The walks written once for either width (F2 picks by its register budget).
+__device__ __forceinline__ void load_into(Vec& v, const bf* src) { v = load_vec(src); }
+__device__ __forceinline__ void load_into(Vec4& v, const bf* src) { v = load_vec4(src); }
+__device__ __forceinline__ void store_into(bf* dst, const Vec& v) { store_vec(dst, v); }
+__device__ __forceinline__ void store_into(bf* dst, const Vec4& v) { store_vec4(dst, v); }
+__device__ __forceinline__ void axpy(float d, const Vec& x, Vec& y) { axpy_vec(d, x, y); }
+__device__ __forceinline__ void axpy(float d, const Vec4& x, Vec4& y) { axpy_vec4(d, x, y); }
 
 // First table row of each tree level of one sequence, in shared memory for
 // a block of one (sequence, head); every thread calls it, then a barrier.

@@ -29,7 +29,7 @@ namespace {
 // takes one chunk and up to kStateHeads heads of one group: the K tile is
 // loaded once for them, and head h + 1's V tile and row weights are in
 // flight while head h is computed (one barrier per head).
-constexpr int kStateHeads = 8;
+constexpr int kStateHeads = 4;
 
 template <int K, int V>
 struct StateLayout {
@@ -133,24 +133,26 @@ __global__ void __launch_bounds__(kBlock) fwd_state_kernel(GpuProblem p, GpuForw
 
 // ---- F2: the tree levels >= 1 ----
 
-// One thread per (sequence, head, kTreeVec elements of K x V), grid
-// (n_seqs * H, ceil(K V / (256 kTreeVec))): walks the chunks m = n0 .. n1 - 1
-// once. stk[j] holds node (j, a) with a even (its parent waits for the right
-// sibling) in f32; when chunk m completes the right child (j, a), the parent
-// is exp(G_end(j, a) - G_end(j, a - 1)) stk[j] + x (x alone when the left
-// sibling lies before the sequence), as v1's tree_combine_kernel. The level
-// loop is unrolled so that the stack stays in registers: ML levels (8 when
-// the sequences have at most 8, else kMaxLevels), so that short sequences do
-// not pay registers for levels they lack. The chunk states are loaded AHEAD
-// at a time: the walk is latency-bound, and one load in flight per thread
-// left DRAM mostly idle.
-template <int ML, int AHEAD>
+// One thread per (sequence, head, W elements of K x V; W = 4 or 2, the
+// vector type VT), grid (n_seqs * H, ceil(K V / (256 W))): walks the chunks
+// m = n0 .. n1 - 1 once. stk[j] holds node (j, a) with a even (its parent
+// waits for the right sibling) in f32; when chunk m completes the right
+// child (j, a), the parent is exp(G_end(j, a) - G_end(j, a - 1)) stk[j] + x
+// (x alone when the left sibling lies before the sequence), as v1's
+// tree_combine_kernel. The level loop is unrolled so that the stack stays in
+// registers: ML levels (8, 12 or 16 by the sequences' depth), so that short
+// sequences do not pay registers for levels they lack. The chunk states are
+// loaded AHEAD at a time and 4 elements a thread where the registers allow:
+// the walk is latency-bound, one 4-byte load in flight per thread left DRAM
+// mostly idle.
+template <int ML, int AHEAD, class VT>
 __global__ void __launch_bounds__(kTreeThreads, 2) fwd_tree_kernel(GpuProblem p, const double* Gd_all, bf* nodes) {
+  constexpr int W = static_cast<int>(sizeof(VT) / sizeof(float));
   __shared__ int64_t loff[kMaxLevels];  // first table row of level j
   const int64_t seq = blockIdx.x / p.H, h = blockIdx.x % p.H;
   const GpuSeq s = p.seqs[seq];
   level_offsets(s, loff);
-  const int64_t KV = p.K * p.V, e = (int64_t(blockIdx.y) * kTreeThreads + threadIdx.x) * kTreeVec;
+  const int64_t KV = p.K * p.V, e = (int64_t(blockIdx.y) * kTreeThreads + threadIdx.x) * W;
   if (e >= KV) return;  // no barriers below
   const double* Gd = Gd_all + s.row0 * p.H + h;
   auto node = [&](int j, int64_t a) { return nodes + ((loff[j] + (a - (s.n0 >> j))) * p.H + h) * KV + e; };
@@ -158,22 +160,22 @@ __global__ void __launch_bounds__(kTreeThreads, 2) fwd_tree_kernel(GpuProblem p,
   // too, so each combine needs only this value and the one saved when its
   // left sibling was pushed (gstk).
   auto Gchunk = [&](int64_t m) { return Gd[gpu::node_last_row(s, 0, m, kC) * p.H]; };
-  Vec stk[ML];
+  VT stk[ML];
   double gstk[ML];
   for (int64_t m0 = s.n0; m0 < s.n1; m0 += AHEAD) {
-    Vec xs[AHEAD];
+    VT xs[AHEAD];
     double gs[AHEAD];
 #pragma unroll
     for (int d = 0; d < AHEAD; ++d)
       if (m0 + d < s.n1) {
-        xs[d] = load_vec(node(0, m0 + d));
+        load_into(xs[d], node(0, m0 + d));
         gs[d] = Gchunk(m0 + d);
       }
 #pragma unroll
     for (int d = 0; d < AHEAD; ++d) {
       const int64_t m = m0 + d;
       if (m >= s.n1) break;
-      Vec x = xs[d];
+      VT x = xs[d];
       const double gm = gs[d];
       bool pushed = false;  // a flag, not a break, so that the loop unrolls and the stacks stay in registers
 #pragma unroll
@@ -186,10 +188,10 @@ __global__ void __launch_bounds__(kTreeThreads, 2) fwd_tree_kernel(GpuProblem p,
           pushed = true;
           continue;
         }
-        if (a - 1 >= (s.n0 >> j)) axpy_vec(__expf(static_cast<float>(gm - gstk[j])), stk[j], x);
+        if (a - 1 >= (s.n0 >> j)) axpy(__expf(static_cast<float>(gm - gstk[j])), stk[j], x);
         // Only nodes with an even index are ever read (a chunk reads node
         // (j, (n >> j) - 1) with n >> j odd); an odd one lives on in x only.
-        if (j + 1 < ML && !((a >> 1) & 1)) store_vec(node(j + 1, a >> 1), x);
+        if (j + 1 < ML && !((a >> 1) & 1)) store_into(node(j + 1, a >> 1), x);
       }
     }
   }
@@ -381,11 +383,14 @@ void tree_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, c
   fwd_state_kernel<K, V><<<dim3(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.G), static_cast<unsigned>(slices)),
                            kBlock, s1, st>>>(p, f, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
-  const int64_t per_block = int64_t(kTreeThreads) * kTreeVec, KV = int64_t(K) * V;
-  const dim3 grid(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((KV + per_block - 1) / per_block));
-  if (p.max_levels <= 8) fwd_tree_kernel<8, 8><<<grid, kTreeThreads, 0, st>>>(p, f.Gd, nodes);
-  else if (p.max_levels <= 12) fwd_tree_kernel<12, 2><<<grid, kTreeThreads, 0, st>>>(p, f.Gd, nodes);
-  else fwd_tree_kernel<kMaxLevels, 1><<<grid, kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  const int64_t KV = int64_t(K) * V;
+  auto grid = [&](int width) {
+    const int64_t per_block = int64_t(kTreeThreads) * width;
+    return dim3(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((KV + per_block - 1) / per_block));
+  };
+  if (p.max_levels <= 8) fwd_tree_kernel<8, 4, Vec4><<<grid(4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  else if (p.max_levels <= 12) fwd_tree_kernel<12, 1, Vec4><<<grid(4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  else fwd_tree_kernel<kMaxLevels, 1, Vec><<<grid(2), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
 }
 
