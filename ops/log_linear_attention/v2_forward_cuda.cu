@@ -5,8 +5,8 @@
 //      stored in bf16; one block (4 warps) per (chunk, group, up to 8 heads);
 //   F2 fwd_tree_kernel: levels >= 1 by one Fenwick walk over the chunks per
 //      (sequence, head, element), f32 partials, nodes stored in bf16;
-//   F3 fwd_chunk_kernel<K, V>: outputs; one block per (chunk, group, up to 4
-//      heads), warp w owns query rows 16w .. 16w + 15 of the chunk.
+//   F3 fwd_chunk_kernel<K, V>: outputs; one block per (chunk, head), warp w
+//      owns query rows 16w .. 16w + 15 of the chunk.
 // F1 and F3 are register-resident (mma.sync + ldmatrix, v2_mma.cuh) with
 // their next tiles prefetched by cp.async. Pitches are padded (+8 bf16)
 // instead of the plan's XOR swizzle.
@@ -199,17 +199,13 @@ __global__ void __launch_bounds__(kTreeThreads, 2) fwd_tree_kernel(GpuProblem p,
 
 // ---- F3: outputs ----
 
-// Register-resident (v2_mma.cuh): S (formed once for the block's heads), the
-// masked scores P (bf16 A fragments) and the O panel stay in mma.sync
-// registers. A block takes one chunk and up to kChunkHeads heads of one
-// group, so Q, K and S are shared by them. Work goes in units of (head, V
-// panel). Shared memory holds the Q tile, two node-panel buffers (the first
-// shares its bytes with the K tile, dead once S is formed), one V panel and
-// two heads' scalars: the next node panel, the next unit's V panel and the
-// next head's scalars are in flight while the current ones are used, one
-// barrier per read. About 68 KiB at K = 128, V = 64: three blocks per SM.
-constexpr int kChunkHeads = 4;
-
+// Register-resident (v2_mma.cuh): S, the masked scores P (as bf16 A
+// fragments, kept for every V panel) and the O panel stay in mma.sync
+// registers. Shared memory holds the Q tile, two node-panel buffers (the
+// first shares its bytes with the K tile, which is dead once S is formed),
+// one V panel and the scalars: the next node panel (and the next V panel) is
+// in flight while the current one is used, one barrier per read. About
+// 65 KiB at K = 128, V = 64: three blocks per SM.
 template <int K, int V>
 struct ChunkLayout {
   static constexpr int PW = V < 64 ? V : 64;  // V panel width
@@ -217,134 +213,116 @@ struct ChunkLayout {
   static constexpr int ldq = K + kPad;        // Q and K tiles [64][K]
   static constexpr int ldv = PW + kPad;       // V panel [64][PW], node panel [K][PW]
   static constexpr size_t kr_bytes = align128(sizeof(bf) * (kC * ldq > K * ldv ? kC * ldq : K * ldv));
-  static constexpr size_t sc_bytes =
-      align128(sizeof(double) * kC) + align128(sizeof(float) * kC) + align128(sizeof(float) * kC * 8);
   static constexpr size_t q_off = 0;
   static constexpr size_t r1_off = q_off + align128(sizeof(bf) * kC * ldq);  // the K tile, then node panels
   static constexpr size_t r0_off = r1_off + kr_bytes;
   static constexpr size_t v_off = r0_off + align128(sizeof(bf) * K * ldv);
-  static constexpr size_t sc_off = v_off + align128(sizeof(bf) * kC * ldv);  // two heads' G (double, f32), lambda
-  static constexpr size_t bytes = sc_off + 2 * sc_bytes;
+  static constexpr size_t gd_off = v_off + align128(sizeof(bf) * kC * ldv);
+  static constexpr size_t g_off = gd_off + align128(sizeof(double) * kC);
+  static constexpr size_t lam_off = g_off + align128(sizeof(float) * kC);
+  static constexpr size_t bytes = lam_off + align128(sizeof(float) * kC * 8);
   static_assert(V % PW == 0 && PW % 16 == 0 && K % 16 == 0, "head dims");
 };
 
-// o for the rows of one chunk job and up to kChunkHeads heads of a group;
-// grid (n_jobs, G, ceil((H / G) / kChunkHeads)). A node read adds
-// (diag(w) Q_w) R with the row weights w_t = lambda_t[c + j + 1]
+// o for the rows of one chunk job and head; grid (n_jobs, H). A node read
+// adds (diag(w) Q_w) R with the row weights w_t = lambda_t[c + j + 1]
 // exp(G_t - G_end) folded into the A fragments of Q_w. Lane (g, qd) of warp
 // w holds rows tA = 16 w + g and tB = tA + 8 of every accumulator.
 template <int K, int V>
 __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForward<bf16, float> f, const bf* nodes) {
   using Lt = ChunkLayout<K, V>;
-  constexpr int PW = Lt::PW, NP = Lt::NP, ldq = Lt::ldq, ldv = Lt::ldv;
+  constexpr int PW = Lt::PW, ldq = Lt::ldq, ldv = Lt::ldv;
   extern __shared__ __align__(128) unsigned char smem[];
   bf* Qs = reinterpret_cast<bf*>(smem + Lt::q_off);
   bf* Ks = reinterpret_cast<bf*>(smem + Lt::r1_off);
   bf* Vs = reinterpret_cast<bf*>(smem + Lt::v_off);
   auto Rbuf = [&](int64_t i) { return reinterpret_cast<bf*>(smem + ((i & 1) ? Lt::r1_off : Lt::r0_off)); };
-  struct Scalars {
-    double* Gd;  // G per slot (double)
-    float* G;    // G per slot relative to the first valid row
-    float* lam;  // [64][8] lambda levels 0..7
-  };
-  auto scalars = [&](int64_t hi) {
-    unsigned char* at = smem + Lt::sc_off + (hi & 1) * Lt::sc_bytes;
-    return Scalars{reinterpret_cast<double*>(at), reinterpret_cast<float*>(at + align128(sizeof(double) * kC)),
-                   reinterpret_cast<float*>(at + align128(sizeof(double) * kC) + align128(sizeof(float) * kC))};
-  };
+  double* GdS = reinterpret_cast<double*>(smem + Lt::gd_off);  // G per slot (double)
+  float* Gs = reinterpret_cast<float*>(smem + Lt::g_off);      // G per slot relative to the first valid row
+  float* lamS = reinterpret_cast<float*>(smem + Lt::lam_off);  // [64][8] lambda levels 0..7
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, qd = lane & 3;
   const int tA = warp * 16 + (lane >> 2), tB = tA + 8;
 
   const GpuChunk job = p.jobs[blockIdx.x];
   const GpuSeq s = p.seqs[job.seq];
-  const int64_t n = job.n, grp = blockIdx.y, per = p.H / p.G;
-  const int64_t h0 = grp * per + int64_t(blockIdx.z) * kChunkHeads;
-  const int64_t nh = gpu::imin(int64_t(kChunkHeads), (grp + 1) * per - h0);
+  const int64_t h = blockIdx.y, n = job.n;
   const ChunkSlots cs = chunk_slots(s, n);
   const bool okA = cs.ok(tA), okB = cs.ok(tB);
-  const int64_t sqk = p.G * K, sv = p.H * V, sls = p.H * p.L;
+  const int64_t grp = h / (p.H / p.G), sqk = p.G * K, sv = p.H * V, sls = p.H * p.L;
   const bf* q = reinterpret_cast<const bf*>(f.q) + s.row0 * sqk + grp * K;
   const bf* k = reinterpret_cast<const bf*>(f.k) + s.row0 * sqk + grp * K;
+  const bf* v = reinterpret_cast<const bf*>(f.v) + s.row0 * sv + h * V;
+  const bf* ls = reinterpret_cast<const bf*>(f.ls) + s.row0 * sls + h * p.L;
+  bf* o = reinterpret_cast<bf*>(f.o) + s.row0 * sv + h * V;
+  const double* Gd = f.Gd + s.row0 * p.H + h;
 
   uint64_t reads = 0;  // bit jb: chunk n reads node (jb, (n >> jb) - 1)
   for (int jb = 0; jb < 62 && (n >> jb) != 0; ++jb)
     if (gpu::reads_node(s, n, jb)) reads |= 1ull << jb;
   const int nr = __popcll(reads), first_read = __ffsll(static_cast<long long>(reads)) - 1;
-  const int64_t units = nh * NP;  // (head, V panel), head-major
-  auto issue_v = [&](int64_t u) {
-    const bf* v = reinterpret_cast<const bf*>(f.v) + s.row0 * sv + (h0 + u / NP) * V + (u % NP) * PW;
-    issue_tile<PW>(Vs, ldv, kC, [&](int r) -> const bf* { return cs.ok(r) ? v + (cs.base + r) * sv : nullptr; });
+  auto issue_v = [&](int pv) {
+    issue_tile<PW>(Vs, ldv, kC, [&](int r) -> const bf* { return cs.ok(r) ? v + (cs.base + r) * sv + pv * PW : nullptr; });
   };
-  auto issue_read = [&](int64_t u, int jb, bf* dst) {  // unit u's panel of node (jb, (n >> jb) - 1)
-    const bf* R = nodes + (gpu::node_index(s, jb, (n >> jb) - 1) * p.H + h0 + u / NP) * static_cast<int64_t>(K * V) +
-                  (u % NP) * PW;
+  auto issue_read = [&](int pv, int jb, bf* dst) {  // panel pv of node (jb, (n >> jb) - 1)
+    const bf* R = nodes + (gpu::node_index(s, jb, (n >> jb) - 1) * p.H + h) * static_cast<int64_t>(K * V) + pv * PW;
     issue_tile<PW>(dst, ldv, K, [&](int x) -> const bf* { return R + static_cast<int64_t>(x) * V; });
-  };
-  auto load_scalars = [&](int64_t hi) {  // plain stores, published by the next barrier
-    if (tid >= kC) return;
-    const Scalars sc = scalars(hi);
-    const int r = tid;
-    const bool ok = cs.ok(r);
-    const double* Gd = f.Gd + s.row0 * p.H + h0 + hi;
-    const bf* ls = reinterpret_cast<const bf*>(f.ls) + s.row0 * sls + (h0 + hi) * p.L;
-    const double gd = ok ? Gd[(cs.base + r) * p.H] : 0.0;
-    sc.Gd[r] = gd;
-    sc.G[r] = ok ? static_cast<float>(gd - Gd[(cs.base + cs.lo) * p.H]) : 0.0f;
-#pragma unroll
-    for (int l = 0; l < 8; ++l) sc.lam[r * 8 + l] = ok && l < p.L ? __bfloat162float(ls[(cs.base + r) * sls + l]) : 0.0f;
   };
 
   issue_tile<K>(Qs, ldq, kC, [&](int r) -> const bf* { return cs.ok(r) ? q + (cs.base + r) * sqk : nullptr; });
   issue_tile<K>(Ks, ldq, kC, [&](int r) -> const bf* { return cs.ok(r) ? k + (cs.base + r) * sqk : nullptr; });
   issue_v(0);
   if (nr > 0) issue_read(0, first_read, Rbuf(0));
-  load_scalars(0);
+  if (tid < kC) {
+    const int r = tid;
+    const bool ok = cs.ok(r);
+    const double gd = ok ? Gd[(cs.base + r) * p.H] : 0.0;
+    GdS[r] = gd;
+    Gs[r] = ok ? static_cast<float>(gd - Gd[(cs.base + cs.lo) * p.H]) : 0.0f;
+#pragma unroll
+    for (int l = 0; l < 8; ++l)
+      lamS[r * 8 + l] = ok && l < p.L ? __bfloat162float(ls[(cs.base + r) * sls + l]) : 0.0f;
+  }
   cp_async_wait_all();
   __syncthreads();
 
-  // S = Q_w K_n^T, raw: the same for every head of the block.
-  Acc8 S[8];
-#pragma unroll
-  for (int j = 0; j < 8; ++j) zero(S[j]);
-#pragma unroll
-  for (int kk = 0; kk < K / 16; ++kk) {
-    const FragA16 a = load_a(Qs + warp * 16 * ldq + kk * 16, ldq, lane);
-#pragma unroll
-    for (int j2 = 0; j2 < 4; ++j2)
-      if (j2 <= warp) mma2(&S[2 * j2], a, load_b_nk(Ks + j2 * 16 * ldq + kk * 16, ldq, lane));
-  }
-
+  // S = Q_w K_n^T, then P = S o W (W[t, s] = lambda_t[level] exp(G_t - G_s), s <= t) as A fragments.
   FragA16 P[4];
-  double GdA = 0.0, GdB = 0.0;
-  for (int64_t u = 0; u < units; ++u) {
-    const int64_t hi = u / NP, h = h0 + hi;
-    const int pv = static_cast<int>(u % NP);
-    if (u > 0) {
-      cp_async_wait_all();
-      __syncthreads();  // unit u's V panel (and a new head's scalars) are visible
-    }
-    if (pv == 0) {  // P = S o W (W[t, s] = lambda_t[level] exp(G_t - G_s), s <= t) for head h
-      const Scalars sc = scalars(hi);
+  {
+    Acc8 S[8];
 #pragma unroll
-      for (int j2 = 0; j2 < 4; ++j2) {
-        if (j2 > warp) {
-          P[j2] = FragA16{{0u, 0u, 0u, 0u}};
-          continue;
-        }
-        Acc8 lo = S[2 * j2], hi2 = S[2 * j2 + 1];
+    for (int j = 0; j < 8; ++j) zero(S[j]);
+#pragma unroll
+    for (int kk = 0; kk < K / 16; ++kk) {
+      const FragA16 a = load_a(Qs + warp * 16 * ldq + kk * 16, ldq, lane);
+#pragma unroll
+      for (int j2 = 0; j2 < 4; ++j2)
+        if (j2 <= warp) mma2(&S[2 * j2], a, load_b_nk(Ks + j2 * 16 * ldq + kk * 16, ldq, lane));
+    }
+#pragma unroll
+    for (int j2 = 0; j2 < 4; ++j2) {
+      if (j2 > warp) {
+        P[j2] = FragA16{{0u, 0u, 0u, 0u}};
+        continue;
+      }
+#pragma unroll
+      for (int j = 2 * j2; j < 2 * j2 + 2; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          const int t = e < 2 ? tA : tB, c0 = 16 * j2 + 2 * qd + (e & 1);
-          const bool okr = e < 2 ? okA : okB;
-          const float g = sc.G[t];
-          const float* lt = sc.lam + t * 8;
-          lo.x[e] *= okr && c0 <= t && c0 >= cs.lo ? lt[32 - __clz(t ^ c0)] * __expf(g - sc.G[c0]) : 0.0f;
-          hi2.x[e] *= okr && c0 + 8 <= t && c0 + 8 >= cs.lo ? lt[32 - __clz(t ^ (c0 + 8))] * __expf(g - sc.G[c0 + 8]) : 0.0f;
+          const int t = e < 2 ? tA : tB, c = 8 * j + 2 * qd + (e & 1);
+          float w = 0.0f;
+          if ((e < 2 ? okA : okB) && c <= t && c >= cs.lo)
+            w = lamS[t * 8 + (32 - __clz(t ^ c))] * __expf(Gs[t] - Gs[c]);
+          S[j].x[e] *= w;
         }
-        P[j2] = a_from_acc(lo, hi2);
-      }
-      GdA = sc.Gd[tA];
-      GdB = sc.Gd[tB];
+      P[j2] = a_from_acc(S[2 * j2], S[2 * j2 + 1]);
+    }
+  }
+  const double GdA = GdS[tA], GdB = GdS[tB];
+
+  for (int pv = 0; pv < Lt::NP; ++pv) {
+    if (pv > 0) {
+      cp_async_wait_all();
+      __syncthreads();  // V panel pv is visible
     }
     // O = P V_n (16 x PW).
     Acc8 O[PW / 8];
@@ -355,28 +333,20 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
       if (kk <= warp)
 #pragma unroll
         for (int y2 = 0; y2 < PW / 16; ++y2) mma2(&O[2 * y2], P[kk], load_b_kn(Vs + kk * 16 * ldv + y2 * 16, ldv, lane));
-    // The next unit's V panel (and its head's scalars) once every warp is done with this one.
-    auto prefetch_unit = [&]() {
-      if (u + 1 >= units) return;
-      issue_v(u + 1);
-      if ((u + 1) % NP == 0) load_scalars(hi + 1);
-    };
-    if (nr == 0) {
-      __syncthreads();
-      prefetch_unit();
+    if (nr == 0 && pv + 1 < Lt::NP) {
+      __syncthreads();  // every warp is done with the V panel
+      issue_v(pv + 1);
     }
 
     // Node reads: O += (diag(w) Q_w) R.
-    const bf* ls = reinterpret_cast<const bf*>(f.ls) + s.row0 * sls + h * p.L;
-    const double* Gd = f.Gd + s.row0 * p.H + h;
     int jb = first_read;
     for (int i = 0; i < nr; ++i, jb = next_bit(reads, jb)) {
-      const int64_t ri = u * nr + i;
+      const int64_t ri = int64_t(pv) * nr + i;
       cp_async_wait_all();
       __syncthreads();  // read ri's panel is visible; read ri - 1's buffer (or the K tile) and the V panel are free
-      if (i == 0) prefetch_unit();
-      if (i + 1 < nr) issue_read(u, next_bit(reads, jb), Rbuf(ri + 1));
-      else if (u + 1 < units) issue_read(u + 1, first_read, Rbuf(ri + 1));
+      if (i == 0 && pv + 1 < Lt::NP) issue_v(pv + 1);
+      if (i + 1 < nr) issue_read(pv, next_bit(reads, jb), Rbuf(ri + 1));
+      else if (pv + 1 < Lt::NP) issue_read(pv + 1, first_read, Rbuf(ri + 1));
       const bf* Rs = Rbuf(ri);
       const double Ge = Gd[gpu::node_last_row(s, jb, (n >> jb) - 1, kC) * p.H];
       const int lev = static_cast<int>(p.c) + jb + 1;
@@ -393,11 +363,10 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
     }
 
     // The valid rows of the panel.
-    bf* o = reinterpret_cast<bf*>(f.o) + s.row0 * sv + h * V + pv * PW;
 #pragma unroll
     for (int y = 0; y < PW / 8; ++y) {
-      if (okA) *reinterpret_cast<uint32_t*>(o + (cs.base + tA) * sv + 8 * y + 2 * qd) = pack_bf16(O[y].x[0], O[y].x[1]);
-      if (okB) *reinterpret_cast<uint32_t*>(o + (cs.base + tB) * sv + 8 * y + 2 * qd) = pack_bf16(O[y].x[2], O[y].x[3]);
+      if (okA) *reinterpret_cast<uint32_t*>(o + (cs.base + tA) * sv + pv * PW + 8 * y + 2 * qd) = pack_bf16(O[y].x[0], O[y].x[1]);
+      if (okB) *reinterpret_cast<uint32_t*>(o + (cs.base + tB) * sv + pv * PW + 8 * y + 2 * qd) = pack_bf16(O[y].x[2], O[y].x[3]);
     }
   }
 }
@@ -430,9 +399,8 @@ void forward_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes
   tree_kv<K, V>(p, f, nodes, st);
   constexpr size_t s3 = ChunkLayout<K, V>::bytes;
   allow_smem(fwd_chunk_kernel<K, V>, s3);
-  const int64_t slices = (p.H / p.G + kChunkHeads - 1) / kChunkHeads;
-  fwd_chunk_kernel<K, V><<<dim3(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.G), static_cast<unsigned>(slices)),
-                           kBlock, s3, st>>>(p, f, nodes);
+  fwd_chunk_kernel<K, V><<<dim3(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.H)), kBlock, s3, st>>>(
+      p, f, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
 }
 
