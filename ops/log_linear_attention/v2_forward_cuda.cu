@@ -2,7 +2,7 @@
 // bf16 tensor cores with f32 accumulators, g and every decay in f32. Launches, independent of T:
 //   F0 cumdecay_wide_kernel (v2_common.cuh): G per row in double;
 //   F1 fwd_state_kernel<K, V>: U(m) = K_m^T (exp(G_e - G_i) v_i), tree level 0,
-//      stored in bf16; one block (4 warps) per (chunk, group, up to 8 heads);
+//      stored in bf16; one block (4 warps) per (chunk, group, up to 4 heads);
 //   F2 fwd_tree_kernel: levels >= 1 by one Fenwick walk over the chunks per
 //      (sequence, head, element), f32 partials, nodes stored in bf16;
 //   F3 fwd_chunk_kernel<K, V>: outputs; one block per (chunk, head), warp w
