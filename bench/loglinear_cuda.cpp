@@ -127,6 +127,31 @@ struct Timing {
   std::string note;
 };
 
+// forward() under no_grad, then forward_backward() with the peak memory of
+// the latter; an op error becomes the row's note. Frees the cache after.
+template <class Fwd, class FwdBwd>
+Timing time_fwd_bwd(int runs, Fwd forward, FwdBwd forward_backward) {
+  Timing t;
+  try {
+    t.fwd_ms = bench::cuda_median_ms(
+        [&] {
+          NoGradGuard no_grad;
+          forward();
+        },
+        3, runs);
+    cuda::synchronize(0);
+    cuda::reset_peak_memory(0);
+    t.fwd_bwd_ms = bench::cuda_median_ms(forward_backward, 3, runs);
+    cuda::synchronize(0);
+    t.peak_gib = static_cast<double>(cuda::memory_stats(0).peak_bytes) / (1024.0 * 1024.0 * 1024.0);
+  } catch (const Error& e) {
+    t.note = e.what();
+  }
+  cuda::synchronize(0);
+  cuda::empty_cache(0);
+  return t;
+}
+
 // The op on the PEERS.md shape at sequence length T, inputs in `dt` (g f32).
 Timing time_loglinear(int64_t T, DType dt, int runs) {
   const int64_t B = kTokens / T, L = levels_for(T);
@@ -142,30 +167,12 @@ Timing time_loglinear(int64_t T, DType dt, int runs) {
   Tensor v = make({B, T, kH, kV}, -1, 1, dt), g = make({B, T, kH}, -0.05, 0, DType::f32);
   Tensor ls = make({B, T, kH, L}, 0.5, 1.5, dt);
   const Tensor dout = randn({B, T, kH, kV}, DType::f32, gen).to(dt).to(dev);
-  Timing t;
-  try {
-    t.fwd_ms = bench::cuda_median_ms(
-        [&] {
-          NoGradGuard no_grad;
-          (void)log_linear_attention(q, k, v, g, ls);
-        },
-        3, runs);
-    cuda::synchronize(0);
-    cuda::reset_peak_memory(0);
-    t.fwd_bwd_ms = bench::cuda_median_ms(
-        [&] {
-          for (Tensor* x : {&q, &k, &v, &g, &ls}) x->zero_grad();
-          log_linear_attention(q, k, v, g, ls).backward(dout);
-        },
-        3, runs);
-    cuda::synchronize(0);
-    t.peak_gib = static_cast<double>(cuda::memory_stats(0).peak_bytes) / (1024.0 * 1024.0 * 1024.0);
-  } catch (const Error& e) {
-    t.note = e.what();
-  }
-  cuda::synchronize(0);
-  cuda::empty_cache(0);
-  return t;
+  return time_fwd_bwd(
+      runs, [&] { (void)log_linear_attention(q, k, v, g, ls); },
+      [&] {
+        for (Tensor* x : {&q, &k, &v, &g, &ls}) x->zero_grad();
+        log_linear_attention(q, k, v, g, ls).backward(dout);
+      });
 }
 
 // loglin's causal_attention, bf16, 32 heads x 64, [B, H, T, D].
@@ -177,30 +184,12 @@ Timing time_attention(int64_t T, int runs) {
   Tensor q = make(), k = make(), v = make();
   const Tensor dy = randn({B, kH, T, D}, DType::f32, gen).to(DType::bf16).to(dev);
   const double scale = 1.0 / std::sqrt(static_cast<double>(D));
-  Timing t;
-  try {
-    t.fwd_ms = bench::cuda_median_ms(
-        [&] {
-          NoGradGuard no_grad;
-          (void)causal_attention(q, k, v, scale);
-        },
-        3, runs);
-    cuda::synchronize(0);
-    cuda::reset_peak_memory(0);
-    t.fwd_bwd_ms = bench::cuda_median_ms(
-        [&] {
-          q.zero_grad(), k.zero_grad(), v.zero_grad();
-          causal_attention(q, k, v, scale).backward(dy);
-        },
-        3, runs);
-    cuda::synchronize(0);
-    t.peak_gib = static_cast<double>(cuda::memory_stats(0).peak_bytes) / (1024.0 * 1024.0 * 1024.0);
-  } catch (const Error& e) {
-    t.note = e.what();
-  }
-  cuda::synchronize(0);
-  cuda::empty_cache(0);
-  return t;
+  return time_fwd_bwd(
+      runs, [&] { (void)causal_attention(q, k, v, scale); },
+      [&] {
+        q.zero_grad(), k.zero_grad(), v.zero_grad();
+        causal_attention(q, k, v, scale).backward(dy);
+      });
 }
 
 std::vector<std::string> split(const std::string& s) {

@@ -53,27 +53,6 @@ struct Args {
   int64_t slots;
 };
 
-// G (double and f32 relative to the chunk's first valid row) and lambda of
-// levels 0..7 of head h for the chunk's slots; threads 0..63 of the block.
-struct HeadScalars {
-  double* Gd;   // [64]
-  float* G;     // [64]
-  float* lam;   // [64][8]
-};
-__device__ __forceinline__ void load_head_scalars(const GpuProblem& p, const GpuSeq& s, const ChunkSlots& cs,
-                                                  const Args& b, int64_t h, HeadScalars hs) {
-  const int r = threadIdx.x;
-  if (r >= kC) return;
-  const double* Gd = b.Gd + s.row0 * p.H + h;
-  const bf* ls = b.ls + s.row0 * p.H * p.L + h * p.L;
-  const bool ok = cs.ok(r);
-  const double gd = ok ? Gd[(cs.base + r) * p.H] : 0.0;
-  hs.Gd[r] = gd;
-  hs.G[r] = ok ? static_cast<float>(gd - Gd[(cs.base + cs.lo) * p.H]) : 0.0f;
-#pragma unroll
-  for (int l = 0; l < 8; ++l) hs.lam[r * 8 + l] = ok && l < p.L ? f(ls[(cs.base + r) * p.H * p.L + l]) : 0.0f;
-}
-
 // ---- B1: dq and dlevel_scales ----
 
 // Register-resident (v2_mma.cuh): S = Q_w K^T, dA = dO_w V^T, the mask, dq
@@ -87,8 +66,6 @@ __device__ __forceinline__ void load_head_scalars(const GpuProblem& p, const Gpu
 template <int K, int V>
 struct QueryLayout {
   static constexpr int ldk = K + kPad, ldv = V + kPad;
-  static constexpr size_t sc_bytes =
-      align128(sizeof(double) * kC) + align128(sizeof(float) * kC) + align128(sizeof(float) * kC * 8);
   static constexpr size_t r_bytes = align128(sizeof(bf) * K * ldv);
   static constexpr size_t q_off = 0;
   static constexpr size_t k_off = q_off + align128(sizeof(bf) * kC * ldk);
@@ -96,12 +73,10 @@ struct QueryLayout {
   static constexpr size_t do_off = v_off + align128(sizeof(bf) * kC * ldv);
   static constexpr size_t r_off = do_off + align128(sizeof(bf) * kC * ldv);  // two node tiles
   static constexpr size_t sc_off = r_off + 2 * r_bytes;                       // two heads' scalars
-  static constexpr size_t dl_off = sc_off + 2 * sc_bytes;
+  static constexpr size_t dl_off = sc_off + 2 * kHeadScalarBytes;
   static size_t bytes(int64_t L) { return dl_off + align128(sizeof(float) * kC * (L + 1)); }
   static __device__ HeadScalars scalars(unsigned char* smem, int64_t i) {
-    unsigned char* at = smem + sc_off + (i & 1) * sc_bytes;
-    return HeadScalars{reinterpret_cast<double*>(at), reinterpret_cast<float*>(at + align128(sizeof(double) * kC)),
-                       reinterpret_cast<float*>(at + align128(sizeof(double) * kC) + align128(sizeof(float) * kC))};
+    return head_scalars_at(smem + sc_off + (i & 1) * kHeadScalarBytes);
   }
 };
 
@@ -156,7 +131,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
   issue_tile<K>(Qs, ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? q + (cs.base + i) * sqk : nullptr; });
   issue_tile<K>(Ks, ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? k + (cs.base + i) * sqk : nullptr; });
   issue_head(0);
-  load_head_scalars(p, s, cs, b, grp * per, Lt::scalars(smem, 0));
+  load_head_scalars(p, s, cs, b.Gd, b.ls, grp * per, Lt::scalars(smem, 0));
   cp_async_wait_all();
   __syncthreads();
   if (nr > 0) issue_read(0, first_read, Rbuf(0));
@@ -165,13 +140,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
   Acc8 S[8];
 #pragma unroll
   for (int j = 0; j < 8; ++j) zero(S[j]);
-#pragma unroll
-  for (int kk = 0; kk < K / 16; ++kk) {
-    const FragA16 a = load_a(Qs + warp * 16 * ldk + kk * 16, ldk, lane);
-#pragma unroll
-    for (int j2 = 0; j2 < 4; ++j2)
-      if (j2 <= warp) mma2(&S[2 * j2], a, load_b_nk(Ks + j2 * 16 * ldk + kk * 16, ldk, lane));
-  }
+  rows_times_rows_t<K>(S, Qs + warp * 16 * ldk, Ks, ldk, lane, [&](int j2) { return j2 <= warp; });
 
   Acc8 dq[K / 8];
 #pragma unroll
@@ -199,7 +168,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
     __syncthreads();  // every warp has V and dO of head hi in registers: prefetch head hi + 1's
     if (hi + 1 < per) {
       issue_head(hi + 1);
-      load_head_scalars(p, s, cs, b, h + 1, Lt::scalars(smem, hi + 1));
+      load_head_scalars(p, s, cs, b.Gd, b.ls, h + 1, Lt::scalars(smem, hi + 1));
     }
 
     // dP = dA o W (bf16 A fragments) and the in-chunk dlambda, binned by level.
@@ -339,11 +308,8 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
 
   // dq of the group's heads, valid rows.
   bf* dqo = b.dq + s.row0 * sqk + grp * K;
-#pragma unroll
-  for (int x = 0; x < K / 8; ++x) {
-    if (okA) *reinterpret_cast<uint32_t*>(dqo + (cs.base + tA) * sqk + 8 * x + 2 * qd) = pack_bf16(dq[x].x[0], dq[x].x[1]);
-    if (okB) *reinterpret_cast<uint32_t*>(dqo + (cs.base + tB) * sqk + 8 * x + 2 * qd) = pack_bf16(dq[x].x[2], dq[x].x[3]);
-  }
+  store_rows_bf16<K / 8>(dq, okA ? dqo + (cs.base + tA) * sqk : nullptr, okB ? dqo + (cs.base + tB) * sqk : nullptr,
+                         lane);
 }
 
 // ---- B2: node-gradient pieces ----
@@ -354,21 +320,14 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
 // the run, or the first of the next run) are in flight while the current
 // one is used: one barrier per step. About 53 KiB at K = 128, V = 64.
 template <int K, int V>
-struct NodeGradLayout {
-  static constexpr int PW = V < 64 ? V : 64;  // V panel width
-  static constexpr int NP = V / PW;
-  static constexpr int MT = K / 16, NT = PW / 16;             // 16 x 16 output tiles of a panel
-  static constexpr int WM = MT >= 4 ? MT / 4 : 1;             // m tiles per warp
-  static constexpr int WN = MT >= 4 ? NT : NT / 2;            // n tiles per warp
+struct NodeGradLayout : WarpTiles<K, V> {
+  using WarpTiles<K, V>::PW;
   static constexpr int ldq = K + kPad, ldv = PW + kPad;
   static constexpr size_t q_rel = 0;  // within one step's buffer
   static constexpr size_t v_rel = q_rel + align128(sizeof(bf) * kC * ldq);
   static constexpr size_t w_rel = v_rel + align128(sizeof(bf) * kC * ldv);
   static constexpr size_t step_bytes = w_rel + align128(sizeof(float) * kC);
   static constexpr size_t bytes = 2 * step_bytes;
-  static_assert(WM * WN * kWarps == MT * NT, "whole tiles per warp");
-  __device__ static int m_tile(int warp, int i) { return MT >= 4 ? warp + kWarps * i : (warp & 1); }
-  __device__ static int n_tile(int warp, int jn) { return MT >= 4 ? jn : (warp >> 1) * WN + jn; }
 };
 
 // One step of B2's walk: panel pv, level j, the run of chunks starting at
@@ -580,8 +539,6 @@ __global__ void __launch_bounds__(kTreeThreads, 2) bwd_push_down_kernel(GpuProbl
 template <int K, int V>
 struct KeyLayout {
   static constexpr int ldk = K + kPad, ldv = V + kPad;
-  static constexpr size_t sc_bytes =
-      align128(sizeof(double) * kC) + align128(sizeof(float) * kC) + align128(sizeof(float) * kC * 8);
   static constexpr size_t v_rel = 0;  // within one head's buffer
   static constexpr size_t do_rel = v_rel + align128(sizeof(bf) * kC * ldv);
   static constexpr size_t u_rel = do_rel + align128(sizeof(bf) * kC * ldv);
@@ -590,11 +547,9 @@ struct KeyLayout {
   static constexpr size_t k_off = q_off + align128(sizeof(bf) * kC * ldk);
   static constexpr size_t h_off = k_off + align128(sizeof(bf) * kC * ldk);  // two heads' V, dO, dU
   static constexpr size_t sc_off = h_off + 2 * head_bytes;                   // two heads' scalars
-  static constexpr size_t bytes = sc_off + 2 * sc_bytes;
+  static constexpr size_t bytes = sc_off + 2 * kHeadScalarBytes;
   static __device__ HeadScalars scalars(unsigned char* smem, int64_t i) {
-    unsigned char* at = smem + sc_off + (i & 1) * sc_bytes;
-    return HeadScalars{reinterpret_cast<double*>(at), reinterpret_cast<float*>(at + align128(sizeof(double) * kC)),
-                       reinterpret_cast<float*>(at + align128(sizeof(double) * kC) + align128(sizeof(float) * kC))};
+    return head_scalars_at(smem + sc_off + (i & 1) * kHeadScalarBytes);
   }
 };
 
@@ -638,7 +593,7 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
       const bf* U = b.dU + ((s.job_off + (n - s.n0)) * p.H + h) * KV;
       issue_tile<V>(head_tile(hi, Lt::u_rel), ldv, K, [&](int x) -> const bf* { return U + static_cast<int64_t>(x) * V; });
     }
-    load_head_scalars(p, s, cs, b, h, Lt::scalars(smem, hi));
+    load_head_scalars(p, s, cs, b.Gd, b.ls, h, Lt::scalars(smem, hi));
   };
 
   issue_tile<K>(Qs, ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? q + (cs.base + i) * sqk : nullptr; });
@@ -651,13 +606,7 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
   Acc8 St[8];
 #pragma unroll
   for (int j = 0; j < 8; ++j) zero(St[j]);
-#pragma unroll
-  for (int kk = 0; kk < K / 16; ++kk) {
-    const FragA16 a = load_a(Ks + warp * 16 * ldk + kk * 16, ldk, lane);
-#pragma unroll
-    for (int j2 = 0; j2 < 4; ++j2)
-      if (j2 >= warp) mma2(&St[2 * j2], a, load_b_nk(Qs + j2 * 16 * ldk + kk * 16, ldk, lane));
-  }
+  rows_times_rows_t<K>(St, Ks + warp * 16 * ldk, Qs, ldk, lane, [&](int j2) { return j2 >= warp; });
 
   Acc8 dk[K / 8];
 #pragma unroll
@@ -741,11 +690,8 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
         if (okB) b.dGrow[(s.row0 + cs.base + sB) * p.H + h] -= vB;
       }
       bf* dvo = b.dv + s.row0 * sv + h * V;
-#pragma unroll
-      for (int y = 0; y < V / 8; ++y) {
-        if (okA) *reinterpret_cast<uint32_t*>(dvo + (cs.base + sA) * sv + 8 * y + 2 * qd) = pack_bf16(dv[y].x[0], dv[y].x[1]);
-        if (okB) *reinterpret_cast<uint32_t*>(dvo + (cs.base + sB) * sv + 8 * y + 2 * qd) = pack_bf16(dv[y].x[2], dv[y].x[3]);
-      }
+      store_rows_bf16<V / 8>(dv, okA ? dvo + (cs.base + sA) * sv : nullptr, okB ? dvo + (cs.base + sB) * sv : nullptr,
+                             lane);
     }
 
     {  // dk_w += dP^T Q_n + (d v)_w dU^T, dP^T = (V_w dO_n^T) o W^T.
@@ -783,11 +729,8 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
 
   // dk of the group's heads, valid rows.
   bf* dko = b.dk + s.row0 * sqk + grp * K;
-#pragma unroll
-  for (int x = 0; x < K / 8; ++x) {
-    if (okA) *reinterpret_cast<uint32_t*>(dko + (cs.base + sA) * sqk + 8 * x + 2 * qd) = pack_bf16(dk[x].x[0], dk[x].x[1]);
-    if (okB) *reinterpret_cast<uint32_t*>(dko + (cs.base + sB) * sqk + 8 * x + 2 * qd) = pack_bf16(dk[x].x[2], dk[x].x[3]);
-  }
+  store_rows_bf16<K / 8>(dk, okA ? dko + (cs.base + sA) * sqk : nullptr, okB ? dko + (cs.base + sB) * sqk : nullptr,
+                         lane);
 }
 
 // ---- B5: dg ----

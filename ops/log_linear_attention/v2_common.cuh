@@ -151,10 +151,57 @@ __device__ __forceinline__ ChunkSlots chunk_slots(const GpuSeq& s, int64_t n) {
   return c;
 }
 
+// How the 4 warps of a block split a K x V product (K rows, V columns) into
+// 16 x 16 tiles, by panels of PW <= 64 columns: each warp owns WM row tiles
+// and WN column tiles of a panel (all column tiles when K >= 64, else half).
+template <int K, int V>
+struct WarpTiles {
+  static constexpr int PW = V < 64 ? V : 64;  // V panel width
+  static constexpr int NP = V / PW;           // panels
+  static constexpr int MT = K / 16, NT = PW / 16;
+  static constexpr int WM = MT >= 4 ? MT / 4 : 1;   // row tiles per warp
+  static constexpr int WN = MT >= 4 ? NT : NT / 2;  // column tiles per warp
+  static_assert(WM * WN * kWarps == MT * NT, "whole tiles per warp");
+  __device__ static int m_tile(int warp, int i) { return MT >= 4 ? warp + kWarps * i : (warp & 1); }
+  __device__ static int n_tile(int warp, int jn) { return MT >= 4 ? jn : (warp >> 1) * WN + jn; }
+};
+
 // The lowest set bit of mask above bit j (-1 when none): the next node a
 // chunk reads, from the bit set of its reads.
 __device__ __forceinline__ int next_bit(uint64_t mask, int j) {
   return __ffsll(static_cast<long long>(mask & ~((2ull << j) - 1))) - 1;
+}
+
+// G (double and f32 relative to the chunk's first valid row) and lambda of
+// levels 0..7 of one head for a chunk's slots, in shared memory.
+struct HeadScalars {
+  double* Gd;   // [64]
+  float* G;     // [64]
+  float* lam;   // [64][8]
+};
+// Their bytes, and the view of them at `at`.
+constexpr size_t kHeadScalarBytes =
+    align128(sizeof(double) * kC) + align128(sizeof(float) * kC) + align128(sizeof(float) * kC * 8);
+__device__ __forceinline__ HeadScalars head_scalars_at(unsigned char* at) {
+  return HeadScalars{reinterpret_cast<double*>(at), reinterpret_cast<float*>(at + align128(sizeof(double) * kC)),
+                     reinterpret_cast<float*>(at + align128(sizeof(double) * kC) + align128(sizeof(float) * kC))};
+}
+// Head h's scalars from G per row (Gd_all, [rows][H]) and the level scales
+// (ls_all, [rows][H][L]); threads 0..63 of the block store them, the
+// caller's barrier publishes them.
+__device__ __forceinline__ void load_head_scalars(const GpuProblem& p, const GpuSeq& s, const ChunkSlots& cs,
+                                                  const double* Gd_all, const bf* ls_all, int64_t h, HeadScalars hs) {
+  const int r = threadIdx.x;
+  if (r >= kC) return;
+  const double* Gd = Gd_all + s.row0 * p.H + h;
+  const bf* ls = ls_all + s.row0 * p.H * p.L + h * p.L;
+  const bool ok = cs.ok(r);
+  const double gd = ok ? Gd[(cs.base + r) * p.H] : 0.0;
+  hs.Gd[r] = gd;
+  hs.G[r] = ok ? static_cast<float>(gd - Gd[(cs.base + cs.lo) * p.H]) : 0.0f;
+#pragma unroll
+  for (int l = 0; l < 8; ++l)
+    hs.lam[r * 8 + l] = ok && l < p.L ? __bfloat162float(ls[(cs.base + r) * p.H * p.L + l]) : 0.0f;
 }
 
 // ---- per-sequence scans (G from g, dg from dG) ----

@@ -32,21 +32,13 @@ namespace {
 constexpr int kStateHeads = 4;
 
 template <int K, int V>
-struct StateLayout {
-  static constexpr int PW = V < 64 ? V : 64;  // V panel width
-  static constexpr int NP = V / PW;
-  static constexpr int MT = K / 16, NT = PW / 16;   // 16 x 16 output tiles of a panel
-  static constexpr int WM = MT >= 4 ? MT / 4 : 1;   // m tiles per warp
-  static constexpr int WN = MT >= 4 ? NT : NT / 2;  // n tiles per warp
+struct StateLayout : WarpTiles<K, V> {
   static constexpr int ldk = K + kPad, ldv = V + kPad;
   static constexpr size_t k_off = 0;
   static constexpr size_t v_bytes = align128(sizeof(bf) * kC * ldv);
   static constexpr size_t v_off = k_off + align128(sizeof(bf) * kC * ldk);  // two heads' V tiles
   static constexpr size_t w_off = v_off + 2 * v_bytes;                       // two heads' row weights
   static constexpr size_t bytes = w_off + 2 * align128(sizeof(float) * kC);
-  static_assert(WM * WN * kWarps == MT * NT, "whole tiles per warp");
-  __device__ static int m_tile(int warp, int i) { return MT >= 4 ? warp + kWarps * i : (warp & 1); }
-  __device__ static int n_tile(int warp, int jn) { return MT >= 4 ? jn : (warp >> 1) * WN + jn; }
 };
 
 // U(n) = sum_i k_i (exp(G_e - G_i) v_i)^T (K x V) into tree level 0, for the
@@ -217,10 +209,8 @@ struct ChunkLayout {
   static constexpr size_t r1_off = q_off + align128(sizeof(bf) * kC * ldq);  // the K tile, then node panels
   static constexpr size_t r0_off = r1_off + kr_bytes;
   static constexpr size_t v_off = r0_off + align128(sizeof(bf) * K * ldv);
-  static constexpr size_t gd_off = v_off + align128(sizeof(bf) * kC * ldv);
-  static constexpr size_t g_off = gd_off + align128(sizeof(double) * kC);
-  static constexpr size_t lam_off = g_off + align128(sizeof(float) * kC);
-  static constexpr size_t bytes = lam_off + align128(sizeof(float) * kC * 8);
+  static constexpr size_t sc_off = v_off + align128(sizeof(bf) * kC * ldv);  // the head's scalars
+  static constexpr size_t bytes = sc_off + kHeadScalarBytes;
   static_assert(V % PW == 0 && PW % 16 == 0 && K % 16 == 0, "head dims");
 };
 
@@ -237,9 +227,7 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
   bf* Ks = reinterpret_cast<bf*>(smem + Lt::r1_off);
   bf* Vs = reinterpret_cast<bf*>(smem + Lt::v_off);
   auto Rbuf = [&](int64_t i) { return reinterpret_cast<bf*>(smem + ((i & 1) ? Lt::r1_off : Lt::r0_off)); };
-  double* GdS = reinterpret_cast<double*>(smem + Lt::gd_off);  // G per slot (double)
-  float* Gs = reinterpret_cast<float*>(smem + Lt::g_off);      // G per slot relative to the first valid row
-  float* lamS = reinterpret_cast<float*>(smem + Lt::lam_off);  // [64][8] lambda levels 0..7
+  const HeadScalars hs = head_scalars_at(smem + Lt::sc_off);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, qd = lane & 3;
   const int tA = warp * 16 + (lane >> 2), tB = tA + 8;
 
@@ -272,16 +260,7 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
   issue_tile<K>(Ks, ldq, kC, [&](int r) -> const bf* { return cs.ok(r) ? k + (cs.base + r) * sqk : nullptr; });
   issue_v(0);
   if (nr > 0) issue_read(0, first_read, Rbuf(0));
-  if (tid < kC) {
-    const int r = tid;
-    const bool ok = cs.ok(r);
-    const double gd = ok ? Gd[(cs.base + r) * p.H] : 0.0;
-    GdS[r] = gd;
-    Gs[r] = ok ? static_cast<float>(gd - Gd[(cs.base + cs.lo) * p.H]) : 0.0f;
-#pragma unroll
-    for (int l = 0; l < 8; ++l)
-      lamS[r * 8 + l] = ok && l < p.L ? __bfloat162float(ls[(cs.base + r) * sls + l]) : 0.0f;
-  }
+  load_head_scalars(p, s, cs, f.Gd, reinterpret_cast<const bf*>(f.ls), h, hs);
   cp_async_wait_all();
   __syncthreads();
 
@@ -291,13 +270,7 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
     Acc8 S[8];
 #pragma unroll
     for (int j = 0; j < 8; ++j) zero(S[j]);
-#pragma unroll
-    for (int kk = 0; kk < K / 16; ++kk) {
-      const FragA16 a = load_a(Qs + warp * 16 * ldq + kk * 16, ldq, lane);
-#pragma unroll
-      for (int j2 = 0; j2 < 4; ++j2)
-        if (j2 <= warp) mma2(&S[2 * j2], a, load_b_nk(Ks + j2 * 16 * ldq + kk * 16, ldq, lane));
-    }
+    rows_times_rows_t<K>(S, Qs + warp * 16 * ldq, Ks, ldq, lane, [&](int j2) { return j2 <= warp; });
 #pragma unroll
     for (int j2 = 0; j2 < 4; ++j2) {
       if (j2 > warp) {
@@ -311,13 +284,13 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
           const int t = e < 2 ? tA : tB, c = 8 * j + 2 * qd + (e & 1);
           float w = 0.0f;
           if ((e < 2 ? okA : okB) && c <= t && c >= cs.lo)
-            w = lamS[t * 8 + (32 - __clz(t ^ c))] * __expf(Gs[t] - Gs[c]);
+            w = hs.lam[t * 8 + (32 - __clz(t ^ c))] * __expf(hs.G[t] - hs.G[c]);
           S[j].x[e] *= w;
         }
       P[j2] = a_from_acc(S[2 * j2], S[2 * j2 + 1]);
     }
   }
-  const double GdA = GdS[tA], GdB = GdS[tB];
+  const double GdA = hs.Gd[tA], GdB = hs.Gd[tB];
 
   for (int pv = 0; pv < Lt::NP; ++pv) {
     if (pv > 0) {
@@ -363,11 +336,8 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
     }
 
     // The valid rows of the panel.
-#pragma unroll
-    for (int y = 0; y < PW / 8; ++y) {
-      if (okA) *reinterpret_cast<uint32_t*>(o + (cs.base + tA) * sv + pv * PW + 8 * y + 2 * qd) = pack_bf16(O[y].x[0], O[y].x[1]);
-      if (okB) *reinterpret_cast<uint32_t*>(o + (cs.base + tB) * sv + pv * PW + 8 * y + 2 * qd) = pack_bf16(O[y].x[2], O[y].x[3]);
-    }
+    store_rows_bf16<PW / 8>(O, okA ? o + (cs.base + tA) * sv + pv * PW : nullptr,
+                            okB ? o + (cs.base + tB) * sv + pv * PW : nullptr, lane);
   }
 }
 

@@ -121,6 +121,35 @@ __device__ __forceinline__ FragA16 a_from_acc(const Acc8& lo, const Acc8& hi) {
   return a;
 }
 
+// S += A_w B^T over D: A_w the warp's 16 rows at a_rows, B the 64 rows of
+// bt (both row-major, pitch ld), for the 16-column blocks j2 of S that
+// take(j2) selects (warp-uniform: a chunk's causal blocks); the other tiles
+// are left as they are.
+template <int D, class Take>
+__device__ __forceinline__ void rows_times_rows_t(Acc8 (&S)[8], const __nv_bfloat16* a_rows,
+                                                  const __nv_bfloat16* bt, int ld, int lane, Take take) {
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    const FragA16 a = load_a(a_rows + kk * 16, ld, lane);
+#pragma unroll
+    for (int j2 = 0; j2 < 4; ++j2)
+      if (take(j2)) mma2(&S[2 * j2], a, load_b_nk(bt + j2 * 16 * ld + kk * 16, ld, lane));
+  }
+}
+
+// Accumulator tiles acc[0 .. N - 1] (16 x 8N) as bf16 to the row of lane
+// group g at outA and the row g + 8 at outB (each the row's first element;
+// a null row is skipped).
+template <int N>
+__device__ __forceinline__ void store_rows_bf16(const Acc8* acc, __nv_bfloat16* outA, __nv_bfloat16* outB, int lane) {
+  const int c = 2 * (lane & 3);
+#pragma unroll
+  for (int x = 0; x < N; ++x) {
+    if (outA) *reinterpret_cast<uint32_t*>(outA + 8 * x + c) = pack_bf16(acc[x].x[0], acc[x].x[1]);
+    if (outB) *reinterpret_cast<uint32_t*>(outB + 8 * x + c) = pack_bf16(acc[x].x[2], acc[x].x[3]);
+  }
+}
+
 // Sum over the 4 lanes of a quad (the lanes holding one accumulator row).
 __device__ __forceinline__ float quad_sum(float v) {
   v += __shfl_xor_sync(0xffffffffu, v, 1);
