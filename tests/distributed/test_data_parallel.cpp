@@ -16,21 +16,14 @@
 #include "nn/layers/linear.h"
 #include "ops/ops.h"
 #include "test_util.h"
+#include "two_layer_net.h"
 
 using namespace loglin;
 using namespace loglin::dist;
 
 namespace {
 
-// A two-layer classifier: 6 features -> 16 -> 5 classes.
-struct Net : nn::Module {
-  std::shared_ptr<nn::Linear> fc1, fc2;
-  explicit Net(Generator& gen) {
-    fc1 = register_module("fc1", std::make_shared<nn::Linear>(nn::LinearOptions(6, 16).init_std(0.5), gen));
-    fc2 = register_module("fc2", std::make_shared<nn::Linear>(nn::LinearOptions(16, 5).init_std(0.5), gen));
-  }
-  Tensor forward(const Tensor& x) const { return fc2->forward(tanh(fc1->forward(x))); }
-};
+using Net = dp_test::TwoLayerNet;
 
 constexpr int64_t kBatch = 24;  // a multiple of 1, 2, 3, 4 and of 2 micro-steps on each
 

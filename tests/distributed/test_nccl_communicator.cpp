@@ -18,6 +18,7 @@
 #include "nn/layers/linear.h"
 #include "ops/ops.h"
 #include "test_util.h"
+#include "two_layer_net.h"
 
 using namespace loglin;
 
@@ -146,15 +147,7 @@ TEST_CASE("nccl rendezvous: clearing creates the directory and removes a previou
 
 namespace {
 
-// 6 features -> 16 -> 5 classes, on the CPU until moved.
-struct TwoLayer : nn::Module {
-  std::shared_ptr<nn::Linear> fc1, fc2;
-  explicit TwoLayer(Generator& gen) {
-    fc1 = register_module("fc1", std::make_shared<nn::Linear>(nn::LinearOptions(6, 16).init_std(0.5), gen));
-    fc2 = register_module("fc2", std::make_shared<nn::Linear>(nn::LinearOptions(16, 5).init_std(0.5), gen));
-  }
-  Tensor forward(const Tensor& x) const { return fc2->forward(tanh(fc1->forward(x))); }
-};
+using TwoLayer = dp_test::TwoLayerNet;  // on the CPU until moved
 
 // The gradients of a data-parallel step over `world` GPUs (one thread each,
 // NCCL, buckets launched from the grad-ready hooks), rank 0's, on the CPU.
