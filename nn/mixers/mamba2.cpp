@@ -70,28 +70,33 @@ Mamba2Mixer::Mamba2Mixer(const Mamba2Options& o, bool log_linear, Generator& gen
                                              LinearOptions(d_inner_, o.d_model()).bias(false).init_std(o.out_init_std()), gen));
 }
 
-// zxbcdt [..., d_proj] (before the conv), xbc_conv [..., conv_dim] (after it).
-Mamba2Mixer::Parts Mamba2Mixer::project(const Tensor& zxbcdt, const Tensor& xbc_conv) const {
+std::vector<Tensor> Mamba2Mixer::split_projection(const Tensor& zxbcdt) const {
+  std::vector<int64_t> sizes{d_inner_, conv_dim_, n_heads_};
+  if (log_linear_) sizes.push_back(n_heads_ * n_levels_);
+  return split(zxbcdt, -1, sizes);
+}
+
+// pieces: split_projection's views; xbc_conv [..., conv_dim] (after the conv).
+// split() rather than narrow(): one gradient for each projection, not one
+// zero-filled full-size tensor per piece summed in the backward.
+Mamba2Mixer::Parts Mamba2Mixer::project(const std::vector<Tensor>& pieces, const Tensor& xbc_conv) const {
   const int64_t H = n_heads_, P = options.head_dim(), G = options.n_groups(), N = options.d_state();
-  Shape lead(zxbcdt.shape().begin(), zxbcdt.shape().end() - 1);
+  Shape lead(xbc_conv.shape().begin(), xbc_conv.shape().end() - 1);
   auto shaped = [&](const Tensor& t, std::initializer_list<int64_t> tail) {
     Shape s = lead;
     s.insert(s.end(), tail);
     return t.reshape(s);
   };
   Parts p;
-  p.z = zxbcdt.narrow(-1, 0, d_inner_);
-  Tensor xbc = silu(xbc_conv);
-  p.x = shaped(xbc.narrow(-1, 0, d_inner_), {H, P});
-  p.k = shaped(xbc.narrow(-1, d_inner_, G * N), {G, N});
-  p.q = shaped(xbc.narrow(-1, d_inner_ + G * N, G * N), {G, N});
-  Tensor dt = softplus(zxbcdt.narrow(-1, d_inner_ + conv_dim_, H) + dt_bias);
+  p.z = pieces[0];
+  std::vector<Tensor> xbc = split(silu(xbc_conv), -1, {d_inner_, G * N, G * N});
+  p.x = shaped(xbc[0], {H, P});
+  p.k = shaped(xbc[1], {G, N});
+  p.q = shaped(xbc[2], {G, N});
+  Tensor dt = softplus(pieces[2] + dt_bias);
   p.g = dt * neg(exp(A_log));
   p.v = p.x * dt.unsqueeze(-1);
-  if (log_linear_) {
-    Tensor dl = shaped(zxbcdt.narrow(-1, d_inner_ + conv_dim_ + H, H * n_levels_), {H, n_levels_});
-    p.lambda = softplus(dl * Lambda);
-  }
+  if (log_linear_) p.lambda = softplus(shaped(pieces[3], {H, n_levels_}) * Lambda);
   return p;
 }
 
@@ -105,8 +110,8 @@ Tensor Mamba2Mixer::finish(const Parts& p, const Tensor& y) const {
 Tensor Mamba2Mixer::forward(const Tensor& x) const {
   LOGLIN_CHECK(x.dim() == 3 && x.size(2) == options.d_model(), "[{}] input must be [B, T, {}], got {}", type_name(),
                options.d_model(), shape_str(x.shape()));
-  Tensor zxbcdt = in_proj->forward(x);
-  Parts p = project(zxbcdt, conv->forward(zxbcdt.narrow(-1, d_inner_, conv_dim_)));
+  std::vector<Tensor> pieces = split_projection(in_proj->forward(x));
+  Parts p = project(pieces, conv->forward(pieces[1]));
   // Mamba-2 (lambda == 1) takes the scalar-decay path, which pays for no levels.
   Tensor y = log_linear_
                  ? log_linear_attention(p.q, p.k, p.v, p.g, p.lambda,
@@ -132,9 +137,9 @@ Tensor Mamba2Mixer::step(const Tensor& x, MixerState& state) const {
   const int64_t B = x.size(0), T = x.size(1), H = n_heads_;
   std::vector<Tensor> outs;
   for (int64_t t = 0; t < T; ++t) {
-    Tensor zxbcdt = in_proj->forward(x.select(1, t));  // [B, d_proj]
-    Tensor xbc = conv->step(zxbcdt.narrow(-1, d_inner_, conv_dim_), st->conv);
-    Parts p = project(zxbcdt, xbc);
+    std::vector<Tensor> pieces = split_projection(in_proj->forward(x.select(1, t)));  // of [B, d_proj]
+    Tensor xbc = conv->step(pieces[1], st->conv);
+    Parts p = project(pieces, xbc);
     Tensor y;
     if (log_linear_) {
       y = log_linear_attention_step(st->ssm, p.q, p.k, p.v, p.g, p.lambda);

@@ -9,6 +9,7 @@
 // Mamba2 is the same layer with lambda == 1 and no dl outputs.
 #pragma once
 #include <memory>
+#include <vector>
 
 #include "core/rng.h"
 #include "nn/layers/conv1d.h"
@@ -61,7 +62,10 @@ class Mamba2Mixer : public Mixer {
 
  private:
   struct Parts;  // the projections of one input, split and activated
-  Parts project(const Tensor& zxbcdt, const Tensor& xbc_conv) const;
+  // in_proj's output as views: z, xBC (the conv's input), dt and, for the
+  // log-linear mixer, the level-scale logits.
+  std::vector<Tensor> split_projection(const Tensor& zxbcdt) const;
+  Parts project(const std::vector<Tensor>& pieces, const Tensor& xbc_conv) const;
   Tensor finish(const Parts& p, const Tensor& y) const;
 
   bool log_linear_;

@@ -121,4 +121,50 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
   return parts;
 }
 
+std::vector<Tensor> split(const Tensor& x, int64_t dim, const std::vector<int64_t>& sizes) {
+  LOGLIN_CHECK(x.defined(), "[split] the tensor is undefined");
+  LOGLIN_CHECK(x.dim() > 0, "[split] cannot split a 0-dim tensor");
+  LOGLIN_CHECK(!sizes.empty(), "[split] needs at least one size");
+  const int64_t d = normalize_dim(dim, x.dim(), "split");
+  int64_t total = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    LOGLIN_CHECK(sizes[i] >= 0, "[split] size {} is {}; sizes must be non-negative", i, sizes[i]);
+    total += sizes[i];
+  }
+  LOGLIN_CHECK(total == x.size(d), "[split] sizes {} add up to {}, but dim {} of shape {} has {}", shape_str(sizes),
+               total, dim, shape_str(x.shape()), x.size(d));
+  std::vector<Tensor> parts;
+  std::vector<int64_t> starts;
+  {
+    NoGradGuard no_grad;  // the views are recorded below as one node
+    int64_t start = 0;
+    for (int64_t n : sizes) {
+      starts.push_back(start);
+      parts.push_back(narrow(x, d, start, n));
+      start += n;
+    }
+  }
+  autograd::record("split", {x}, parts,
+                   [d, starts, sizes, shape = x.shape(), strides = x.strides()](autograd::BackwardContext& ctx) {
+                     DType dtype = DType::f32;
+                     Device device = Device::cpu();
+                     for (const Tensor& g : ctx.grads)
+                       if (g.defined()) {
+                         dtype = g.dtype();
+                         device = g.device();
+                       }
+                     // x's memory order, as in unbind: a split of a permuted
+                     // view gets a gradient whose views back are free.
+                     Tensor dx = empty_in_layout_of(shape, strides, dtype, device);
+                     for (size_t i = 0; i < starts.size(); ++i) {
+                       if (sizes[i] == 0) continue;
+                       Tensor window = narrow(dx, d, starts[i], sizes[i]);
+                       if (ctx.grads[i].defined()) core::copy_into(window, ctx.grads[i]);
+                       else core::fill(window, 0.0);
+                     }
+                     return std::vector<Tensor>{dx};
+                   });
+  return parts;
+}
+
 }  // namespace loglin

@@ -29,6 +29,13 @@ void add_shape_gradcheck_cases(std::vector<GradcheckCase>& cases) {
   cases.push_back({"stack", "a[2,3] b[2,3] dim 0",
                    [](Generator& g) { return std::vector<Tensor>{gc_randn(g, {2, 3}), gc_randn(g, {2, 3})}; },
                    [](const std::vector<Tensor>& x) { return stack({x[0], x[1]}, 0); }});
+  // The middle piece unused: its gradient is the zeros split fills in.
+  cases.push_back({"split", "x[2,7,3] dim 1 into 2+1+4",
+                   [](Generator& g) { return std::vector<Tensor>{gc_randn(g, {2, 7, 3})}; },
+                   [](const std::vector<Tensor>& x) {
+                     auto p = split(x[0], 1, {2, 1, 4});
+                     return cat({mul(p[2], p[2]), mul(p[0], 3.0)}, 1);
+                   }});
   // One slice unused: its gradient is the zeros unbind fills in.
   cases.push_back({"unbind", "x[2,3,4] dim 1",
                    [](Generator& g) { return std::vector<Tensor>{gc_randn(g, {2, 3, 4})}; },

@@ -122,3 +122,21 @@ TEST_CASE("unbind gives views, and its gradient follows the input's memory order
       for (int64_t k = 0; k < 4; ++k) CHECK(g[(i * 3 + j) * 4 + k] == (j == 0 ? 2.0f : j == 1 ? 0.0f : 1.0f));
   LL_CHECK_ERROR(unbind(Tensor::scalar(1.0), 0), "[unbind] cannot unbind a 0-dim tensor");
 }
+
+TEST_CASE("split gives views of consecutive pieces, and one gradient for the input", "[ops]") {
+  Tensor x = randn({3, 10}).set_requires_grad(true);
+  std::vector<Tensor> parts = split(x, -1, {4, 0, 5, 1});
+  REQUIRE(parts.size() == 4);
+  CHECK(parts[0].shape() == Shape{3, 4});
+  CHECK(parts[1].shape() == Shape{3, 0});
+  CHECK(parts[2].raw_data() == x.narrow(1, 4, 5).raw_data());  // a view, not a copy
+  CHECK(parts[2].to_vector<float>() == x.narrow(1, 4, 5).to_vector<float>());
+  CHECK(parts[3].to_vector<float>() == x.narrow(1, 9, 1).to_vector<float>());
+  sum(mul(parts[0], 2.0)).backward();  // parts 2 and 3 get no gradient: zeros
+  std::vector<float> g = x.grad().to_vector<float>();
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t j = 0; j < 10; ++j) CHECK(g[i * 10 + j] == (j < 4 ? 2.0f : 0.0f));
+  LL_CHECK_ERROR(split(x, 1, {4, 5}), "[split] sizes [4, 5] add up to 9, but dim 1 of shape [3, 10] has 10");
+  LL_CHECK_ERROR(split(x, 1, {11, -1}), "[split] size 1 is -1; sizes must be non-negative");
+  LL_CHECK_ERROR(split(x, 2, {10}), "[split]");
+}
