@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Sums Nsight Compute's per-kernel gpu__time_duration (CSV from
 `ncu --csv --metrics gpu__time_duration.sum`) by kernel name and prints the
-top kernels as a markdown table."""
+top kernels (default 15; a second argument sets how many) as a markdown
+table."""
 import csv
 import re
 import sys
@@ -46,4 +47,4 @@ def main(path: str, top: int = 15) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 15)

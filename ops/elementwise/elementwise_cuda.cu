@@ -9,10 +9,17 @@
 //                           scalar tail.
 //   binary_row_kernel       [R, D] op [D] (or [D] op [R, D]): the bias-like
 //                           broadcast; vectorised when D and the pointers allow.
+//   binary_inner_kernel     strided or broadcast operands whose innermost dim
+//                           is contiguous (stride 1) or broadcast (stride 0),
+//                           like a narrow()ed view times a per-row scale:
+//                           N elements per offset computation, 16-byte loads.
 //   binary_strided_kernel   anything else numpy broadcasting gives, through
 //                           the merged StridedLayouts.
 //
 // Every loop is grid-stride, so any n runs on a capped grid.
+#include <type_traits>
+#include <utility>
+
 #include "core/cuda_launch.cuh"
 #include "ops/elementwise/elementwise_cuda.h"
 
@@ -146,6 +153,73 @@ __global__ void binary_strided_kernel(T* __restrict__ out, const T* a, StridedLa
   }
 }
 
+// Packs of N outputs along the innermost dim (its extent is a multiple of N,
+// so a pack never crosses a row). kAVec / kBVec: that operand has stride 1
+// there (a 16-byte load, aligned because every other stride is a multiple of
+// N) rather than 0 (one element repeated).
+template <int N, bool kAVec, bool kBVec, class I, class T, class F>
+__global__ void binary_inner_kernel(T* __restrict__ out, const T* a, StridedLayout la, const T* b, StridedLayout lb,
+                                    I packs, F f) {
+  using P = Pack<T, N>;
+  const I stride = static_cast<I>(gridDim.x) * blockDim.x;
+  for (I p = static_cast<I>(blockIdx.x) * blockDim.x + threadIdx.x; p < packs; p += stride) {
+    const StridedLayout* const ls[2] = {&la, &lb};
+    int64_t off[2];
+    offsets_of<I, 2>(p * N, ls, off);
+    P va, vb, o;
+    if constexpr (kAVec) va = *reinterpret_cast<const P*>(a + off[0]);
+    else
+#pragma unroll
+      for (int j = 0; j < N; ++j) va.v[j] = a[off[0]];
+    if constexpr (kBVec) vb = *reinterpret_cast<const P*>(b + off[1]);
+    else
+#pragma unroll
+      for (int j = 0; j < N; ++j) vb.v[j] = b[off[1]];
+#pragma unroll
+    for (int j = 0; j < N; ++j) o.v[j] = f(va.v[j], vb.v[j]);
+    reinterpret_cast<P*>(out)[p] = o;
+  }
+}
+
+// Whether binary_inner_kernel<N> can take these layouts: a shared innermost
+// dim of extent % N == 0 along which each operand has stride 0 or 1, and
+// 16-byte alignment of every pack an operand of stride 1 loads.
+template <int N, class T>
+bool inner_packs_fit(const T* out, const T* a, const StridedLayout& la, const T* b, const StridedLayout& lb) {
+  if (la.ndim == 0 || la.shape[la.ndim - 1] % N != 0 || !aligned16(out)) return false;
+  for (const auto& [ptr, l] : {std::pair{a, &la}, std::pair{b, &lb}}) {
+    const int64_t inner = l->strides[l->ndim - 1];
+    if (inner != 0 && inner != 1) return false;
+    if (inner == 1) {
+      if (!aligned16(ptr)) return false;
+      for (int d = 0; d + 1 < l->ndim; ++d)
+        if (l->strides[d] % N != 0) return false;
+    }
+  }
+  return true;
+}
+
+template <class T, class F>
+void launch_inner(T* out, const T* a, const StridedLayout& la, const T* b, const StridedLayout& lb, int64_t n,
+                  const F& f, cudaStream_t s) {
+  constexpr int N = kVec<T>;
+  const int64_t packs = n / N;
+  auto go = [&](auto a_tag, auto b_tag) {
+    constexpr bool kA = decltype(a_tag)::value, kB = decltype(b_tag)::value;
+    // p * N stays below 2^32 when n < 2^31 (a grid-stride step is at most 2^28 packs).
+    if (n <= INT32_MAX)
+      binary_inner_kernel<N, kA, kB, uint32_t><<<blocks_for(packs), kThreads, 0, s>>>(out, a, la, b, lb,
+                                                                                      static_cast<uint32_t>(packs), f);
+    else
+      binary_inner_kernel<N, kA, kB, int64_t><<<blocks_for(packs), kThreads, 0, s>>>(out, a, la, b, lb, packs, f);
+  };
+  const bool a_vec = la.strides[la.ndim - 1] == 1, b_vec = lb.strides[lb.ndim - 1] == 1;
+  if (a_vec && b_vec) go(std::true_type{}, std::true_type{});
+  else if (a_vec) go(std::true_type{}, std::false_type{});
+  else if (b_vec) go(std::false_type{}, std::true_type{});
+  else go(std::false_type{}, std::false_type{});
+}
+
 bool is_flat(const StridedLayout& l) { return l.ndim == 0 || (l.ndim == 1 && l.strides[0] == 1); }
 
 }  // namespace
@@ -182,6 +256,11 @@ void elementwise_binary(T* out, const T* a, const StridedLayout& la, const T* b,
       LOGLIN_CUDA_LAUNCHED(name);
       return;
     }
+  }
+  if (inner_packs_fit<kVec<T>>(out, a, la, b, lb)) {
+    launch_inner(out, a, la, b, lb, n, op, s);
+    LOGLIN_CUDA_LAUNCHED(name);
+    return;
   }
   if (n <= INT32_MAX)
     binary_strided_kernel<uint32_t><<<blocks_for(n), kThreads, 0, s>>>(out, a, la, b, lb, static_cast<uint32_t>(n), op);

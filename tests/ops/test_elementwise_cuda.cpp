@@ -176,6 +176,27 @@ TEST_CASE("cuda: binary ops on strided views", "[cuda][ops]") {
   }
 }
 
+TEST_CASE("cuda: binary ops on narrowed views against a per-row scale", "[cuda][ops]") {
+  LOGLIN_REQUIRE_CUDA();
+  // Mamba-2's x * dt: x a narrow of the last dim of a wider projection,
+  // reshaped to [B, T, H, P], times dt [B, T, H, 1]. Start 0 and 4 keep the
+  // 16-byte packs aligned (the vectorised inner-dim path); start 2 does not,
+  // and P = 6 is not a whole number of packs (both take the general path).
+  for (DType dtype : {DType::f32, DType::f64}) {
+    for (const auto& [start, P] : std::vector<std::pair<int64_t, int64_t>>{{0, 64}, {4, 64}, {2, 64}, {0, 6}}) {
+      Generator gen(13);
+      const int64_t H = 5, W = start + H * P + 7;
+      Tensor wide = randn({2, 33, W}, dtype, gen);
+      Tensor scale = rand({2, 33, H, 1}, 0.5, 2.0, dtype, gen);
+      const View piece = [start, H, P](const Tensor& t) { return t.narrow(-1, start, H * P).reshape({2, 33, H, P}); };
+      for (const auto& [name, f] : binary_ops()) {
+        check_binary(name, f, wide, scale, tol_for(dtype), piece);
+        check_binary(name, f, scale, wide, tol_for(dtype), same, piece);
+      }
+    }
+  }
+}
+
 TEST_CASE("cuda: elementwise ops keep tensors on the device and reject mixed devices", "[cuda][ops]") {
   LOGLIN_REQUIRE_CUDA();
   Tensor a = on_gpu(randn({4, 5}));
