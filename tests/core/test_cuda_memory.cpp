@@ -1,6 +1,7 @@
 // CUDA tensors: device memory, copies to and from the host, the caching
 // allocator. Skipped where no GPU answers.
 #include "catch.h"
+#include "autograd/engine.h"
 #include "core/cuda_memory.h"
 #include "core/rng.h"
 #include "ops/ops.h"
@@ -31,6 +32,48 @@ TEST_CASE("strided and converting copies to the GPU go through the host", "[cuda
   CHECK(Tensor::zeros({3, 3}, DType::f32, Device::cuda()).to_vector<float>() == std::vector<float>(9, 0.0f));
   CHECK(Tensor::full({2}, 2.5, DType::f32, Device::cuda()).to_vector<float>() == std::vector<float>{2.5f, 2.5f});
   CHECK(Tensor::ones({2}, DType::f32, Device::cuda()).str().find("device=cuda:0") != std::string::npos);
+}
+
+TEST_CASE("on-device copies into and out of row windows match the host, every path", "[cuda]") {
+  LOGLIN_REQUIRE_CUDA();
+  // A [3, 40, W] buffer and windows of its last dim: starts 0 and 4 with
+  // widths divisible by 4 take the vectorised inner-dim copy (also with a
+  // dtype change and from a broadcast column); start 2, width 6 and the odd
+  // row width W = 41 take the general strided copy.
+  for (int64_t W : {40, 41}) {
+    for (const auto& [start, width] : std::vector<std::pair<int64_t, int64_t>>{{0, 16}, {4, 32}, {2, 16}, {4, 6}}) {
+      for (DType src_dt : {DType::f32, DType::bf16}) {
+        INFO("W " << W << " start " << start << " width " << width << " src " << dtype_name(src_dt));
+        Tensor src = randn({3, 40, width}).to(src_dt);
+        Tensor host = Tensor::zeros({3, 40, W});
+        core::copy_into(host.narrow(2, start, width), src);
+        Tensor dev = Tensor::zeros({3, 40, W}, DType::f32, Device::cuda());
+        core::copy_into(dev.narrow(2, start, width), src.to(Device::cuda()));
+        CHECK(dev.to_vector<float>() == host.to_vector<float>());
+        // And back out of the window into a dense bf16 tensor.
+        Tensor out = Tensor::empty({3, 40, width}, DType::bf16, Device::cuda());
+        core::copy_into(out, dev.narrow(2, start, width));
+        CHECK(out.to_vector<float>() == host.narrow(2, start, width).to(DType::bf16).to_vector<float>());
+        // A column broadcast along the window.
+        Tensor col = randn({3, 40, 1});
+        core::copy_into(host.narrow(2, start, width), col);
+        core::copy_into(dev.narrow(2, start, width), col.to(Device::cuda()));
+        CHECK(dev.to_vector<float>() == host.to_vector<float>());
+      }
+    }
+  }
+  // Gradient sums: 4-aligned and not, with a tail.
+  for (int64_t n : {1, 4, 4099}) {
+    Tensor a = randn({n}).to(Device::cuda()), b = randn({n}).to(Device::cuda());
+    Tensor sum_ab = autograd::add_gradients(a, b);
+    std::vector<float> av = a.to_vector<float>(), bv = b.to_vector<float>(), sv = sum_ab.to_vector<float>();
+    for (int64_t i = 0; i < n; ++i) CHECK(sv[i] == av[i] + bv[i]);
+    if (n > 4) {
+      Tensor a1 = a.narrow(0, 1, n - 1), b1 = b.narrow(0, 1, n - 1);
+      std::vector<float> s1 = autograd::add_gradients(a1, b1).to_vector<float>();
+      for (int64_t i = 0; i + 1 < n; ++i) CHECK(s1[i] == av[i + 1] + bv[i + 1]);
+    }
+  }
 }
 
 TEST_CASE("gradients flow back through to(device)", "[cuda]") {
