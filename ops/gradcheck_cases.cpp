@@ -23,6 +23,7 @@ const std::vector<GradcheckCase>& gradcheck_cases() {
     add_scalar_decay_gradcheck_cases(c);
     add_rotary_gradcheck_cases(c);
     add_attention_gradcheck_cases(c);
+    add_swiglu_gradcheck_cases(c);
     return c;
   }();
   return cases;

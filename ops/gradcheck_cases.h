@@ -59,5 +59,6 @@ void add_log_linear_attention_gradcheck_cases(std::vector<GradcheckCase>& cases)
 void add_scalar_decay_gradcheck_cases(std::vector<GradcheckCase>& cases);
 void add_rotary_gradcheck_cases(std::vector<GradcheckCase>& cases);
 void add_attention_gradcheck_cases(std::vector<GradcheckCase>& cases);
+void add_swiglu_gradcheck_cases(std::vector<GradcheckCase>& cases);
 
 }  // namespace loglin

@@ -18,4 +18,5 @@
 #include "ops/shape/cat.h"
 #include "ops/shape/view_ops.h"
 #include "ops/softmax/softmax.h"
+#include "ops/swiglu/swiglu.h"
 #include "ops/where/where.h"

@@ -11,6 +11,6 @@ SwiGLU::SwiGLU(const SwiGLUOptions& o, Generator& gen) : options(o) {
       "down", std::make_shared<Linear>(LinearOptions(o.hidden(), o.dim()).bias(false).init_std(o.out_init_std()), gen));
 }
 
-Tensor SwiGLU::forward(const Tensor& x) const { return down->forward(silu(gate->forward(x)) * up->forward(x)); }
+Tensor SwiGLU::forward(const Tensor& x) const { return down->forward(swiglu(gate->forward(x), up->forward(x))); }
 
 }  // namespace loglin::nn
