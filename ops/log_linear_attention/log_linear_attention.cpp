@@ -410,3 +410,23 @@ LogLinearState LogLinearState::zeros(int64_t N, int64_t H, int64_t L, int64_t K,
 }
 
 }  // namespace loglin
+
+namespace loglin::lla {
+
+std::optional<Tensor> autocast_tensor_core_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                     const Tensor& g, const Tensor& level_scales,
+                                                     const LogLinearAttentionOptions& options) {
+#if LOGLIN_WITH_CUDA
+  if (on_cuda(q) && autocast_dtype() == DType::bf16 && !options.has_initial_state() &&
+      !options.return_final_state())
+    if (std::optional<LogLinearAttentionOutput> out =
+            cuda_native_bf16(q, k, v, g, level_scales, options, /*autocast=*/true))
+      return std::move(out->o);
+#else
+  (void)q, (void)k, (void)v, (void)g, (void)level_scales, (void)options;
+#endif
+  return std::nullopt;
+}
+
+}  // namespace loglin::lla
+

@@ -20,6 +20,7 @@
 // compute dtype (f32, or f64 with f64 inputs).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/tensor.h"
@@ -137,3 +138,16 @@ LogLinearAttentionGrads log_linear_attention_naive_backward(const Tensor& q, con
                                                             const Tensor& cu_seqlens = Tensor());
 
 }  // namespace loglin
+
+namespace loglin::lla {
+
+// o of log_linear_attention for f32 inputs on CUDA under bf16 autocast when
+// a kernel version with native bf16 launchers (tensor cores) takes the call,
+// differentiable as the op is; nullopt, with nothing computed, otherwise.
+// scalar_decay_attention's road to the tensor cores (level_scales all 1).
+std::optional<Tensor> autocast_tensor_core_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                     const Tensor& g, const Tensor& level_scales,
+                                                     const LogLinearAttentionOptions& options);
+
+}  // namespace loglin::lla
+

@@ -8,7 +8,9 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "ops/autocast.h"
 #include "ops/log_linear_attention/chunk_cpu.h"
+#include "ops/log_linear_attention/log_linear_attention.h"
 #include "ops/op_checks.h"
 #if LOGLIN_WITH_CUDA
 #include "ops/log_linear_attention/gpu_plan.h"
@@ -58,6 +60,22 @@ Tensor scalar_decay_attention(const Tensor& q, const Tensor& k, const Tensor& v,
   const lla::Layout lay = lla::check_qkvg(kOpName, q, k, v, g, options.cu_seqlens(), options.chunk_size());
   const DType D = q.dtype();
   const int64_t B = q.size(0), T = q.size(1);
+#if LOGLIN_WITH_CUDA
+  // Under bf16 autocast on CUDA the log-linear tensor-core kernels compute
+  // this op as log-linear attention with every level scale 1 (the identity
+  // above): one tree more than the scan needs, but on tensor cores, where the
+  // SIMT scan below walks the chunks one after another. Their level-scale
+  // gradient is dropped (the scales are a constant).
+  if (on_cuda(q) && autocast_dtype() == DType::bf16 && T > 0) {
+    int64_t levels = 1;
+    for (int64_t last = T - 1; last > 0; last >>= 1) ++levels;  // bit_length(T - 1) + 1
+    const Tensor ones = Tensor::ones({B, T, lay.H, levels}, DType::f32, q.device());
+    LogLinearAttentionOptions lo;
+    lo.chunk_size(options.chunk_size());
+    if (options.cu_seqlens().defined()) lo.cu_seqlens(options.cu_seqlens());
+    if (std::optional<Tensor> o = lla::autocast_tensor_core_attention(q, k, v, g, ones, lo)) return std::move(*o);
+  }
+#endif
   const Tensor qc = prepared(q, D), kc = prepared(k, D), vc = prepared(v, D), gc = prepared(g, D);
   const Device dev = q.device();
   Tensor o = Tensor::empty({B, T, lay.H, lay.V}, D, dev);

@@ -51,7 +51,11 @@ class ScalarDecayOptions {
 // The op, differentiable in q, k, v and g (hand-written chunked backward).
 //   q, k [B, T, G, K]; v [B, T, H, V]; g [B, T, H] with G dividing H (head h
 //   reads q/k group h / (H / G)). Returns o [B, T, H, V].
-// Equal to log_linear_attention with level_scales all ones (to rounding).
+// Equal to log_linear_attention with level_scales all ones (to rounding);
+// under bf16 autocast on CUDA it is computed that way, on log-linear
+// attention's tensor-core kernels, when one takes the call (K, V in {32, 64,
+// 128, 256}, chunk 64); otherwise by the SIMT scan of
+// scalar_decay_attention_cuda.cu.
 Tensor scalar_decay_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
                               const ScalarDecayOptions& options = ScalarDecayOptions());
 

@@ -7,6 +7,7 @@
 
 #include "catch.h"
 #include "core/rng.h"
+#include "ops/autocast.h"
 #include "ops/ops.h"
 #include "test_log_linear_attention_util.h"
 #include "test_util.h"
@@ -73,4 +74,47 @@ TEST_CASE("scalar_decay_attention cuda: cu_seqlens with three sequences", "[cuda
   LOGLIN_REQUIRE_CUDA();
   const std::vector<int64_t> cu{0, 137, 600, 1000};
   compare(6, 1, 1000, 2, 4, 64, 64, ScalarDecayOptions().chunk_size(64).cu_seqlens(Tensor::from_vector(cu, {4})));
+}
+
+namespace {
+
+// Under bf16 autocast, f32 inputs against the f32 CPU path; returns o's
+// relative error (bf16 rounding when the tensor cores took the call).
+double compare_autocast(uint64_t seed, int64_t B, int64_t T, int64_t G, int64_t H, int64_t K, int64_t V,
+                        const ScalarDecayOptions& opt) {
+  Generator gen(seed);
+  const std::vector<Tensor> x{randn({B, T, G, K}, DType::f64, gen), randn({B, T, G, K}, DType::f64, gen),
+                              randn({B, T, H, V}, DType::f64, gen), rand({B, T, H}, -0.02, 0.0, DType::f64, gen)};
+  const Tensor dout = randn({B, T, H, V}, DType::f64, gen);
+  const Run cpu = run(x, DType::f32, Device::cpu(), opt, dout);
+  Run gpu;
+  {
+    AutocastGuard autocast(DType::bf16);
+    gpu = run(x, DType::f32, Device::cuda(), opt, dout);
+  }
+  CHECK(gpu.o.dtype() == DType::f32);
+  const double err = rel_err(gpu.o, cpu.o);
+  CHECK(err < 2e-2);
+  CHECK(rel_err(gpu.dq, cpu.dq) < 3e-2);
+  CHECK(rel_err(gpu.dk, cpu.dk) < 3e-2);
+  CHECK(rel_err(gpu.dv, cpu.dv) < 3e-2);
+  CHECK(lla_test::dg_err(gpu.dg, cpu.dg, cpu.dv) < 5e-2);
+  return err;
+}
+
+}  // namespace
+
+TEST_CASE("scalar_decay_attention cuda: under bf16 autocast the tensor-core road matches the cpu",
+          "[cuda][scalar_decay]") {
+  LOGLIN_REQUIRE_CUDA();
+  // K = V = 64 and 128 take log-linear attention's bf16 kernels with every
+  // level scale 1: o carries bf16 rounding (well above f32's 1e-6).
+  CHECK(compare_autocast(7, 2, 1000, 1, 4, 128, 64, ScalarDecayOptions()) > 1e-5);
+  CHECK(compare_autocast(8, 2, 777, 2, 4, 64, 64, ScalarDecayOptions()) > 1e-5);
+  const std::vector<int64_t> cu{0, 137, 600, 1000};
+  CHECK(compare_autocast(9, 1, 1000, 2, 4, 64, 64, ScalarDecayOptions().cu_seqlens(Tensor::from_vector(cu, {4}))) >
+        1e-5);
+  // K = 40 and chunk 32 have no tensor-core kernel: the f32 SIMT scan runs, to f32 accuracy.
+  CHECK(compare_autocast(10, 2, 333, 1, 3, 40, 24, ScalarDecayOptions()) < 1e-4);
+  CHECK(compare_autocast(11, 2, 333, 1, 2, 64, 64, ScalarDecayOptions().chunk_size(32)) < 1e-4);
 }
