@@ -13,6 +13,7 @@
 #include "ops/matmul/matmul.h"
 #include "ops/norm/layer_norm.h"
 #include "ops/norm/rms_norm.h"
+#include "ops/norm/rms_norm_gated.h"
 #include "ops/reduce/reduce.h"
 #include "ops/rotary/rotary.h"
 #include "ops/shape/cat.h"

@@ -102,8 +102,9 @@ Mamba2Mixer::Parts Mamba2Mixer::project(const std::vector<Tensor>& pieces, const
 
 Tensor Mamba2Mixer::finish(const Parts& p, const Tensor& y) const {
   Tensor out = y + p.x * D.unsqueeze(-1);
-  Shape flat = p.z.shape();
-  out = norm->forward(out.reshape(flat)) * silu(p.z);
+  // One fused kernel (z read in place) instead of norm, silu and mul; norm
+  // keeps owning the weight, so checkpoints keep their parameter names.
+  out = rms_norm_gated(out.reshape(p.z.shape()), p.z, norm->weight, norm->options.eps());
   return out_proj->forward(out);
 }
 

@@ -1,19 +1,13 @@
 #include "ops/norm/layer_norm_cpu.h"
 
-#include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "ops/norm/norm_cpu_plan.h"
+
 namespace loglin::cpu {
-namespace {
 
-// Below this many elements, waking the OpenMP team costs more than it saves.
-constexpr int64_t kGrain = 1 << 15;
-// The weight and bias gradients are summed per block of rows, then over the
-// blocks in order: the split depends on `rows` only, never on the thread count.
-constexpr int64_t kMaxBlocks = 64;
-
-}  // namespace
+using norm::kGrain;
 
 template <class T>
 void layer_norm_fwd(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t rows, int64_t D, double eps) {
@@ -46,14 +40,15 @@ void layer_norm_fwd(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, 
 template <class T>
 void layer_norm_bwd(const T* x, const T* w, const T* mean, const T* rstd, const T* dy, T* dx, T* dw, T* db,
                     int64_t rows, int64_t D) {
-  const int64_t blocks = std::min(rows, kMaxBlocks);
+  const norm::RowBlocks split(rows);
+  const int64_t blocks = split.blocks;
   std::vector<double> dw_part(dw ? static_cast<size_t>(blocks * D) : 0, 0.0);
   std::vector<double> db_part(db ? static_cast<size_t>(blocks * D) : 0, 0.0);
 #pragma omp parallel for if (rows * D > kGrain)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     double* dwp = dw ? dw_part.data() + blk * D : nullptr;
     double* dbp = db ? db_part.data() + blk * D : nullptr;
-    const int64_t r0 = rows * blk / blocks, r1 = rows * (blk + 1) / blocks;
+    const int64_t r0 = split.block_begin(blk), r1 = split.block_begin(blk + 1);
     for (int64_t r = r0; r < r1; ++r) {
       const T* xr = x + r * D;
       const T* gr = dy + r * D;
@@ -75,15 +70,8 @@ void layer_norm_bwd(const T* x, const T* w, const T* mean, const T* rstd, const 
       for (int64_t j = 0; j < D; ++j) dxr[j] = rs * (gr[j] * (w ? w[j] : T(1)) - a - (xr[j] - mu) * rs * c);
     }
   }
-  for (int64_t j = 0; j < D; ++j) {
-    double sw = 0, sb = 0;
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      if (dw) sw += dw_part[blk * D + j];
-      if (db) sb += db_part[blk * D + j];
-    }
-    if (dw) dw[j] = static_cast<T>(sw);
-    if (db) db[j] = static_cast<T>(sb);
-  }
+  if (dw) norm::sum_block_parts(dw_part, blocks, D, dw);
+  if (db) norm::sum_block_parts(db_part, blocks, D, db);
 }
 
 template void layer_norm_fwd<float>(const float*, const float*, const float*, float*, float*, float*, int64_t, int64_t,

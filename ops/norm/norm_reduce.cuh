@@ -1,6 +1,7 @@
-// Device pieces shared by the rms_norm and layer_norm kernels: a block-wide
-// sum whose order is fixed (so every run gives the same bits) and the column
-// sum that finishes the two-stage parameter gradients.
+// Device pieces shared by the rms_norm, rms_norm_gated and layer_norm
+// kernels: a block-wide sum whose order is fixed (so every run gives the same
+// bits), a row's rstd, and the column sum that finishes the two-stage
+// parameter gradients.
 #pragma once
 #include "core/cuda_column_sum.cuh"
 #include "core/cuda_launch.cuh"
@@ -28,6 +29,17 @@ __device__ __forceinline__ A block_sum(A v, A* scratch) {
   __syncthreads();
   // Every warp adds the per-warp sums in the same order: all threads agree.
   return warp_sum(lane < warps ? scratch[lane] : A(0));
+}
+
+// 1 / sqrt(mean(xr^2) + eps) of a row of D, to every thread of the block
+// (the calling rules of block_sum). The squares are summed in T; the last
+// step runs once per row in double, as on the cpu.
+template <class T>
+__device__ __forceinline__ T row_rstd(const T* xr, int64_t D, double eps, T* scratch) {
+  T ss = 0;
+  for (int64_t j = threadIdx.x; j < D; j += blockDim.x) ss += xr[j] * xr[j];
+  ss = block_sum(ss, scratch);
+  return static_cast<T>(1.0 / sqrt(static_cast<double>(ss) / static_cast<double>(D) + eps));
 }
 
 // Threads per row: about four elements each, a whole number of warps, at most

@@ -1,19 +1,12 @@
 #include "ops/norm/rms_norm_cpu.h"
 
-#include <algorithm>
-#include <cmath>
 #include <vector>
 
+#include "ops/norm/norm_cpu_plan.h"
+
 namespace loglin::cpu {
-namespace {
 
-// Below this many elements, waking the OpenMP team costs more than it saves.
-constexpr int64_t kGrain = 1 << 15;
-// The weight gradient is summed per block of rows, then over the blocks in
-// order: the split depends on `rows` only, never on the thread count.
-constexpr int64_t kMaxBlocks = 64;
-
-}  // namespace
+using norm::kGrain;
 
 template <class T>
 void rms_norm_fwd(const T* x, const T* w, T* y, T* rstd, int64_t rows, int64_t D, double eps) {
@@ -21,9 +14,7 @@ void rms_norm_fwd(const T* x, const T* w, T* y, T* rstd, int64_t rows, int64_t D
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = x + r * D;
     T* yr = y + r * D;
-    double ss = 0;
-    for (int64_t j = 0; j < D; ++j) ss += static_cast<double>(xr[j]) * xr[j];
-    const T rs = static_cast<T>(1.0 / std::sqrt(ss / static_cast<double>(D) + eps));
+    const T rs = norm::row_rstd(xr, D, eps);
     rstd[r] = rs;
     if (w) {
       for (int64_t j = 0; j < D; ++j) yr[j] = xr[j] * rs * w[j];
@@ -35,12 +26,13 @@ void rms_norm_fwd(const T* x, const T* w, T* y, T* rstd, int64_t rows, int64_t D
 
 template <class T>
 void rms_norm_bwd(const T* x, const T* w, const T* rstd, const T* dy, T* dx, T* dw, int64_t rows, int64_t D) {
-  const int64_t blocks = std::min(rows, kMaxBlocks);
+  const norm::RowBlocks split(rows);
+  const int64_t blocks = split.blocks;
   std::vector<double> dw_part(dw ? static_cast<size_t>(blocks * D) : 0, 0.0);
 #pragma omp parallel for if (rows * D > kGrain)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     double* dwp = dw ? dw_part.data() + blk * D : nullptr;
-    const int64_t r0 = rows * blk / blocks, r1 = rows * (blk + 1) / blocks;
+    const int64_t r0 = split.block_begin(blk), r1 = split.block_begin(blk + 1);
     for (int64_t r = r0; r < r1; ++r) {
       const T* xr = x + r * D;
       const T* gr = dy + r * D;
@@ -55,12 +47,7 @@ void rms_norm_bwd(const T* x, const T* w, const T* rstd, const T* dy, T* dx, T* 
       for (int64_t j = 0; j < D; ++j) dxr[j] = rs * (gr[j] * (w ? w[j] : T(1)) - xr[j] * rs * c);
     }
   }
-  if (dw)
-    for (int64_t j = 0; j < D; ++j) {
-      double s = 0;
-      for (int64_t blk = 0; blk < blocks; ++blk) s += dw_part[blk * D + j];
-      dw[j] = static_cast<T>(s);
-    }
+  if (dw) norm::sum_block_parts(dw_part, blocks, D, dw);
 }
 
 template void rms_norm_fwd<float>(const float*, const float*, float*, float*, int64_t, int64_t, double);

@@ -18,11 +18,7 @@ __global__ void rms_norm_fwd_kernel(const T* x, const T* w, T* y, T* rstd, int64
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* xr = x + r * D;
     T* yr = y + r * D;
-    T ss = 0;
-    for (int64_t j = threadIdx.x; j < D; j += blockDim.x) ss += xr[j] * xr[j];
-    ss = norm::block_sum(ss, scratch);
-    // Once per row, in double as on the cpu.
-    const T rs = static_cast<T>(1.0 / sqrt(static_cast<double>(ss) / static_cast<double>(D) + eps));
+    const T rs = norm::row_rstd(xr, D, eps, scratch);
     if (threadIdx.x == 0) rstd[r] = rs;
     for (int64_t j = threadIdx.x; j < D; j += blockDim.x) yr[j] = w ? xr[j] * rs * w[j] : xr[j] * rs;
   }

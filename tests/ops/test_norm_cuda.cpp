@@ -1,7 +1,7 @@
-// rms_norm and layer_norm on CUDA against the CPU path at training sizes and
-// awkward ones (rows longer than a block, rows shorter than a warp),
-// forward and every gradient, plus run-to-run determinism of the parameter
-// gradients.
+// rms_norm, rms_norm_gated and layer_norm on CUDA against the CPU path at
+// training sizes and awkward ones (rows longer than a block, rows shorter
+// than a warp, a strided z), forward and every gradient, plus run-to-run
+// determinism of the parameter gradients.
 #include <functional>
 #include <vector>
 
@@ -45,9 +45,10 @@ Run run_on(const Fn& fn, const std::vector<Tensor>& inputs, const Tensor& gy, De
   return r;
 }
 
-// f32 outputs and dx within DESIGN.md's plain-op tolerance; dweight and dbias
-// sum over every row, so they get the long-reduction one.
-void compare(const Fn& fn, const std::vector<Tensor>& inputs, DType dt, uint64_t seed) {
+// f32 outputs and the gradients of the first `rowwise` inputs (dx, and dz
+// for the gated norm) within DESIGN.md's plain-op tolerance; dweight and
+// dbias sum over every row, so they get the long-reduction one.
+void compare(const Fn& fn, const std::vector<Tensor>& inputs, DType dt, uint64_t seed, size_t rowwise = 1) {
   Generator gen(seed);
   Tensor gy = randn(inputs[0].shape(), dt, gen);  // norms keep x's shape
   Run cpu = run_on(fn, inputs, gy, Device::cpu());
@@ -62,7 +63,7 @@ void compare(const Fn& fn, const std::vector<Tensor>& inputs, DType dt, uint64_t
     // Rows of a few elements: dx is a small difference of row sums, so f32
     // rounding shows; long rows are held to the tight tolerance.
     const bool short_rows = inputs[0].shape().back() < 16;
-    CHECK(rel_err(gpu.grads[i], cpu.grads[i]) <= (i == 0 && !short_rows ? tol : param_tol));
+    CHECK(rel_err(gpu.grads[i], cpu.grads[i]) <= (i < rowwise && !short_rows ? tol : param_tol));
   }
 }
 
@@ -75,6 +76,14 @@ Fn rms_fn() {
 }
 Fn ln_fn() {
   return [](const std::vector<Tensor>& x) { return layer_norm(x[0], x[1], x[2], 1e-5); };
+}
+// x[1] is z itself, or (strided) a tensor 13 wider in the last dim whose
+// slice [..., 5:5 + D] is z, read in place with a row stride of D + 13.
+Fn gated_fn(bool strided) {
+  return [strided](const std::vector<Tensor>& x) {
+    const int64_t D = x[0].shape().back();
+    return rms_norm_gated(x[0], strided ? x[1].narrow(-1, 5, D) : x[1], x[2], 1e-5);
+  };
 }
 
 }  // namespace
@@ -114,6 +123,41 @@ TEST_CASE("cuda layer_norm matches the cpu, forward and gradients", "[cuda][ops]
     }
 }
 
+TEST_CASE("cuda rms_norm_gated matches the cpu, forward and gradients", "[cuda][ops][rms_norm_gated]") {
+  LOGLIN_REQUIRE_CUDA();
+  // Mamba-2's size (4096 rows of d_inner 1536), D not a multiple of 4 or 32,
+  // rows longer than a block, and rows shorter than a warp.
+  std::vector<Shape> gated_shapes = shapes();
+  gated_shapes.insert(gated_shapes.begin(), {{4096, 1536}, {2, 64, 37}, {300, 1003}});
+  uint64_t seed = 300;
+  for (const Shape& s : gated_shapes)
+    for (DType dt : {DType::f32, DType::f64}) {
+      if (dt == DType::f64 && s[0] == 16384) continue;
+      for (bool with_weight : {true, false})
+        for (bool strided : {false, true}) {
+          INFO(shape_str(s) << " " << dtype_name(dt) << (with_weight ? " with weight" : " no weight")
+                            << (strided ? ", z a strided slice" : ", z contiguous"));
+          Generator gen(++seed);
+          Shape zs = s;
+          if (strided) zs.back() += 13;
+          Tensor x = add(mul(randn(s, dt, gen), 2.0), 0.5);
+          Tensor z = mul(randn(zs, dt, gen), 2.0);
+          Tensor w = with_weight ? add(randn({s.back()}, dt, gen), 1.0) : Tensor();
+          compare(gated_fn(strided), {x, z, w}, dt, ++seed, 2);
+        }
+    }
+}
+
+TEST_CASE("cuda rms_norm_gated weight gradient is the same bits every run", "[cuda][ops][rms_norm_gated]") {
+  LOGLIN_REQUIRE_CUDA();
+  Generator gen(9);
+  Tensor x = randn({4099, 1536}, DType::f32, gen), z = randn({4099, 1549}, DType::f32, gen);
+  Tensor w = randn({1536}, DType::f32, gen), gy = randn({4099, 1536}, DType::f32, gen);
+  Run a = run_on(gated_fn(true), {x, z, w}, gy, Device::cuda());
+  Run c = run_on(gated_fn(true), {x, z, w}, gy, Device::cuda());
+  for (size_t i = 0; i < 3; ++i) CHECK(a.grads[i].to_vector<float>() == c.grads[i].to_vector<float>());
+}
+
 TEST_CASE("cuda norm parameter gradients are the same bits every run", "[cuda][ops][rms_norm][layer_norm]") {
   LOGLIN_REQUIRE_CUDA();
   Generator gen(7);
@@ -132,7 +176,7 @@ TEST_CASE("cuda norm parameter gradients are the same bits every run", "[cuda][o
   CHECK(a.grads[2].to_vector<float>() == c.grads[2].to_vector<float>());
 }
 
-TEST_CASE("cuda norms keep tensors on the device", "[cuda][ops][rms_norm][layer_norm]") {
+TEST_CASE("cuda norms keep tensors on the device", "[cuda][ops][rms_norm][rms_norm_gated][layer_norm]") {
   LOGLIN_REQUIRE_CUDA();
   Generator gen(8);
   Tensor x = randn({6, 10}, DType::f32, gen).to(Device::cuda());
@@ -141,4 +185,8 @@ TEST_CASE("cuda norms keep tensors on the device", "[cuda][ops][rms_norm][layer_
   CHECK(layer_norm(x, w, Tensor()).device().is_cuda());
   LL_CHECK_ERROR(rms_norm(x, w.to(Device::cpu())), "[rms_norm]");
   LL_CHECK_ERROR(layer_norm(x, Tensor(), w.to(Device::cpu())), "[layer_norm]");
+  Tensor z = randn({6, 10}, DType::f32, gen).to(Device::cuda());
+  CHECK(rms_norm_gated(x, z, w).device().is_cuda());
+  LL_CHECK_ERROR(rms_norm_gated(x, z.to(Device::cpu()), w), "[rms_norm_gated]");
+  LL_CHECK_ERROR(rms_norm_gated(x, z, w.to(Device::cpu())), "[rms_norm_gated]");
 }
