@@ -8,6 +8,7 @@
 #include "ops/norm/norm_cuda_plan.h"
 #include "ops/norm/norm_reduce.cuh"
 #include "ops/norm/rms_norm_cuda.h"
+#include "ops/norm/rms_norm_warp_rows.cuh"
 
 namespace loglin::cuda {
 namespace {
@@ -59,6 +60,12 @@ template <class T>
 void rms_norm_fwd(const T* x, const T* w, T* y, T* rstd, int64_t rows, int64_t D, double eps, int device) {
   if (rows == 0) return;
   cudaStream_t s = stream(device);
+  if constexpr (std::is_same_v<T, float>)
+    if (norm::warp_rows_fit(D, 0, {x, w, y})) {
+      norm::rms_norm_warp_fwd<false>(x, nullptr, 0, w, y, rstd, rows, D, eps, s);
+      LOGLIN_CUDA_LAUNCHED("rms_norm");
+      return;
+    }
   rms_norm_fwd_kernel<T><<<norm::row_blocks(rows), norm::row_threads(D), 0, s>>>(x, w, y, rstd, rows, D, eps);
   LOGLIN_CUDA_LAUNCHED("rms_norm");
 }
@@ -69,7 +76,13 @@ void rms_norm_bwd(const T* x, const T* w, const T* rstd, const T* dy, T* dx, T* 
   if (!dx && !dw) return;
   cudaStream_t s = stream(device);
   const int64_t nb = norm_bwd_blocks(rows, D);
-  if (nb > 0) {
+  bool warp_rows = false;
+  if constexpr (std::is_same_v<T, float>) warp_rows = norm::warp_rows_fit(D, 0, {x, w, dy, dx, dw_part});
+  if (nb > 0 && warp_rows) {
+    if constexpr (std::is_same_v<T, float>)
+      norm::rms_norm_warp_bwd<false>(x, nullptr, 0, w, rstd, dy, dx, nullptr, dw ? dw_part : nullptr, rows, D, nb, s);
+    LOGLIN_CUDA_LAUNCHED("rms_norm");
+  } else if (nb > 0) {
     rms_norm_bwd_kernel<T><<<static_cast<unsigned>(nb), norm::row_threads(D), 0, s>>>(
         x, w, rstd, dy, dx, dw ? dw_part : nullptr, rows, D);
     LOGLIN_CUDA_LAUNCHED("rms_norm");

@@ -12,6 +12,7 @@
 #include "ops/norm/norm_reduce.cuh"
 #include "ops/norm/rms_norm_gated_cuda.h"
 #include "ops/norm/rms_norm_gated_math.h"
+#include "ops/norm/rms_norm_warp_rows.cuh"
 
 namespace loglin::cuda {
 namespace {
@@ -76,6 +77,12 @@ void rms_norm_gated_fwd(const T* x, const T* z, int64_t z_row_stride, const T* w
                         int64_t D, double eps, int device) {
   if (rows == 0) return;
   cudaStream_t s = stream(device);
+  if constexpr (std::is_same_v<T, float>)
+    if (norm::warp_rows_fit(D, z_row_stride, {x, z, w, y})) {
+      norm::rms_norm_warp_fwd<true>(x, z, z_row_stride, w, y, rstd, rows, D, eps, s);
+      LOGLIN_CUDA_LAUNCHED("rms_norm_gated");
+      return;
+    }
   rms_norm_gated_fwd_kernel<T><<<norm::row_blocks(rows), norm::row_threads(D), 0, s>>>(x, z, z_row_stride, w, y,
                                                                                        rstd, rows, D, eps);
   LOGLIN_CUDA_LAUNCHED("rms_norm_gated");
@@ -87,7 +94,14 @@ void rms_norm_gated_bwd(const T* x, const T* z, int64_t z_row_stride, const T* w
   if (!dx && !dz && !dw) return;
   cudaStream_t s = stream(device);
   const int64_t nb = norm_bwd_blocks(rows, D);
-  if (nb > 0) {
+  bool warp_rows = false;
+  if constexpr (std::is_same_v<T, float>)
+    warp_rows = norm::warp_rows_fit(D, z_row_stride, {x, z, w, dy, dx, dz, dw_part});
+  if (nb > 0 && warp_rows) {
+    if constexpr (std::is_same_v<T, float>)
+      norm::rms_norm_warp_bwd<true>(x, z, z_row_stride, w, rstd, dy, dx, dz, dw ? dw_part : nullptr, rows, D, nb, s);
+    LOGLIN_CUDA_LAUNCHED("rms_norm_gated");
+  } else if (nb > 0) {
     rms_norm_gated_bwd_kernel<T><<<static_cast<unsigned>(nb), norm::row_threads(D), 0, s>>>(
         x, z, z_row_stride, w, rstd, dy, dx, dz, dw ? dw_part : nullptr, rows, D);
     LOGLIN_CUDA_LAUNCHED("rms_norm_gated");

@@ -69,7 +69,11 @@ void compare(const Fn& fn, const std::vector<Tensor>& inputs, DType dt, uint64_t
 
 // No D below 3: there the true dx of layer_norm is 0 (and rms_norm's with
 // D = 1 nearly so), and f32 rounding noise would be all that is compared.
-std::vector<Shape> shapes() { return {{16384, 768}, {37, 1000}, {3, 16385}, {2, 5, 7}, {9, 3}, {1, 31}}; }
+// f32 rows of D % 4 == 0 up to 2048 take the warp-per-row kernels
+// (rms_norm_warp_rows.cuh; 768, 1000, 2048, 100), the rest the block-per-row ones.
+std::vector<Shape> shapes() {
+  return {{16384, 768}, {37, 1000}, {64, 2048}, {5, 2052}, {17, 100}, {3, 16385}, {2, 5, 7}, {9, 3}, {1, 31}};
+}
 
 Fn rms_fn() {
   return [](const std::vector<Tensor>& x) { return rms_norm(x[0], x[1], 1e-5); };
@@ -79,10 +83,13 @@ Fn ln_fn() {
 }
 // x[1] is z itself, or (strided) a tensor 13 wider in the last dim whose
 // slice [..., 5:5 + D] is z, read in place with a row stride of D + 13.
-Fn gated_fn(bool strided) {
-  return [strided](const std::vector<Tensor>& x) {
+// z_start < 0: z is x[1] itself; else z is x[1] narrowed to D columns from
+// z_start (a row stride wider than D; start 4 of a row of D + 16 keeps the
+// rows 16-byte aligned for the warp-per-row kernels, start 5 does not).
+Fn gated_fn(int64_t z_start) {
+  return [z_start](const std::vector<Tensor>& x) {
     const int64_t D = x[0].shape().back();
-    return rms_norm_gated(x[0], strided ? x[1].narrow(-1, 5, D) : x[1], x[2], 1e-5);
+    return rms_norm_gated(x[0], z_start >= 0 ? x[1].narrow(-1, z_start, D) : x[1], x[2], 1e-5);
   };
 }
 
@@ -134,16 +141,16 @@ TEST_CASE("cuda rms_norm_gated matches the cpu, forward and gradients", "[cuda][
     for (DType dt : {DType::f32, DType::f64}) {
       if (dt == DType::f64 && s[0] == 16384) continue;
       for (bool with_weight : {true, false})
-        for (bool strided : {false, true}) {
+        for (int64_t z_start : {-1, 5, 4}) {
           INFO(shape_str(s) << " " << dtype_name(dt) << (with_weight ? " with weight" : " no weight")
-                            << (strided ? ", z a strided slice" : ", z contiguous"));
+                            << (z_start >= 0 ? ", z a strided slice from " : ", z contiguous") << z_start);
           Generator gen(++seed);
           Shape zs = s;
-          if (strided) zs.back() += 13;
+          if (z_start >= 0) zs.back() += z_start == 4 ? 16 : 13;
           Tensor x = add(mul(randn(s, dt, gen), 2.0), 0.5);
           Tensor z = mul(randn(zs, dt, gen), 2.0);
           Tensor w = with_weight ? add(randn({s.back()}, dt, gen), 1.0) : Tensor();
-          compare(gated_fn(strided), {x, z, w}, dt, ++seed, 2);
+          compare(gated_fn(z_start), {x, z, w}, dt, ++seed, 2);
         }
     }
 }
@@ -153,9 +160,12 @@ TEST_CASE("cuda rms_norm_gated weight gradient is the same bits every run", "[cu
   Generator gen(9);
   Tensor x = randn({4099, 1536}, DType::f32, gen), z = randn({4099, 1549}, DType::f32, gen);
   Tensor w = randn({1536}, DType::f32, gen), gy = randn({4099, 1536}, DType::f32, gen);
-  Run a = run_on(gated_fn(true), {x, z, w}, gy, Device::cuda());
-  Run c = run_on(gated_fn(true), {x, z, w}, gy, Device::cuda());
-  for (size_t i = 0; i < 3; ++i) CHECK(a.grads[i].to_vector<float>() == c.grads[i].to_vector<float>());
+  for (int64_t z_start : {5, 0}) {  // the block-per-row and the warp-per-row kernels
+    Tensor zz = z_start == 0 ? z.narrow(-1, 0, 1540) : z;
+    Run a = run_on(gated_fn(z_start), {x, zz, w}, gy, Device::cuda());
+    Run c = run_on(gated_fn(z_start), {x, zz, w}, gy, Device::cuda());
+    for (size_t i = 0; i < 3; ++i) CHECK(a.grads[i].to_vector<float>() == c.grads[i].to_vector<float>());
+  }
 }
 
 TEST_CASE("cuda norm parameter gradients are the same bits every run", "[cuda][ops][rms_norm][layer_norm]") {
