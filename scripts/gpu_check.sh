@@ -34,6 +34,7 @@ tested=$(date +%s)
 if [ "${GPU_CHECK_BENCH:-1}" != 0 ]; then
   timeout ${BENCH_TIMEOUT:-900} build-gpu/bench/bench_train_throughput ${THROUGHPUT_ARGS:-} >"$out/train_throughput.md" 2>&1
   [ -x build-gpu/bench/bench_attention_cuda ] && build-gpu/bench/bench_attention_cuda >"$out/attention.md" 2>&1
+  [ -x build-gpu/bench/bench_conv1d_cuda ] && build-gpu/bench/bench_conv1d_cuda >"$out/conv1d.md" 2>&1
   # log_linear_attention vs the peer of PEERS.md, every registered kernel version.
   [ -x build-gpu/bench/bench_loglinear_cuda ] &&
     timeout ${BENCH_TIMEOUT:-900} build-gpu/bench/bench_loglinear_cuda ${LOGLINEAR_ARGS:-} >"$out/loglinear.md" 2>&1
@@ -51,7 +52,7 @@ benched=$(date +%s)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1 | sed 's/^/gpu: /'
 build-gpu/loglin version
 [ -f "$out/ctest.log" ] && tail -n 3 "$out/ctest.log"
-for f in attention.md loglinear.md train_throughput.md; do [ -s "$out/$f" ] && { echo; cat "$out/$f"; }; done
+for f in attention.md conv1d.md loglinear.md train_throughput.md; do [ -s "$out/$f" ] && { echo; cat "$out/$f"; }; done
 if [ -s "$out/kernels.csv" ]; then
   echo
   echo "top kernels by GPU time, one Transformer training step (T=2048, B=8, bf16-mixed; ncu, kernels serialised):"

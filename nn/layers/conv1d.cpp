@@ -15,7 +15,7 @@ CausalConv1d::CausalConv1d(const CausalConv1dOptions& o, Generator& gen) : optio
   if (o.bias()) bias = register_parameter("bias", rand({o.channels()}, -b, b, DType::f32, gen));
 }
 
-Tensor CausalConv1d::forward(const Tensor& x) const { return causal_conv1d(x, weight, bias); }
+Tensor CausalConv1d::forward(const Tensor& x) const { return causal_conv1d(x, weight, bias, options.activation()); }
 
 Tensor CausalConv1d::initial_state(int64_t batch) const {
   return Tensor::zeros({batch, options.kernel_size() - 1, options.channels()}, weight.dtype(), weight.device());
@@ -24,7 +24,7 @@ Tensor CausalConv1d::initial_state(int64_t batch) const {
 Tensor CausalConv1d::step(const Tensor& x_t, Tensor& state) const {
   // The window [state ; x_t] is a length-W sequence whose last output is this step's.
   Tensor window = cat({state, x_t.unsqueeze(1)}, 1);  // [B, W, C]
-  Tensor y = causal_conv1d(window, weight, bias).select(1, -1);
+  Tensor y = causal_conv1d(window, weight, bias, options.activation()).select(1, -1);
   state = window.slice(1, 1, options.kernel_size()).contiguous();
   return y;
 }

@@ -1,9 +1,12 @@
 // Depthwise causal conv over time (Mamba's short conv), with the rolling
-// state that decoding needs: the last W-1 inputs.
+// state that decoding needs: the last W-1 inputs. An optional activation
+// (ConvActivation::silu, as Mamba-2 uses) is fused into the op, forward and
+// step alike; the parameter names (weight, bias) do not depend on it.
 #pragma once
 #include "core/rng.h"
 #include "nn/module.h"
 #include "nn/options.h"
+#include "ops/conv1d/causal_conv1d.h"
 
 namespace loglin::nn {
 
@@ -12,15 +15,17 @@ struct CausalConv1dOptions {
   LOGLIN_ARG(int64_t, channels);
   LOGLIN_ARG(int64_t, kernel_size);
   LOGLIN_ARG(bool, bias) = true;
+  LOGLIN_ARG(ConvActivation, activation) = ConvActivation::none;
 };
 
 class CausalConv1d : public Module {
  public:
   explicit CausalConv1d(const CausalConv1dOptions& options, Generator& gen = default_generator());
-  // x [B, T, C] -> [B, T, C]
+  // x [B, T, C] -> act(conv(x)) [B, T, C]
   Tensor forward(const Tensor& x) const;
-  // One time step: x_t [B, C]; state [B, W-1, C] holds the previous inputs
-  // (zeros at the start) and is advanced in place.
+  // One time step: x_t [B, C] -> [B, C], the same as forward's output at that
+  // time; state [B, W-1, C] holds the previous inputs (zeros at the start)
+  // and is advanced in place.
   Tensor step(const Tensor& x_t, Tensor& state) const;
   Tensor initial_state(int64_t batch) const;
   std::string type_name() const override { return "CausalConv1d"; }

@@ -51,7 +51,10 @@ Mamba2Mixer::Mamba2Mixer(const Mamba2Options& o, bool log_linear, Generator& gen
   const int64_t d_proj = d_inner_ + conv_dim_ + H + (log_linear ? H * L : 0);
   in_proj = register_module("in_proj", std::make_shared<Linear>(
                                            LinearOptions(o.d_model(), d_proj).bias(false).init_std(o.init_std()), gen));
-  conv = register_module("conv", std::make_shared<CausalConv1d>(CausalConv1dOptions(conv_dim_, o.conv_kernel()), gen));
+  // The conv's SiLU is fused into it (one pass each way instead of three).
+  conv = register_module(
+      "conv", std::make_shared<CausalConv1d>(
+                  CausalConv1dOptions(conv_dim_, o.conv_kernel()).activation(ConvActivation::silu), gen));
   // Mamba-2's init: A in U[1, 16]; dt log-uniform in [dt_min, dt_max] and
   // dt_bias its inverse softplus; D = 1.
   std::vector<float> a(H), dtb(H);
@@ -76,12 +79,13 @@ std::vector<Tensor> Mamba2Mixer::split_projection(const Tensor& zxbcdt) const {
   return split(zxbcdt, -1, sizes);
 }
 
-// pieces: split_projection's views; xbc_conv [..., conv_dim] (after the conv).
-// split() rather than narrow(): one gradient for each projection, not one
-// zero-filled full-size tensor per piece summed in the backward.
-Mamba2Mixer::Parts Mamba2Mixer::project(const std::vector<Tensor>& pieces, const Tensor& xbc_conv) const {
+// pieces: split_projection's views; xbc_act [..., conv_dim]: silu(conv(xBC)),
+// the conv module's output (its SiLU is fused). split() rather than narrow():
+// one gradient for each projection, not one zero-filled full-size tensor per
+// piece summed in the backward.
+Mamba2Mixer::Parts Mamba2Mixer::project(const std::vector<Tensor>& pieces, const Tensor& xbc_act) const {
   const int64_t H = n_heads_, P = options.head_dim(), G = options.n_groups(), N = options.d_state();
-  Shape lead(xbc_conv.shape().begin(), xbc_conv.shape().end() - 1);
+  Shape lead(xbc_act.shape().begin(), xbc_act.shape().end() - 1);
   auto shaped = [&](const Tensor& t, std::initializer_list<int64_t> tail) {
     Shape s = lead;
     s.insert(s.end(), tail);
@@ -89,7 +93,7 @@ Mamba2Mixer::Parts Mamba2Mixer::project(const std::vector<Tensor>& pieces, const
   };
   Parts p;
   p.z = pieces[0];
-  std::vector<Tensor> xbc = split(silu(xbc_conv), -1, {d_inner_, G * N, G * N});
+  std::vector<Tensor> xbc = split(xbc_act, -1, {d_inner_, G * N, G * N});
   p.x = shaped(xbc[0], {H, P});
   p.k = shaped(xbc[1], {G, N});
   p.q = shaped(xbc[2], {G, N});

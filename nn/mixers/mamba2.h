@@ -1,6 +1,6 @@
 // The Mamba-2 mixer and its log-linear variant (SPEC section 5):
 //
-//   in_proj(x) -> [z, xBC, dt, dl]; xBC -> causal conv (kernel 4) -> SiLU
+//   in_proj(x) -> [z, xBC, dt, dl]; xBC -> causal conv (kernel 4) -> SiLU (fused in the conv)
 //   -> x (H*P), B (G*N), C (G*N); dt = softplus(dt + dt_bias);
 //   g = -exp(A_log) * dt; v = x * dt; q = C, k = B;
 //   lambda = softplus(Lambda[h, l] * dl[t, h, l])   (log-linear only; else 1)
@@ -65,7 +65,7 @@ class Mamba2Mixer : public Mixer {
   // in_proj's output as views: z, xBC (the conv's input), dt and, for the
   // log-linear mixer, the level-scale logits.
   std::vector<Tensor> split_projection(const Tensor& zxbcdt) const;
-  Parts project(const std::vector<Tensor>& pieces, const Tensor& xbc_conv) const;
+  Parts project(const std::vector<Tensor>& pieces, const Tensor& xbc_act) const;  // xbc_act: silu(conv(xBC))
   Tensor finish(const Parts& p, const Tensor& y) const;
 
   bool log_linear_;

@@ -1,12 +1,20 @@
 // Depthwise causal 1-D convolution over time, as in Mamba's short conv:
 //   x [B, T, C], weight [C, W], bias [C] (may be undefined)
-//   out[b, t, c] = bias[c] + sum_{j<W} weight[c, j] * x[b, t - (W-1) + j, c]
-// with x taken as 0 before t = 0.
+//   z[b, t, c] = bias[c] + sum_{j<W} weight[c, j] * x[b, t - (W-1) + j, c]
+//   out = act(z): z itself (ConvActivation::none) or silu(z) (ConvActivation::silu)
+// with x taken as 0 before t = 0. The fused silu equals silu(causal_conv1d(x,
+// w, b)) without the extra pass each way: the backward recomputes z from the
+// inputs (W taps), so nothing beyond x, weight and bias is saved.
+// x may be a view: when its [B, T] dims merge into rows of one stride with a
+// unit-stride channel dim (a narrow() or split() of the last dim of a wider
+// tensor), it is read and saved in place; otherwise it is copied dense first.
 #pragma once
 #include "core/tensor.h"
+#include "ops/conv1d/causal_conv1d_math.h"
 
 namespace loglin {
 
-Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias);
+Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                     ConvActivation activation = ConvActivation::none);
 
 }  // namespace loglin

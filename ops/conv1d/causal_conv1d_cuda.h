@@ -1,34 +1,42 @@
 // CUDA launchers of the depthwise causal conv1d (math in causal_conv1d.h,
-// layouts as in causal_conv1d_cpu.h: x, out, dy, dx (B,T,C); the weight
-// transposed, wt and dwt (W,C)). Pointers are contiguous device memory of
-// `device`. Plain C++ declarations: causal_conv1d_cuda.cu has the kernels,
-// instantiated for float and double.
+// the activation in causal_conv1d_math.h, layouts as in causal_conv1d_cpu.h:
+// x and dy are B*T rows of C with unit inner stride and row strides ldx,
+// ldy (C when contiguous; a narrow()ed view of a wider tensor passes its own
+// row stride, no copy); out and dx are contiguous (B,T,C); the weight is
+// transposed, wt and dwt (W,C)). Pointers are device memory of `device`.
+// Plain C++ declarations: causal_conv1d_cuda.cu has the kernels, instantiated
+// for float and double.
 #pragma once
 #include <algorithm>
 #include <cstdint>
 
+#include "ops/conv1d/causal_conv1d_math.h"
+
 namespace loglin::cuda {
 
-// Chunks of rows (b,t) in the weight-gradient reduction: each sums its rows
-// into one [W+1, C] slice of a scratch buffer (dwt, then db), and a second
-// kernel adds the slices in chunk order. Depends on the row count only, so
-// dwt and db are bitwise the same from run to run.
+// Chunks of rows (b,t) in the weight-gradient reduction: chunk k sums rows
+// [k * chunk_rows, (k+1) * chunk_rows) (cut at B*T_) into one [W+1, C] slice
+// of a scratch buffer (dwt, then db), and a second kernel adds the slices in
+// chunk order. Depends on the row count only, so dwt and db are bitwise the
+// same from run to run (and from GPU to GPU).
 inline int64_t causal_conv1d_bwd_chunks(int64_t rows) { return std::clamp<int64_t>((rows + 63) / 64, 1, 1024); }
+inline int64_t causal_conv1d_bwd_chunk_rows(int64_t rows) {
+  const int64_t n = causal_conv1d_bwd_chunks(rows);
+  return std::max<int64_t>((rows + n - 1) / n, 1);
+}
 
-// out[b,t,c] = bias[c] + sum_j wt[j,c] * x[b, t-(W-1)+j, c]; bias may be null.
+// out[b,t,c] = act(bias[c] + sum_j wt[j,c] * x[b, t-(W-1)+j, c]); bias may be null.
 template <class T>
-void causal_conv1d_fwd(const T* x, const T* wt, const T* bias, T* out, int64_t B, int64_t T_, int64_t C, int64_t W,
-                       int device);
+void causal_conv1d_fwd(const T* x, int64_t ldx, const T* wt, const T* bias, T* out, int64_t B, int64_t T_,
+                       int64_t C, int64_t W, ConvActivation act, int device);
 
-// dx[b,s,c] = sum_j wt[j,c] * dy[b, s+(W-1)-j, c] over the taps that land before T.
+// With dz = dy * act'(z) (z recomputed from x, wt and bias):
+//   dx[b,s,c] = sum_j wt[j,c] * dz[b, s+(W-1)-j, c] over the taps that land before T,
+//   dwt[j,c] = sum_{b,t} dz[b,t,c] * x[b,t-(W-1)+j,c];  db[c] = sum_{b,t} dz[b,t,c].
+// One pass computes the outputs that are not null; part is scratch of
+// [causal_conv1d_bwd_chunks(B*T_), W+1, C], needed when dwt or db is wanted.
 template <class T>
-void causal_conv1d_bwd_dx(const T* dy, const T* wt, T* dx, int64_t B, int64_t T_, int64_t C, int64_t W, int device);
-
-// dwt[j,c] = sum_{b,t} dy[b,t,c] * x[b,t-(W-1)+j,c]; db[c] = sum_{b,t} dy[b,t,c].
-// Either output may be null. part is scratch of
-// [causal_conv1d_bwd_chunks(B*T_), W+1, C].
-template <class T>
-void causal_conv1d_bwd_dw(const T* dy, const T* x, T* dwt, T* db, T* part, int64_t B, int64_t T_, int64_t C,
-                          int64_t W, int device);
+void causal_conv1d_bwd(const T* dy, int64_t ldy, const T* x, int64_t ldx, const T* wt, const T* bias, T* dx, T* dwt,
+                       T* db, T* part, int64_t B, int64_t T_, int64_t C, int64_t W, ConvActivation act, int device);
 
 }  // namespace loglin::cuda

@@ -2,6 +2,7 @@
 // and for the whole language model.
 #include "catch.h"
 #include "core/rng.h"
+#include "nn/layers/conv1d.h"
 #include "nn/models/generate.h"
 #include "nn/models/language_model.h"
 #include "nn_test_util.h"
@@ -58,6 +59,24 @@ TEST_CASE("a prompt prefill then decoding equals the parallel forward", "[nn][de
     for (int64_t t = 7; t < 12; ++t)
       CHECK(test::rel_err(model.step(ids.narrow(1, t, 1), st), full.select(1, t)) < 1e-10);
   }
+}
+
+TEST_CASE("CausalConv1d step equals its forward token by token, with and without silu", "[nn][decoding]") {
+  for (ConvActivation act : {ConvActivation::none, ConvActivation::silu})
+    for (int64_t W : {int64_t{1}, int64_t{4}}) {
+      INFO((act == ConvActivation::silu ? "silu" : "none") << " W " << W);
+      manual_seed(7);
+      CausalConv1d conv(CausalConv1dOptions(5, W).activation(act));
+      conv.to(DType::f64);
+      const int64_t B = 2, T = 9;
+      Tensor x = randn({B, T, 5}, DType::f64);
+      Tensor full = conv.forward(x);
+      Tensor st = conv.initial_state(B);
+      double worst = 0;
+      for (int64_t t = 0; t < T; ++t)
+        worst = std::max(worst, test::rel_err(conv.step(x.select(1, t), st), full.select(1, t)));
+      CHECK(worst < 1e-12);
+    }
 }
 
 TEST_CASE("the forward is causal", "[nn][decoding]") {

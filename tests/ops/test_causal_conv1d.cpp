@@ -1,5 +1,11 @@
+// causal_conv1d on the CPU: the definition, strided inputs (read in place
+// when the rows have one stride, else copied), causality, gradients against
+// loops, the fused silu against silu(conv) built from primitives, shape
+// errors and the registered gradcheck cases.
 #include <cmath>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "catch.h"
 #include "core/rng.h"
@@ -126,6 +132,94 @@ TEST_CASE("causal_conv1d gradients match loops on a large input", "[ops]") {
   CHECK(rel_err(x.grad().to_vector<double>(), dx) < 1e-12);
   CHECK(rel_err(w.grad().to_vector<double>(), dw) < 1e-12);
   CHECK(rel_err(b.grad().to_vector<double>(), db) < 1e-12);
+}
+
+namespace {
+
+struct Grads {
+  Tensor out, dx, dw, db;
+};
+
+// out = f(x, w, b) on fresh leaves, then backward with gy.
+template <class F>
+Grads run_grads(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& gy, F&& f) {
+  Tensor xl = x.detach().set_requires_grad(true), wl = w.detach().set_requires_grad(true);
+  Tensor bl = b.defined() ? b.detach().set_requires_grad(true) : Tensor();
+  Tensor out = f(xl, wl, bl);
+  out.backward(gy);
+  return {out, xl.grad(), wl.grad(), bl.defined() ? bl.grad() : Tensor()};
+}
+
+}  // namespace
+
+TEST_CASE("causal_conv1d with silu equals silu of the conv, forward and gradients", "[ops]") {
+  Generator gen(25);
+  // Typical, one tap, T < W, a wide kernel, and one past the threading threshold.
+  for (Dims d : {Dims{2, 7, 5, 4}, Dims{3, 5, 4, 1}, Dims{2, 2, 3, 4}, Dims{2, 9, 3, 7}, Dims{4, 256, 64, 4}}) {
+    for (bool with_bias : {true, false}) {
+      INFO("B " << d.B << " T " << d.T << " C " << d.C << " W " << d.W << " bias " << with_bias);
+      Tensor x = randn({d.B, d.T, d.C}, DType::f32, gen);
+      Tensor w = randn({d.C, d.W}, DType::f32, gen);
+      Tensor b = with_bias ? randn({d.C}, DType::f32, gen) : Tensor();
+      Tensor gy = randn({d.B, d.T, d.C}, DType::f32, gen);
+      Grads fused = run_grads(x, w, b, gy, [](const Tensor& xx, const Tensor& ww, const Tensor& bb) {
+        return causal_conv1d(xx, ww, bb, ConvActivation::silu);
+      });
+      Grads ref = run_grads(x, w, b, gy, [](const Tensor& xx, const Tensor& ww, const Tensor& bb) {
+        return silu(causal_conv1d(xx, ww, bb));
+      });
+      CHECK(loglin_test::rel_err(fused.out, ref.out) < 1e-5);
+      CHECK(loglin_test::rel_err(fused.dx, ref.dx) < 1e-5);
+      CHECK(loglin_test::rel_err(fused.dw, ref.dw) < 1e-5);
+      if (with_bias) CHECK(loglin_test::rel_err(fused.db, ref.db) < 1e-5);
+    }
+  }
+}
+
+TEST_CASE("causal_conv1d reads a row-strided x in place with the same results as a dense copy", "[ops]") {
+  Generator gen(26);
+  struct View {
+    const char* what;
+    Shape base;
+    std::function<Tensor(const Tensor&)> make;  // base -> [B, T, C] view
+  };
+  const int64_t B = 3, T = 9, C = 6, W = 4;
+  const std::vector<View> views = {
+      // Rows of one stride (C + 5): read in place.
+      {"narrow of the last dim", {B, T, C + 5}, [](const Tensor& t) { return t.narrow(2, 2, C); }},
+      {"split of the last dim", {B, T, C + 4},
+       [](const Tensor& t) { return split(t, -1, {3, C, 1})[1]; }},
+      {"narrow of the last dim, B = 1", {1, T, C + 3}, [](const Tensor& t) { return t.narrow(2, 1, C); }},
+      {"narrow of the last dim, T = 1", {B, 1, C + 3}, [](const Tensor& t) { return t.narrow(2, 3, C); }},
+      // Rows of two strides (the batch dim does not merge): copied.
+      {"narrow of the time dim", {B, T + 2, C}, [](const Tensor& t) { return t.narrow(1, 1, T); }},
+      // Channels not unit-stride: copied.
+      {"transposed", {B, C, T}, [](const Tensor& t) { return t.transpose(1, 2); }},
+  };
+  for (const View& v : views)
+    for (ConvActivation act : {ConvActivation::none, ConvActivation::silu}) {
+      INFO(v.what << (act == ConvActivation::silu ? ", silu" : ""));
+      Tensor base = randn(v.base, DType::f32, gen);
+      Tensor x = v.make(base);
+      REQUIRE(!x.is_contiguous());
+      const int64_t b = x.shape()[0], t = x.shape()[1];
+      Tensor w = randn({C, W}, DType::f32, gen), bias = randn({C}, DType::f32, gen);
+      Tensor gy = randn({b, t, C}, DType::f32, gen);
+      auto conv = [act](const Tensor& xx, const Tensor& ww, const Tensor& bb) {
+        return causal_conv1d(xx, ww, bb, act);
+      };
+      // Strided: the gradient reaches the base through the view.
+      Tensor base_leaf = base.detach().set_requires_grad(true);
+      Tensor wl = w.detach().set_requires_grad(true), bl = bias.detach().set_requires_grad(true);
+      Tensor out = conv(v.make(base_leaf), wl, bl);
+      out.backward(gy);
+      Tensor dx = v.make(base_leaf.grad()).contiguous();
+      Grads dense = run_grads(x.contiguous(), w, bias, gy, conv);
+      CHECK(out.to_vector<float>() == dense.out.to_vector<float>());
+      CHECK(dx.to_vector<float>() == dense.dx.to_vector<float>());
+      CHECK(wl.grad().to_vector<float>() == dense.dw.to_vector<float>());
+      CHECK(bl.grad().to_vector<float>() == dense.db.to_vector<float>());
+    }
 }
 
 TEST_CASE("causal_conv1d shape errors say what was expected", "[ops]") {
