@@ -82,9 +82,8 @@ __global__ void __launch_bounds__(kWarpRowsThreads) rms_norm_warp_fwd_kernel(con
 // Block b takes rows 8 b + warp, then + 8 gridDim.x, ...; each lane sums its
 // columns' dweight terms over its warp's rows in registers, and the block's
 // warps add theirs into row b of dw_part one after another. dx needs the
-// row's dot product first: the second pass reads x again (from L1) and, up
-// to 8 float4s a lane, keeps the per-column dy * gate * w in registers;
-// wider rows recompute it (from L1 too), which keeps two blocks per SM.
+// row's dot product first: the per-column dy * gate * w stays in registers
+// and x is read again (from L1) for the second pass.
 template <bool kGated, int kPer>
 __global__ void __launch_bounds__(kWarpRowsThreads) rms_norm_warp_bwd_kernel(
     const float* x, const float* z, int64_t z_row_stride, const float* w, const float* rstd, const float* dy,
@@ -94,10 +93,9 @@ __global__ void __launch_bounds__(kWarpRowsThreads) rms_norm_warp_bwd_kernel(
   float4 dw_acc[kPer];
 #pragma unroll
   for (int i = 0; i < kPer; ++i) dw_acc[i] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-  constexpr bool kKeepGw = kPer <= 8;
   for (int64_t r = int64_t(blockIdx.x) * (kWarpRowsThreads / 32) + warp; r < rows; r += warps) {
     const float rs = rstd[r];
-    float4 gw[kKeepGw ? kPer : 1];
+    float4 gw[kPer];
     float dot = 0.0f;
 #pragma unroll
     for (int i = 0; i < kPer; ++i) {
@@ -118,7 +116,7 @@ __global__ void __launch_bounds__(kWarpRowsThreads) rms_norm_warp_bwd_kernel(
         }
         set(dw_acc[i], e, at(dw_acc[i], e) + gn * xhat);
         const float g_w = gn * at(wv, e);
-        if constexpr (kKeepGw) set(gw[i], e, g_w);
+        set(gw[i], e, g_w);
         dot += g_w * xhat;
       }
       if constexpr (kGated)
@@ -131,24 +129,9 @@ __global__ void __launch_bounds__(kWarpRowsThreads) rms_norm_warp_bwd_kernel(
       const int c = 4 * (lane + 32 * i);
       if (c >= D) continue;
       const float4 xv = ld4(x + r * D + c);
-      float4 g4;
-      if constexpr (kKeepGw) {
-        g4 = gw[i];
-      } else {
-        g4 = ld4(dy + r * D + c);
-        const float4 wv = w ? ld4(w + c) : make_float4(1.0f, 1.0f, 1.0f, 1.0f);
-        float4 zv = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        if constexpr (kGated) zv = ld4(z + r * z_row_stride + c);
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          float gn = at(g4, e);
-          if constexpr (kGated) gn *= gate::silu(at(zv, e)).value;
-          set(g4, e, gn * at(wv, e));
-        }
-      }
       float4 o;
 #pragma unroll
-      for (int e = 0; e < 4; ++e) set(o, e, rs * (at(g4, e) - at(xv, e) * rs * cdot));
+      for (int e = 0; e < 4; ++e) set(o, e, rs * (at(gw[i], e) - at(xv, e) * rs * cdot));
       st4(dx + r * D + c, o);
     }
   }
