@@ -61,7 +61,7 @@ void rms_norm_fwd(const T* x, const T* w, T* y, T* rstd, int64_t rows, int64_t D
   if (rows == 0) return;
   cudaStream_t s = stream(device);
   if constexpr (std::is_same_v<T, float>)
-    if (norm::warp_rows_fit(D, 0, {x, w, y})) {
+    if (norm::warp_rows_fit(D, norm::kWarpRowsMaxD, 0, {x, w, y})) {
       norm::rms_norm_warp_fwd<false>(x, nullptr, 0, w, y, rstd, rows, D, eps, s);
       LOGLIN_CUDA_LAUNCHED("rms_norm");
       return;
@@ -77,7 +77,8 @@ void rms_norm_bwd(const T* x, const T* w, const T* rstd, const T* dy, T* dx, T* 
   cudaStream_t s = stream(device);
   const int64_t nb = norm_bwd_blocks(rows, D);
   bool warp_rows = false;
-  if constexpr (std::is_same_v<T, float>) warp_rows = norm::warp_rows_fit(D, 0, {x, w, dy, dx, dw_part});
+  if constexpr (std::is_same_v<T, float>)
+    warp_rows = norm::warp_rows_fit(D, norm::kWarpRowsMaxDBackward, 0, {x, w, dy, dx, dw_part});
   if (nb > 0 && warp_rows) {
     if constexpr (std::is_same_v<T, float>)
       norm::rms_norm_warp_bwd<false>(x, nullptr, 0, w, rstd, dy, dx, nullptr, dw ? dw_part : nullptr, rows, D, nb, s);

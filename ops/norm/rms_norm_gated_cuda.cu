@@ -78,7 +78,7 @@ void rms_norm_gated_fwd(const T* x, const T* z, int64_t z_row_stride, const T* w
   if (rows == 0) return;
   cudaStream_t s = stream(device);
   if constexpr (std::is_same_v<T, float>)
-    if (norm::warp_rows_fit(D, z_row_stride, {x, z, w, y})) {
+    if (norm::warp_rows_fit(D, norm::kWarpRowsMaxD, z_row_stride, {x, z, w, y})) {
       norm::rms_norm_warp_fwd<true>(x, z, z_row_stride, w, y, rstd, rows, D, eps, s);
       LOGLIN_CUDA_LAUNCHED("rms_norm_gated");
       return;
@@ -96,7 +96,7 @@ void rms_norm_gated_bwd(const T* x, const T* z, int64_t z_row_stride, const T* w
   const int64_t nb = norm_bwd_blocks(rows, D);
   bool warp_rows = false;
   if constexpr (std::is_same_v<T, float>)
-    warp_rows = norm::warp_rows_fit(D, z_row_stride, {x, z, w, dy, dx, dz, dw_part});
+    warp_rows = norm::warp_rows_fit(D, norm::kWarpRowsMaxDBackward, z_row_stride, {x, z, w, dy, dx, dz, dw_part});
   if (nb > 0 && warp_rows) {
     if constexpr (std::is_same_v<T, float>)
       norm::rms_norm_warp_bwd<true>(x, z, z_row_stride, w, rstd, dy, dx, dz, dw ? dw_part : nullptr, rows, D, nb, s);

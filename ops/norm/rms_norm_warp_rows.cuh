@@ -17,12 +17,16 @@
 namespace loglin::cuda::norm {
 
 constexpr int kWarpRowsThreads = 256;  // 8 rows in flight per block
-constexpr int kWarpRowsMaxD = 2048;    // 16 float4 per lane
+constexpr int kWarpRowsMaxD = 2048;    // forward: 16 float4 per lane
+// The backward holds dy * gate * w and the dweight sums in registers: past
+// 8 float4s a lane that leaves one block per SM, and the block-per-row
+// kernels measured faster (H100, D = 1536: 290 against 388 us a call).
+constexpr int kWarpRowsMaxDBackward = 1024;
 
 // Whether the warp-per-row kernels take a float problem: D a multiple of 4 up
-// to kWarpRowsMaxD, every row 16-byte aligned.
-inline bool warp_rows_fit(int64_t D, int64_t z_row_stride, std::initializer_list<const void*> ptrs) {
-  if (D % 4 != 0 || D > kWarpRowsMaxD || z_row_stride % 4 != 0) return false;
+// to max_d, every row 16-byte aligned.
+inline bool warp_rows_fit(int64_t D, int64_t max_d, int64_t z_row_stride, std::initializer_list<const void*> ptrs) {
+  if (D % 4 != 0 || D > max_d || z_row_stride % 4 != 0) return false;
   for (const void* p : ptrs)
     if (p && reinterpret_cast<uintptr_t>(p) % 16 != 0) return false;
   return true;
@@ -151,23 +155,26 @@ __global__ void __launch_bounds__(kWarpRowsThreads) rms_norm_warp_bwd_kernel(
   }
 }
 
-// The launchers: kPer = the float4s a lane needs, rounded up to a compiled width.
-template <bool kGated, class F>
+// The launchers: kPer = the float4s a lane needs, rounded up to a compiled
+// width (the backward's widths stop at 8: kWarpRowsMaxDBackward).
+template <bool kWide, class F>
 void with_warp_rows_width(int64_t D, F&& f) {
   const int64_t per = (D / 4 + 31) / 32;
   if (per <= 2) f(std::integral_constant<int, 2>{});
   else if (per <= 4) f(std::integral_constant<int, 4>{});
   else if (per <= 6) f(std::integral_constant<int, 6>{});
-  else if (per <= 8) f(std::integral_constant<int, 8>{});
-  else if (per <= 12) f(std::integral_constant<int, 12>{});
-  else f(std::integral_constant<int, 16>{});
+  else if (!kWide || per <= 8) f(std::integral_constant<int, 8>{});
+  else if constexpr (kWide) {
+    if (per <= 12) f(std::integral_constant<int, 12>{});
+    else f(std::integral_constant<int, 16>{});
+  }
 }
 
 template <bool kGated>
 void rms_norm_warp_fwd(const float* x, const float* z, int64_t z_row_stride, const float* w, float* y, float* rstd,
                        int64_t rows, int64_t D, double eps, cudaStream_t s) {
   const int64_t blocks = std::clamp<int64_t>((rows + 7) / 8, 1, int64_t{1} << 20);
-  with_warp_rows_width<kGated>(D, [&](auto per) {
+  with_warp_rows_width<true>(D, [&](auto per) {
     rms_norm_warp_fwd_kernel<kGated, decltype(per)::value><<<static_cast<unsigned>(blocks), kWarpRowsThreads, 0, s>>>(
         x, z, z_row_stride, w, y, rstd, rows, static_cast<int>(D), eps);
   });
@@ -178,7 +185,7 @@ template <bool kGated>
 void rms_norm_warp_bwd(const float* x, const float* z, int64_t z_row_stride, const float* w, const float* rstd,
                        const float* dy, float* dx, float* dz, float* dw_part, int64_t rows, int64_t D, int64_t blocks,
                        cudaStream_t s) {
-  with_warp_rows_width<kGated>(D, [&](auto per) {
+  with_warp_rows_width<false>(D, [&](auto per) {
     rms_norm_warp_bwd_kernel<kGated, decltype(per)::value><<<static_cast<unsigned>(blocks), kWarpRowsThreads, 0, s>>>(
         x, z, z_row_stride, w, rstd, dy, dx, dz, dw_part, rows, static_cast<int>(D));
   });
