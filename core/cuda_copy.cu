@@ -72,11 +72,8 @@ __global__ void copy_inner_kernel(D* dst, StridedLayout dl, const S* src, Stride
 }
 
 template <class T>
-bool packs_of_4_fit(const void* ptr, const StridedLayout& l) {
-  if (reinterpret_cast<uintptr_t>(ptr) % sizeof(Pack4<T>) != 0) return false;
-  for (int d = 0; d + 1 < l.ndim; ++d)
-    if (l.strides[d] % 4 != 0) return false;
-  return true;
+bool pack4_aligned(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) % sizeof(Pack4<T>) == 0;
 }
 
 template <class D>
@@ -135,9 +132,8 @@ void copy_strided(void* dst, DType dst_dtype, const StridedLayout& dl, const voi
                             reinterpret_cast<uintptr_t>(src) % sizeof(Pack4<S>) == 0;
         copy_contiguous_kernel<D, S><<<blocks_for(packed ? (n + 3) / 4 : n), kThreads, 0, s>>>(
             static_cast<D*>(dst), static_cast<const S*>(src), n, packed);
-      } else if (dl.ndim > 0 && dl.shape[dl.ndim - 1] % 4 == 0 && dl.strides[dl.ndim - 1] == 1 &&
-                 (sl.strides[sl.ndim - 1] == 1 || sl.strides[sl.ndim - 1] == 0) && packs_of_4_fit<D>(dst, dl) &&
-                 (sl.strides[sl.ndim - 1] == 0 || packs_of_4_fit<S>(src, sl))) {
+      } else if (inner_packs(dst, dl, 4, sizeof(Pack4<D>)) == InnerPacks::packed &&
+                 inner_packs(src, sl, 4, sizeof(Pack4<S>)) != InnerPacks::no) {
         auto go = [&](auto src_vec) {
           constexpr bool kVec = decltype(src_vec)::value;
           // p * 4 stays below 2^32 when n < 2^31 (a grid-stride step is at most 2^28 packs).
@@ -178,8 +174,7 @@ void add(void* out, const void* a, const void* b, DType dtype, int64_t n, int de
   with_device_type(dtype, [&](auto d) {
     using D = decltype(d);
     if constexpr (std::is_floating_point_v<D> || std::is_same_v<D, __nv_bfloat16>) {
-      const bool packed = n >= 4 && packs_of_4_fit<D>(out, StridedLayout{}) && packs_of_4_fit<D>(a, StridedLayout{}) &&
-                          packs_of_4_fit<D>(b, StridedLayout{});
+      const bool packed = n >= 4 && pack4_aligned<D>(out) && pack4_aligned<D>(a) && pack4_aligned<D>(b);
       if (packed)
         add_packed_kernel<D><<<blocks_for(n / 4), kThreads, 0, s>>>(static_cast<D*>(out), static_cast<const D*>(a),
                                                                    static_cast<const D*>(b), n);

@@ -82,4 +82,20 @@ __device__ __forceinline__ int64_t offset_of(I i, const StridedLayout& l) {
 
 inline bool fits_32bit(int64_t v) { return v < (int64_t{1} << 31); }
 
+// How a strided kernel may read an operand along the innermost dim of its
+// merged layout in packs of n elements (the dim's extent a multiple of n):
+// `broadcast` for stride 0 there (one element repeated), `packed` for stride
+// 1 with the pointer and every outer stride on whole packs of pack_bytes
+// alignment (vector loads and stores), `no` otherwise.
+enum class InnerPacks { no, broadcast, packed };
+inline InnerPacks inner_packs(const void* p, const StridedLayout& l, int n, size_t pack_bytes) {
+  if (l.ndim == 0 || l.shape[l.ndim - 1] % n != 0) return InnerPacks::no;
+  const int64_t inner = l.strides[l.ndim - 1];
+  if (inner == 0) return InnerPacks::broadcast;
+  if (inner != 1 || reinterpret_cast<uintptr_t>(p) % pack_bytes != 0) return InnerPacks::no;
+  for (int d = 0; d + 1 < l.ndim; ++d)
+    if (l.strides[d] % n != 0) return InnerPacks::no;
+  return InnerPacks::packed;
+}
+
 }  // namespace loglin::cuda

@@ -10,6 +10,7 @@
 #include "autograd/node.h"
 #include "core/dispatch.h"
 #include "ops/conv1d/causal_conv1d_cpu.h"
+#include "ops/kernel_args.h"
 #include "ops/op_checks.h"
 #if LOGLIN_WITH_CUDA
 #include "ops/conv1d/causal_conv1d_cuda.h"
@@ -17,8 +18,6 @@
 
 namespace loglin {
 namespace {
-
-Tensor contiguous_raw(const Tensor& t) { return t.is_contiguous() ? t : core::contiguous_copy(t); }
 
 // (R, K) -> (K, R) as a new contiguous tensor, outside autograd.
 Tensor transposed_raw(const Tensor& t) {
@@ -45,46 +44,22 @@ void check_inputs(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   }
 }
 
-// x [B, T, C] read as B*T rows of C: the row stride when the channel dim has
-// unit stride and the [B, T] dims merge into one row stride (stride[0] ==
-// T * stride[1], as a narrow() or split() of the last dim gives); -1 when
-// they do not. Dims of size 1 take any stride.
-int64_t row_stride(const Tensor& t) {
-  const Shape& sh = t.shape();
-  const Shape& st = t.strides();
-  const int64_t B = sh[0], T_ = sh[1], C = sh[2];
-  if (C > 1 && st[2] != 1) return -1;
-  int64_t ld = C;
-  if (B > 1 && T_ > 1) ld = st[0] == T_ * st[1] ? st[1] : -1;
-  else if (T_ > 1) ld = st[1];
-  else if (B > 1) ld = st[0];
-  return ld >= 0 ? ld : -1;
-}
-
-// t itself when row_stride reads it, else a dense copy; ld gets the row stride.
-Tensor as_rows(const Tensor& t, int64_t& ld) {
-  ld = row_stride(t);
-  if (ld >= 0) return t;
-  ld = t.shape()[2];
-  return core::contiguous_copy(t);
-}
-
 }  // namespace
 
 // x (B,T,C), weight (C,W), bias (C) or undefined -> out (B,T,C) = act(conv).
-Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, ConvActivation activation) {
+Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, ConvActivation act) {
   check_inputs(x, weight, bias);
   const int64_t B = x.shape()[0], T_ = x.shape()[1], C = x.shape()[2], W = weight.shape()[1];
-  const ConvActivation act = activation;
   const bool silu = act == ConvActivation::silu;
   LOGLIN_CHECK(act == ConvActivation::none || silu, "[causal_conv1d] unknown activation {}", static_cast<int>(act));
-  int64_t ldx = 0;
-  Tensor xr = as_rows(x, ldx).detach();
+  const RowView xv = row_view(x);
+  const Tensor xr = xv.t.detach();
+  const int64_t ldx = xv.stride;
   Tensor wt = transposed_raw(weight);
-  Tensor bc = bias.defined() ? contiguous_raw(bias).detach() : Tensor();
+  Tensor bc = bias.defined() ? dense(bias).detach() : Tensor();
   Tensor out = Tensor::empty({B, T_, C}, x.dtype(), x.device());
   dispatch_float(x.dtype(), "causal_conv1d", [&]<class T>() {
-    const T* bp = bc.defined() ? bc.data<T>() : nullptr;
+    const T* bp = data_or_null<T>(bc);
 #if LOGLIN_WITH_CUDA
     if (on_cuda(x))
       return cuda::causal_conv1d_fwd<T>(xr.data<T>(), ldx, wt.data<T>(), bp, out.data<T>(), B, T_, C, W, act,
@@ -99,24 +74,25 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, 
   autograd::record(
       "causal_conv1d", {x, weight, bias}, {out},
       [xr, ldx, wt = wt.detach(), bc, B, T_, C, W, act, silu](autograd::BackwardContext& ctx) {
-        int64_t ldg = 0;
-        Tensor g = as_rows(ctx.grads[0], ldg);
+        const RowView gv = row_view(ctx.grads[0]);
+        const Tensor& g = gv.t;
+        const int64_t ldg = gv.stride;
         Tensor dx, dw, db;
         if (ctx.needs(0)) dx = Tensor::empty({B, T_, C}, g.dtype(), g.device());
         if (ctx.needs(1)) dw = Tensor::empty({W, C}, g.dtype(), g.device());
         if (ctx.needs(2)) db = Tensor::empty({C}, g.dtype(), g.device());
         dispatch_float(g.dtype(), "causal_conv1d", [&]<class T>() {
-          const T* bp = bc.defined() ? bc.data<T>() : nullptr;
-          T* dxp = dx.defined() ? dx.data<T>() : nullptr;
-          T* dwp = dw.defined() ? dw.data<T>() : nullptr;
-          T* dbp = db.defined() ? db.data<T>() : nullptr;
+          const T* bp = data_or_null<T>(bc);
+          T* dxp = data_or_null<T>(dx);
+          T* dwp = data_or_null<T>(dw);
+          T* dbp = data_or_null<T>(db);
 #if LOGLIN_WITH_CUDA
           if (on_cuda(g)) {
             Tensor part;
             if (dwp || dbp)
               part = Tensor::empty({cuda::causal_conv1d_bwd_chunks(B * T_), W + 1, C}, g.dtype(), g.device());
             cuda::causal_conv1d_bwd<T>(g.data<T>(), ldg, xr.data<T>(), ldx, wt.data<T>(), bp, dxp, dwp, dbp,
-                                       part.defined() ? part.data<T>() : nullptr, B, T_, C, W, act,
+                                       data_or_null<T>(part), B, T_, C, W, act,
                                        g.device().index);
             return;
           }

@@ -9,6 +9,7 @@
 #include "autograd/node.h"
 #include "core/dispatch.h"
 #include "ops/cross_entropy/cross_entropy_cpu.h"
+#include "ops/kernel_args.h"
 #include "ops/op_checks.h"
 #if LOGLIN_WITH_CUDA
 #include "ops/cross_entropy/cross_entropy_cuda.h"
@@ -16,10 +17,6 @@
 
 namespace loglin {
 namespace {
-
-Tensor dense(const Tensor& t, DType dtype) {
-  return t.is_contiguous() && t.dtype() == dtype ? t : core::contiguous_copy(t, dtype);
-}
 
 // Checked up front, serially, so the parallel kernel never has to throw.
 template <class I>

@@ -18,7 +18,6 @@
 //
 // Every loop is grid-stride, so any n runs on a capped grid.
 #include <type_traits>
-#include <utility>
 
 #include "core/cuda_launch.cuh"
 #include "ops/elementwise/elementwise_cuda.h"
@@ -181,22 +180,11 @@ __global__ void binary_inner_kernel(T* __restrict__ out, const T* a, StridedLayo
   }
 }
 
-// Whether binary_inner_kernel<N> can take these layouts: a shared innermost
-// dim of extent % N == 0 along which each operand has stride 0 or 1, and
-// 16-byte alignment of every pack an operand of stride 1 loads.
+// Whether binary_inner_kernel<N> can take these layouts (inner_packs,
+// cuda_launch.cuh, for each operand; out is contiguous).
 template <int N, class T>
 bool inner_packs_fit(const T* out, const T* a, const StridedLayout& la, const T* b, const StridedLayout& lb) {
-  if (la.ndim == 0 || la.shape[la.ndim - 1] % N != 0 || !aligned16(out)) return false;
-  for (const auto& [ptr, l] : {std::pair{a, &la}, std::pair{b, &lb}}) {
-    const int64_t inner = l->strides[l->ndim - 1];
-    if (inner != 0 && inner != 1) return false;
-    if (inner == 1) {
-      if (!aligned16(ptr)) return false;
-      for (int d = 0; d + 1 < l->ndim; ++d)
-        if (l->strides[d] % N != 0) return false;
-    }
-  }
-  return true;
+  return aligned16(out) && inner_packs(a, la, N, 16) != InnerPacks::no && inner_packs(b, lb, N, 16) != InnerPacks::no;
 }
 
 template <class T, class F>

@@ -67,8 +67,7 @@ Tensor scalar_decay_attention(const Tensor& q, const Tensor& k, const Tensor& v,
   // SIMT scan below walks the chunks one after another. Their level-scale
   // gradient is dropped (the scales are a constant).
   if (on_cuda(q) && autocast_dtype() == DType::bf16 && T > 0) {
-    int64_t levels = 1;
-    for (int64_t last = T - 1; last > 0; last >>= 1) ++levels;  // bit_length(T - 1) + 1
+    const int64_t levels = lla::bit_length(T - 1) + 1;  // what the last position needs
     const Tensor ones = Tensor::ones({B, T, lay.H, levels}, DType::f32, q.device());
     LogLinearAttentionOptions lo;
     lo.chunk_size(options.chunk_size());

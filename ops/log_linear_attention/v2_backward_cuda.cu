@@ -256,17 +256,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
 #pragma unroll
           for (int y2 = 0; y2 < V / 16; ++y2) mma2(&Y[2 * y2], a, load_b_kn(Rs + kk * 16 * ldv + y2 * 16, ldv, lane));
         }
-#pragma unroll
-        for (int kk = 0; kk < V / 16; ++kk) {
-          float2 u = unpack_bf16(dOf[kk].x[0]);
-          yA += u.x * Y[2 * kk].x[0] + u.y * Y[2 * kk].x[1];
-          u = unpack_bf16(dOf[kk].x[1]);
-          yB += u.x * Y[2 * kk].x[2] + u.y * Y[2 * kk].x[3];
-          u = unpack_bf16(dOf[kk].x[2]);
-          yA += u.x * Y[2 * kk + 1].x[0] + u.y * Y[2 * kk + 1].x[1];
-          u = unpack_bf16(dOf[kk].x[3]);
-          yB += u.x * Y[2 * kk + 1].x[2] + u.y * Y[2 * kk + 1].x[3];
-        }
+        add_row_dots(dOf, Y, yA, yB);
       }
       yA = quad_sum(yA);
       yB = quad_sum(yB);
@@ -672,17 +662,7 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
         }
       }
       float vA = 0.0f, vB = 0.0f;  // v_s . dv_s
-#pragma unroll
-      for (int kk = 0; kk < V / 16; ++kk) {
-        float2 u = unpack_bf16(Vf[kk].x[0]);
-        vA += u.x * dv[2 * kk].x[0] + u.y * dv[2 * kk].x[1];
-        u = unpack_bf16(Vf[kk].x[1]);
-        vB += u.x * dv[2 * kk].x[2] + u.y * dv[2 * kk].x[3];
-        u = unpack_bf16(Vf[kk].x[2]);
-        vA += u.x * dv[2 * kk + 1].x[0] + u.y * dv[2 * kk + 1].x[1];
-        u = unpack_bf16(Vf[kk].x[3]);
-        vB += u.x * dv[2 * kk + 1].x[2] + u.y * dv[2 * kk + 1].x[3];
-      }
+      add_row_dots(Vf, dv, vA, vB);
       vA = quad_sum(vA);
       vB = quad_sum(vB);
       if (qd == 0) {

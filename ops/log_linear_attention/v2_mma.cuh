@@ -157,5 +157,24 @@ __device__ __forceinline__ float quad_sum(float v) {
   return v;
 }
 
+// Row dot products of the bf16 A fragments f[0 .. KK - 1] (16 rows x 16 KK
+// columns) with the accumulator tiles c[0 .. 2 KK - 1] of the same rows and
+// columns: added to this lane's parts a (row g) and b (row g + 8), which
+// quad_sum then completes.
+template <int KK>
+__device__ __forceinline__ void add_row_dots(const FragA16 (&f)[KK], const Acc8* c, float& a, float& b) {
+#pragma unroll
+  for (int kk = 0; kk < KK; ++kk) {
+    float2 u = unpack_bf16(f[kk].x[0]);
+    a += u.x * c[2 * kk].x[0] + u.y * c[2 * kk].x[1];
+    u = unpack_bf16(f[kk].x[1]);
+    b += u.x * c[2 * kk].x[2] + u.y * c[2 * kk].x[3];
+    u = unpack_bf16(f[kk].x[2]);
+    a += u.x * c[2 * kk + 1].x[0] + u.y * c[2 * kk + 1].x[1];
+    u = unpack_bf16(f[kk].x[3]);
+    b += u.x * c[2 * kk + 1].x[2] + u.y * c[2 * kk + 1].x[3];
+  }
+}
+
 }  // namespace
 }  // namespace loglin::lla::v2

@@ -6,6 +6,7 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "ops/kernel_args.h"
 #include "ops/norm/layer_norm_cpu.h"
 #include "ops/op_checks.h"
 #if LOGLIN_WITH_CUDA
@@ -16,22 +17,12 @@
 namespace loglin {
 namespace {
 
-Tensor dense(const Tensor& t, DType dtype) {
-  return t.is_contiguous() && t.dtype() == dtype ? t : core::contiguous_copy(t, dtype);
-}
-
 void check_param(const Tensor& x, const Tensor& p, const char* what, int64_t D) {
   if (!p.defined()) return;
   LOGLIN_CHECK(p.shape() == Shape{D}, "[layer_norm] {} has shape {}, expected [{}] (the last dim of x)", what,
                shape_str(p.shape()), D);
   check_same_dtype("layer_norm", x, p);
   check_same_device("layer_norm", x, p);
-}
-
-// Optional weight/bias and skipped gradients travel to the kernels as null.
-template <class T>
-T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "ops/kernel_args.h"
 #include "ops/norm/rms_norm_cpu.h"
 #include "ops/op_checks.h"
 #if LOGLIN_WITH_CUDA
@@ -13,20 +14,6 @@
 #endif
 
 namespace loglin {
-namespace {
-
-Tensor dense(const Tensor& t, DType dtype) {
-  return t.is_contiguous() && t.dtype() == dtype ? t : core::contiguous_copy(t, dtype);
-}
-
-// Optional weight/bias and skipped gradients travel to the kernels as null.
-template <class T>
-T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
-}  // namespace
-
 Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   check_defined("rms_norm", {&x});
   LOGLIN_CHECK(x.dim() >= 1 && x.shape().back() > 0, "[rms_norm] x must have a non-empty last dim, got shape {}",

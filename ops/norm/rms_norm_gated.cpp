@@ -10,6 +10,7 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "ops/kernel_args.h"
 #include "ops/norm/rms_norm_gated_cpu.h"
 #include "ops/op_checks.h"
 #if LOGLIN_WITH_CUDA
@@ -18,33 +19,6 @@
 #endif
 
 namespace loglin {
-namespace {
-
-Tensor dense(const Tensor& t, DType dtype) {
-  return t.is_contiguous() && t.dtype() == dtype ? t : core::contiguous_copy(t, dtype);
-}
-
-template <class T>
-T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
-// z (shape [..., D]) read as [rows, D]: the tensor to read and its row
-// stride. A view whose leading dims collapse into one row stride, with unit
-// stride along D, is used as it is; anything else is copied.
-struct GateRows {
-  Tensor z;
-  int64_t row_stride;
-};
-
-GateRows gate_rows(const Tensor& z, int64_t rows, int64_t D) {
-  if (std::optional<Shape> st = core::view_strides(z, {rows, D}); st && (D == 1 || (*st)[1] == 1))
-    return {z, (*st)[0]};
-  return {core::contiguous_copy(z, z.dtype()), D};
-}
-
-}  // namespace
-
 Tensor rms_norm_gated(const Tensor& x, const Tensor& z, const Tensor& weight, double eps) {
   check_defined("rms_norm_gated", {&x, &z});
   LOGLIN_CHECK(x.dim() >= 1 && x.shape().back() > 0,
@@ -65,23 +39,23 @@ Tensor rms_norm_gated(const Tensor& x, const Tensor& z, const Tensor& weight, do
   LOGLIN_CHECK(eps >= 0, "[rms_norm_gated] eps must be >= 0, got {}", eps);
 
   Tensor xc = dense(x, x.dtype());
-  const GateRows zr = gate_rows(z, rows, D);
+  const RowView zr = row_view(z);
   Tensor w = weight.defined() ? dense(weight, x.dtype()) : Tensor();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor rstd = Tensor::empty({rows}, x.dtype(), x.device());
   dispatch_float(x.dtype(), "rms_norm_gated", [&]<class T>() {
 #if LOGLIN_WITH_CUDA
     if (on_cuda(x))
-      return cuda::rms_norm_gated_fwd<T>(xc.data<T>(), zr.z.data<T>(), zr.row_stride, data_or_null<T>(w),
+      return cuda::rms_norm_gated_fwd<T>(xc.data<T>(), zr.t.data<T>(), zr.stride, data_or_null<T>(w),
                                          y.data<T>(), rstd.data<T>(), rows, D, eps, x.device().index);
 #endif
-    cpu::rms_norm_gated_fwd<T>(xc.data<T>(), zr.z.data<T>(), zr.row_stride, data_or_null<T>(w), y.data<T>(),
+    cpu::rms_norm_gated_fwd<T>(xc.data<T>(), zr.t.data<T>(), zr.stride, data_or_null<T>(w), y.data<T>(),
                                rstd.data<T>(), rows, D, eps);
   });
 
   autograd::record(
       "rms_norm_gated", {x, z, weight}, {y},
-      [x = xc.detach(), z = zr.z.detach(), zs = zr.row_stride, w = w.defined() ? w.detach() : Tensor(), rstd, rows,
+      [x = xc.detach(), z = zr.t.detach(), zs = zr.stride, w = w.defined() ? w.detach() : Tensor(), rstd, rows,
        D](autograd::BackwardContext& ctx) {
         Tensor g = dense(ctx.grads[0], x.dtype());
         Tensor dx = ctx.needs(0) ? Tensor::empty(x.shape(), x.dtype(), x.device()) : Tensor();

@@ -88,6 +88,29 @@ Tensor empty_in_layout_of(const Shape& shape, const Shape& strides, DType dtype,
   return permute(buf, back);
 }
 
+// x's gradient from the gradients of its pieces (window(dx, i) is piece i's
+// place in it), zeros where a piece got none. It takes x's memory order (x is
+// often a permuted view, like the q/k/v split of a projection), so the
+// backward of that permute and of the reshape before it are views, not copies.
+template <class Window>
+Tensor gradient_of_pieces(const std::vector<Tensor>& grads, const Shape& shape, const Shape& strides, Window window) {
+  DType dtype = DType::f32;
+  Device device = Device::cpu();
+  for (const Tensor& g : grads)
+    if (g.defined()) {
+      dtype = g.dtype();
+      device = g.device();
+    }
+  Tensor dx = empty_in_layout_of(shape, strides, dtype, device);
+  for (size_t i = 0; i < grads.size(); ++i) {
+    const Tensor piece = window(dx, i);
+    if (piece.numel() == 0) continue;
+    if (grads[i].defined()) core::copy_into(piece, grads[i]);
+    else core::fill(piece, 0.0);
+  }
+  return dx;
+}
+
 }  // namespace
 
 std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
@@ -100,23 +123,9 @@ std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
     for (int64_t i = 0; i < x.size(d); ++i) parts.push_back(select(x, d, i));
   }
   autograd::record("unbind", {x}, parts, [d, shape = x.shape(), strides = x.strides()](autograd::BackwardContext& ctx) {
-    DType dtype = DType::f32;
-    Device device = Device::cpu();
-    for (const Tensor& g : ctx.grads)
-      if (g.defined()) {
-        dtype = g.dtype();
-        device = g.device();
-      }
-    // The gradient takes x's memory order (x is often a permuted view, like
-    // the q/k/v split of a projection), so the backward of that permute and
-    // of the reshape before it are views, not copies.
-    Tensor dx = empty_in_layout_of(shape, strides, dtype, device);
-    for (size_t i = 0; i < ctx.grads.size(); ++i) {
-      Tensor slot = select(dx, d, static_cast<int64_t>(i));
-      if (ctx.grads[i].defined()) core::copy_into(slot, ctx.grads[i]);
-      else core::fill(slot, 0.0);
-    }
-    return std::vector<Tensor>{dx};
+    return std::vector<Tensor>{gradient_of_pieces(ctx.grads, shape, strides, [d](const Tensor& dx, size_t i) {
+      return select(dx, d, static_cast<int64_t>(i));
+    })};
   });
   return parts;
 }
@@ -146,23 +155,10 @@ std::vector<Tensor> split(const Tensor& x, int64_t dim, const std::vector<int64_
   }
   autograd::record("split", {x}, parts,
                    [d, starts, sizes, shape = x.shape(), strides = x.strides()](autograd::BackwardContext& ctx) {
-                     DType dtype = DType::f32;
-                     Device device = Device::cpu();
-                     for (const Tensor& g : ctx.grads)
-                       if (g.defined()) {
-                         dtype = g.dtype();
-                         device = g.device();
-                       }
-                     // x's memory order, as in unbind: a split of a permuted
-                     // view gets a gradient whose views back are free.
-                     Tensor dx = empty_in_layout_of(shape, strides, dtype, device);
-                     for (size_t i = 0; i < starts.size(); ++i) {
-                       if (sizes[i] == 0) continue;
-                       Tensor window = narrow(dx, d, starts[i], sizes[i]);
-                       if (ctx.grads[i].defined()) core::copy_into(window, ctx.grads[i]);
-                       else core::fill(window, 0.0);
-                     }
-                     return std::vector<Tensor>{dx};
+                     return std::vector<Tensor>{
+                         gradient_of_pieces(ctx.grads, shape, strides, [&](const Tensor& dx, size_t i) {
+                           return narrow(dx, d, starts[i], sizes[i]);
+                         })};
                    });
   return parts;
 }

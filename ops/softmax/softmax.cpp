@@ -9,6 +9,7 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "ops/kernel_args.h"
 #include "ops/op_checks.h"
 #include "ops/softmax/softmax_cpu.h"
 #if LOGLIN_WITH_CUDA
@@ -30,10 +31,6 @@ SoftmaxLayout layout_of(const Shape& shape, int64_t d) {
     else l.inner *= shape[i];
   }
   return l;
-}
-
-Tensor dense(const Tensor& t, DType dtype) {
-  return t.is_contiguous() && t.dtype() == dtype ? t : core::contiguous_copy(t, dtype);
 }
 
 Tensor softmax_op(const char* op, const Tensor& x, int64_t dim, bool log) {

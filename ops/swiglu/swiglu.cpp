@@ -2,6 +2,7 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "ops/kernel_args.h"
 #include "ops/op_checks.h"
 #include "ops/swiglu/swiglu_math.h"
 #if LOGLIN_WITH_CUDA
@@ -10,8 +11,6 @@
 
 namespace loglin {
 namespace {
-
-Tensor dense(const Tensor& t) { return t.is_contiguous() ? t : core::contiguous_copy(t); }
 
 template <class T>
 void swiglu_fwd_cpu(const T* a, const T* b, T* out, int64_t n) {
@@ -28,11 +27,6 @@ void swiglu_bwd_cpu(const T* a, const T* b, const T* g, T* da, T* db, int64_t n)
     if (da) da[i] = ga;
     if (db) db[i] = gb;
   }
-}
-
-template <class T>
-T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
 }
 
 }  // namespace
@@ -54,7 +48,7 @@ Tensor swiglu(const Tensor& a, const Tensor& b) {
     swiglu_fwd_cpu<T>(ac.data<T>(), bc.data<T>(), out.data<T>(), n);
   });
   autograd::record("swiglu", {a, b}, {out}, [a = ac.detach(), b = bc.detach(), n](autograd::BackwardContext& ctx) {
-    Tensor g = ctx.grads[0].dtype() == a.dtype() ? dense(ctx.grads[0]) : core::contiguous_copy(ctx.grads[0], a.dtype());
+    const Tensor g = dense(ctx.grads[0], a.dtype());
     Tensor da = ctx.needs(0) ? Tensor::empty(a.shape(), a.dtype(), a.device()) : Tensor();
     Tensor db = ctx.needs(1) ? Tensor::empty(a.shape(), a.dtype(), a.device()) : Tensor();
     dispatch_float(a.dtype(), "swiglu", [&]<class T>() {

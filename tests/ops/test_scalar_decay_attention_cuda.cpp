@@ -3,6 +3,7 @@
 // gradient; f64 to rounding, f32 within the long-reduction tolerance.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "catch.h"
@@ -35,13 +36,19 @@ Run run(const std::vector<Tensor>& x, DType dt, Device dev, const ScalarDecayOpt
   return {cpu(o), cpu(in[0].grad()), cpu(in[1].grad()), cpu(in[2].grad()), cpu(in[3].grad())};
 }
 
+// Fresh random q, k, v, g (in f64) and an output gradient.
+std::pair<std::vector<Tensor>, Tensor> problem(uint64_t seed, int64_t B, int64_t T, int64_t G, int64_t H, int64_t K,
+                                               int64_t V) {
+  Generator gen(seed);
+  std::vector<Tensor> x{randn({B, T, G, K}, DType::f64, gen), randn({B, T, G, K}, DType::f64, gen),
+                        randn({B, T, H, V}, DType::f64, gen), rand({B, T, H}, -0.02, 0.0, DType::f64, gen)};
+  Tensor dout = randn({B, T, H, V}, DType::f64, gen);
+  return {std::move(x), std::move(dout)};
+}
 
 void compare(uint64_t seed, int64_t B, int64_t T, int64_t G, int64_t H, int64_t K, int64_t V,
              const ScalarDecayOptions& opt) {
-  Generator gen(seed);
-  const std::vector<Tensor> x{randn({B, T, G, K}, DType::f64, gen), randn({B, T, G, K}, DType::f64, gen),
-                              randn({B, T, H, V}, DType::f64, gen), rand({B, T, H}, -0.02, 0.0, DType::f64, gen)};
-  const Tensor dout = randn({B, T, H, V}, DType::f64, gen);
+  const auto [x, dout] = problem(seed, B, T, G, H, K, V);
   for (DType dt : {DType::f64, DType::f32}) {
     INFO("dtype " << dtype_name(dt));
     const double tol = dt == DType::f64 ? 1e-10 : 1e-4;
@@ -82,10 +89,7 @@ namespace {
 // relative error (bf16 rounding when the tensor cores took the call).
 double compare_autocast(uint64_t seed, int64_t B, int64_t T, int64_t G, int64_t H, int64_t K, int64_t V,
                         const ScalarDecayOptions& opt) {
-  Generator gen(seed);
-  const std::vector<Tensor> x{randn({B, T, G, K}, DType::f64, gen), randn({B, T, G, K}, DType::f64, gen),
-                              randn({B, T, H, V}, DType::f64, gen), rand({B, T, H}, -0.02, 0.0, DType::f64, gen)};
-  const Tensor dout = randn({B, T, H, V}, DType::f64, gen);
+  const auto [x, dout] = problem(seed, B, T, G, H, K, V);
   const Run cpu = run(x, DType::f32, Device::cpu(), opt, dout);
   Run gpu;
   {
