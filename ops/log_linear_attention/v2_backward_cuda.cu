@@ -464,12 +464,53 @@ __global__ void __launch_bounds__(kBlock) bwd_node_grad_kernel(GpuProblem p, Arg
 // walked over m = n0 .. n1 - 1 so that only the levels whose node changes
 // are recomputed (amortised two per chunk). One thread per (sequence, head,
 // kPushVec elements); grid (n_seqs * H, ceil(K V / (256 kPushVec))); the
-// level loops are unrolled over ML levels (8 or kMaxLevels, as F2) so that P
+// level loops are unrolled over ML levels (4 to kMaxLevels, as F2) so that P
 // stays in registers. live: P(j) may be nonzero; only then is its node's end
 // row read (it is inside the sequence). Each chunk first issues the loads of
 // every level it recomputes (pieces and end rows: independent), then
 // combines top-down, so the loads of one chunk are in flight together.
+// Both passes recurse on the level (post-order: levels jtop .. 0) instead of
+// looping over all ML levels with the others predicated off: jtop is
+// block-uniform and averages one, and the predicated form made the walk
+// issue-bound (as F2's).
 constexpr int kPushVec = 4;
+
+// Loads of level J of chunk m's step, after those of the levels above it.
+template <int J, int ML, class Walk>
+__device__ __forceinline__ void push_loads(Vec4 (&P)[ML], double (&gP)[ML], uint32_t& live, uint32_t& fp, int jtop,
+                                           int64_t m, const Walk& w) {
+  if constexpr (J < ML) {
+    if (J > jtop) return;
+    push_loads<J + 1>(P, gP, live, fp, jtop, m, w);
+    const int64_t a = m >> J, first = (a + 1) << J;
+    const bool read = !(a & 1) && first <= w.n1;  // node (J, a) is read by chunks first .. min(first + 2^J - 1, n1)
+    const bool from_parent = J + 1 < ML && ((live >> (J + 1)) & 1u);
+    if (read || from_parent) gP[J] = w.Gend(J, a);
+    Vec4 x = zero_vec4();
+    if (read) {
+      if constexpr (J < 3) {
+        x = w.piece(first >> 3, read_slot(first, J));
+      } else {
+        const int64_t last = gpu::imin(first + (int64_t(1) << J) - 1, w.n1);
+#pragma unroll 4
+        for (int64_t gg = first >> 3; gg <= (last >> 3); ++gg) add_vec4(w.piece(gg, kSmallSlots + J - 3), x);
+      }
+    }
+    P[J] = x;
+    if (from_parent) fp |= 1u << J;
+    live = (read || from_parent) ? (live | (1u << J)) : (live & ~(1u << J));
+  }
+}
+
+// P(J) += exp(G_end(J + 1) - G_end(J)) P(J + 1) where level J adds its parent, top-down.
+template <int J, int ML>
+__device__ __forceinline__ void push_combine(Vec4 (&P)[ML], const double (&gP)[ML], uint32_t fp, int jtop) {
+  if constexpr (J + 1 < ML) {
+    if (J > jtop) return;
+    push_combine<J + 1>(P, gP, fp, jtop);
+    if ((fp >> J) & 1u) axpy_vec4(__expf(static_cast<float>(gP[J + 1] - gP[J])), P[J + 1], P[J]);
+  }
+}
 
 template <int ML>
 __global__ void __launch_bounds__(kTreeThreads, 2) bwd_push_down_kernel(GpuProblem p, Args b) {
@@ -478,10 +519,17 @@ __global__ void __launch_bounds__(kTreeThreads, 2) bwd_push_down_kernel(GpuProbl
   const int64_t KV = p.K * p.V, e = (int64_t(blockIdx.y) * kTreeThreads + threadIdx.x) * kPushVec;
   if (e >= KV || s.n0 >= s.n1) return;  // no barriers in this kernel
   const double* Gd = b.Gd + s.row0 * p.H + h;
-  auto Gend = [&](int j, int64_t a) { return Gd[gpu::node_last_row(s, j, a, kC) * p.H]; };
-  auto piece = [&](int64_t grp_of, int slot) {
-    return load_vec4(b.dRp + ((group_index(s, grp_of) * b.slots + slot) * p.H + h) * KV + e);
+  struct Walk {
+    const GpuSeq& s;
+    const Args& b;
+    const double* Gd;
+    int64_t n1, H, h, KV, e;
+    __device__ double Gend(int j, int64_t a) const { return Gd[gpu::node_last_row(s, j, a, kC) * H]; }
+    __device__ Vec4 piece(int64_t grp_of, int slot) const {
+      return load_vec4(b.dRp + ((group_index(s, grp_of) * b.slots + slot) * H + h) * KV + e);
+    }
   };
+  const Walk w{s, b, Gd, s.n1, p.H, h, KV, e};
   const int levels = gpu::tree_levels(s);
   Vec4 P[ML];
   double gP[ML];  // G at the end of level j's current node (valid where live)
@@ -489,32 +537,8 @@ __global__ void __launch_bounds__(kTreeThreads, 2) bwd_push_down_kernel(GpuProbl
   for (int64_t m = s.n0; m < s.n1; ++m) {
     const int jtop = m == s.n0 ? levels - 1 : gpu::bit_len(m ^ (m - 1)) - 1;
     uint32_t fp = 0;  // levels that add their parent
-#pragma unroll
-    for (int j = ML - 1; j >= 0; --j) {  // loads
-      if (j > jtop) continue;
-      const int64_t a = m >> j, first = (a + 1) << j;
-      const bool read = !(a & 1) && first <= s.n1;  // node (j, a) is read by chunks first .. min(first + 2^j - 1, n1)
-      const bool from_parent = j + 1 < ML && ((live >> (j + 1)) & 1u);
-      if (read || from_parent) gP[j] = Gend(j, a);
-      Vec4 x = zero_vec4();
-      if (read) {
-        if (j < 3) {
-          x = piece(first >> 3, read_slot(first, j));
-        } else {
-          const int64_t last = gpu::imin(first + (int64_t(1) << j) - 1, s.n1);
-#pragma unroll 4
-          for (int64_t gg = first >> 3; gg <= (last >> 3); ++gg) add_vec4(piece(gg, kSmallSlots + j - 3), x);
-        }
-      }
-      P[j] = x;
-      if (from_parent) fp |= 1u << j;
-      live = (read || from_parent) ? (live | (1u << j)) : (live & ~(1u << j));
-    }
-#pragma unroll
-    for (int j = ML - 2; j >= 0; --j) {  // combine, top-down
-      if (j > jtop || !((fp >> j) & 1u)) continue;
-      axpy_vec4(__expf(static_cast<float>(gP[j + 1] - gP[j])), P[j + 1], P[j]);
-    }
+    push_loads<0>(P, gP, live, fp, jtop, m, w);
+    push_combine<0>(P, gP, fp, jtop);
     store_vec4(b.dU + ((s.job_off + (m - s.n0)) * p.H + h) * KV + e, P[0]);
   }
 }
@@ -737,7 +761,9 @@ void backward_kv(const GpuProblem& p, const Args& a, cudaStream_t st) {
     LOGLIN_CUDA_LAUNCHED(kOp);
     const int64_t per_block = int64_t(kTreeThreads) * kPushVec, KV = int64_t(K) * V;
     const dim3 grid(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((KV + per_block - 1) / per_block));
-    if (p.max_levels <= 8) bwd_push_down_kernel<8><<<grid, kTreeThreads, 0, st>>>(p, a);
+    if (p.max_levels <= 4) bwd_push_down_kernel<4><<<grid, kTreeThreads, 0, st>>>(p, a);
+    else if (p.max_levels <= 6) bwd_push_down_kernel<6><<<grid, kTreeThreads, 0, st>>>(p, a);
+    else if (p.max_levels <= 8) bwd_push_down_kernel<8><<<grid, kTreeThreads, 0, st>>>(p, a);
     else if (p.max_levels <= 12) bwd_push_down_kernel<12><<<grid, kTreeThreads, 0, st>>>(p, a);
     else bwd_push_down_kernel<kMaxLevels><<<grid, kTreeThreads, 0, st>>>(p, a);
     LOGLIN_CUDA_LAUNCHED(kOp);

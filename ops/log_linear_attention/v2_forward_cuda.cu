@@ -125,6 +125,8 @@ __global__ void __launch_bounds__(kBlock) fwd_state_kernel(GpuProblem p, GpuForw
 
 // ---- F2: the tree levels >= 1 ----
 
+constexpr int kTreeRing = 8;  // chunks per thread in F2's prefetch ring (7 in flight)
+
 // One thread per (sequence, head, W elements of K x V; W = 4 or 2, the
 // vector type VT), grid (n_seqs * H, ceil(K V / (256 W))): walks the chunks
 // m = n0 .. n1 - 1 once. stk[j] holds node (j, a) with a even (its parent
@@ -132,15 +134,41 @@ __global__ void __launch_bounds__(kBlock) fwd_state_kernel(GpuProblem p, GpuForw
 // child (j, a), the parent is exp(G_end(j, a) - G_end(j, a - 1)) stk[j] + x
 // (x alone when the left sibling lies before the sequence), as v1's
 // tree_combine_kernel. The level loop is unrolled so that the stack stays in
-// registers: ML levels (8, 12 or 16 by the sequences' depth), so that short
-// sequences do not pay registers for levels they lack. The chunk states are
-// loaded AHEAD at a time and 4 elements a thread where the registers allow:
-// the walk is latency-bound, one 4-byte load in flight per thread left DRAM
-// mostly idle.
-template <int ML, int AHEAD, class VT>
+// registers: ML levels (4, 6, 8, 12 or 16 by the sequences' depth), so that short
+// sequences do not pay registers for levels they lack.
+// The walk is a chain of dependent steps, but its loads (chunk state m and G
+// at the chunk's end) are known in advance: each thread keeps them D - 1
+// chunks ahead in its own shared-memory ring by cp.async, so that D - 1
+// loads are in flight instead of one per step (the walk had left DRAM
+// mostly idle). A thread reads only the ring slots it filled itself, so
+// there are no barriers after level_offsets.
+// Level J of F2's step for chunk m, and the levels above it while m's bit J
+// is set (t = m's trailing one bits): recursion on J rather than a loop with
+// a break, which nvcc does not unroll, so that the stack keeps static
+// indices (registers) and a step runs only its own levels.
+template <int J, int ML, class VT, class Node>
+__device__ __forceinline__ void tree_climb(VT (&stk)[ML], double (&gstk)[ML], VT& x, double gm, int64_t m, int64_t n0,
+                                           int t, const Node& node) {
+  if constexpr (J < ML) {
+    if (J == t) {
+      stk[J] = x;
+      gstk[J] = gm;
+      return;
+    }
+    if ((m >> J) - 1 >= (n0 >> J)) axpy(__expf(static_cast<float>(gm - gstk[J])), stk[J], x);
+    if constexpr (J + 1 < ML)
+      if (J + 1 == t) store_into(node(J + 1, m >> (J + 1)), x);
+    tree_climb<J + 1>(stk, gstk, x, gm, m, n0, t, node);
+  }
+}
+
+template <int ML, int D, class VT>
 __global__ void __launch_bounds__(kTreeThreads, 2) fwd_tree_kernel(GpuProblem p, const double* Gd_all, bf* nodes) {
   constexpr int W = static_cast<int>(sizeof(VT) / sizeof(float));
+  static_assert((D & (D - 1)) == 0, "ring depth a power of two");
   __shared__ int64_t loff[kMaxLevels];  // first table row of level j
+  __shared__ __align__(16) bf ring_u[D][kTreeThreads * W];
+  __shared__ double ring_g[D][kTreeThreads];
   const int64_t seq = blockIdx.x / p.H, h = blockIdx.x % p.H;
   const GpuSeq s = p.seqs[seq];
   level_offsets(s, loff);
@@ -148,45 +176,38 @@ __global__ void __launch_bounds__(kTreeThreads, 2) fwd_tree_kernel(GpuProblem p,
   if (e >= KV) return;  // no barriers below
   const double* Gd = Gd_all + s.row0 * p.H + h;
   auto node = [&](int j, int64_t a) { return nodes + ((loff[j] + (a - (s.n0 >> j))) * p.H + h) * KV + e; };
-  // G at the end of chunk m; a run of level j completed by chunk m ends there
-  // too, so each combine needs only this value and the one saved when its
-  // left sibling was pushed (gstk).
-  auto Gchunk = [&](int64_t m) { return Gd[gpu::node_last_row(s, 0, m, kC) * p.H]; };
+  // Ring slot of chunk m: its state, and G at its end (a run of level j
+  // completed by chunk m ends there too, so each combine needs only this
+  // value and the one saved when its left sibling was pushed, gstk).
+  auto slot = [&](int64_t m) { return static_cast<int>((m - s.n0) & (D - 1)); };
+  auto issue = [&](int64_t m) {  // one commit group per chunk, empty past the end
+    if (m < s.n1) {
+      cp_async_small<sizeof(bf) * W>(&ring_u[slot(m)][threadIdx.x * W], node(0, m));
+      cp_async_small<sizeof(double)>(&ring_g[slot(m)][threadIdx.x], Gd + gpu::node_last_row(s, 0, m, kC) * p.H);
+    }
+    cp_async_commit();
+  };
+#pragma unroll
+  for (int d = 0; d < D - 1; ++d) issue(s.n0 + d);
   VT stk[ML];
   double gstk[ML];
-  for (int64_t m0 = s.n0; m0 < s.n1; m0 += AHEAD) {
-    VT xs[AHEAD];
-    double gs[AHEAD];
-#pragma unroll
-    for (int d = 0; d < AHEAD; ++d)
-      if (m0 + d < s.n1) {
-        load_into(xs[d], node(0, m0 + d));
-        gs[d] = Gchunk(m0 + d);
-      }
-#pragma unroll
-    for (int d = 0; d < AHEAD; ++d) {
-      const int64_t m = m0 + d;
-      if (m >= s.n1) break;
-      VT x = xs[d];
-      const double gm = gs[d];
-      bool pushed = false;  // a flag, not a break, so that the loop unrolls and the stacks stay in registers
-#pragma unroll
-      for (int j = 0; j < ML; ++j) {
-        if (pushed) continue;
-        const int64_t a = m >> j;
-        if (!(a & 1)) {
-          stk[j] = x;
-          gstk[j] = gm;
-          pushed = true;
-          continue;
-        }
-        if (a - 1 >= (s.n0 >> j)) axpy(__expf(static_cast<float>(gm - gstk[j])), stk[j], x);
-        // Only nodes with an even index are ever read (a chunk reads node
-        // (j, (n >> j) - 1) with n >> j odd); an odd one lives on in x only.
-        if (j + 1 < ML && !((a >> 1) & 1)) store_into(node(j + 1, a >> 1), x);
-      }
-    }
+  for (int64_t m = s.n0; m < s.n1; ++m) {
+    // Chunk m - 1's slot is refilled only after this thread consumed it, in
+    // program order (its values are already in registers).
+    issue(m + D - 1);
+    cp_async_wait_group<D - 1>();  // chunk m's group has landed
+    VT x;
+    load_into(x, &ring_u[slot(m)][threadIdx.x * W]);
+    const double gm = ring_g[slot(m)][threadIdx.x];
+    // Levels 0 .. t - 1 (m's trailing one bits) complete a right child:
+    // combine with the left sibling; the parent at level t is stored (its
+    // index is even, so it is read) and pushed there. t is block-uniform, so
+    // the branches cost no divergence (predicating all ML levels every step
+    // made the walk issue-bound at long T).
+    const int t = __ffsll(static_cast<long long>(~m)) - 1;
+    tree_climb<0>(stk, gstk, x, gm, m, s.n0, t, node);
   }
+  cp_async_wait_group<0>();  // no copy may outlive the block
 }
 
 // ---- F3: outputs ----
@@ -358,9 +379,12 @@ void tree_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, c
     const int64_t per_block = int64_t(kTreeThreads) * width;
     return dim3(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((KV + per_block - 1) / per_block));
   };
-  if (p.max_levels <= 8) fwd_tree_kernel<8, 4, Vec4><<<grid(4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
-  else if (p.max_levels <= 12) fwd_tree_kernel<12, 1, Vec4><<<grid(4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
-  else fwd_tree_kernel<kMaxLevels, 1, Vec><<<grid(2), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  // The stack's depth by the deepest sequence: fewer registers, more blocks per SM.
+  if (p.max_levels <= 4) fwd_tree_kernel<4, kTreeRing, Vec4><<<grid(4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  else if (p.max_levels <= 6) fwd_tree_kernel<6, kTreeRing, Vec4><<<grid(4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  else if (p.max_levels <= 8) fwd_tree_kernel<8, kTreeRing, Vec4><<<grid(4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  else if (p.max_levels <= 12) fwd_tree_kernel<12, kTreeRing, Vec4><<<grid(4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  else fwd_tree_kernel<kMaxLevels, kTreeRing, Vec><<<grid(2), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
 }
 
