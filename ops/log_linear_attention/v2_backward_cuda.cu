@@ -513,7 +513,7 @@ __device__ __forceinline__ void push_combine(Vec4 (&P)[ML], const double (&gP)[M
 }
 
 template <int ML>
-__global__ void __launch_bounds__(kTreeThreads, 2) bwd_push_down_kernel(GpuProblem p, Args b) {
+__global__ void __launch_bounds__(kTreeThreads, tree_blocks_per_sm(ML)) bwd_push_down_kernel(GpuProblem p, Args b) {
   const int64_t seq = blockIdx.x / p.H, h = blockIdx.x % p.H;
   const GpuSeq s = p.seqs[seq];
   const int64_t KV = p.K * p.V, e = (int64_t(blockIdx.y) * kTreeThreads + threadIdx.x) * kPushVec;

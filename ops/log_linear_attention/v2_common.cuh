@@ -22,6 +22,11 @@ constexpr int kTreeThreads = 256;
 constexpr int kTreeVec = 2;     // elements per thread of the element-wise tree walks (one bf16 pair)
 constexpr int kMaxLevels = 16;  // tree levels the walks keep in registers: chunk index < 2^16, positions < 2^22
 
+// Blocks per SM the tree walks ask registers for: their stacks take ML
+// levels of registers; the walks are latency-bound, so shallow ones trade
+// registers for more blocks in flight.
+constexpr int tree_blocks_per_sm(int ML) { return ML <= 8 ? 3 : 2; }
+
 constexpr size_t align128(size_t bytes) { return (bytes + 127) / 128 * 128; }
 
 

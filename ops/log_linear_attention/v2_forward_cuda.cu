@@ -163,7 +163,7 @@ __device__ __forceinline__ void tree_climb(VT (&stk)[ML], double (&gstk)[ML], VT
 }
 
 template <int ML, int D, class VT>
-__global__ void __launch_bounds__(kTreeThreads, 2) fwd_tree_kernel(GpuProblem p, const double* Gd_all, bf* nodes) {
+__global__ void __launch_bounds__(kTreeThreads, tree_blocks_per_sm(ML)) fwd_tree_kernel(GpuProblem p, const double* Gd_all, bf* nodes) {
   constexpr int W = static_cast<int>(sizeof(VT) / sizeof(float));
   static_assert((D & (D - 1)) == 0, "ring depth a power of two");
   __shared__ int64_t loff[kMaxLevels];  // first table row of level j
