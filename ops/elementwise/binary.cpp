@@ -52,8 +52,10 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = binary_forward("mul", a, b, ew::MulOp{});
   autograd::record("mul", {a, b}, {out}, [a = a.detach(), b = b.detach()](autograd::BackwardContext& ctx) {
     const Tensor& g = ctx.grads[0];
-    return std::vector<Tensor>{ctx.needs(0) ? sum_to_shape(mul(g, b), a.shape()) : Tensor(),
-                               ctx.needs(1) ? sum_to_shape(mul(g, a), b.shape()) : Tensor()};
+    // The broadcast operand's gradient sums g * other without writing it
+    // where it can; the full-size operand's is plain mul (nothing to sum).
+    return std::vector<Tensor>{ctx.needs(0) ? sum_to_shape_of_product(g, b, a.shape()) : Tensor(),
+                               ctx.needs(1) ? sum_to_shape_of_product(g, a, b.shape()) : Tensor()};
   });
   return out;
 }

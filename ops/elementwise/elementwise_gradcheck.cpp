@@ -20,6 +20,19 @@ void add_binary(std::vector<GradcheckCase>& cases, const std::string& op, Tensor
   }
 }
 
+// mul's Mamba-2 broadcasts, x [B,T,H,P] times dt [B,T,H,1] and D [H,1]:
+// the scale's gradient takes sum_to_shape_of_product's fused path (a trailing
+// row sum, then for D the leading dims too).
+void add_mul_broadcast(std::vector<GradcheckCase>& cases) {
+  const std::vector<std::pair<Shape, Shape>> shapes = {{{2, 3, 4, 5}, {2, 3, 4, 1}}, {{2, 3, 4, 5}, {4, 1}},
+                                                       {{4, 1}, {2, 3, 4, 5}}};
+  for (const auto& [sa, sb] : shapes) {
+    cases.push_back({"mul", gc_label({{"a", sa}, {"b", sb}}),
+                     [sa, sb](Generator& g) { return std::vector<Tensor>{gc_randn(g, sa), gc_randn(g, sb)}; },
+                     [](const std::vector<Tensor>& x) { return mul(x[0], x[1]); }});
+  }
+}
+
 void add_unary(std::vector<GradcheckCase>& cases, const std::string& op, std::function<Tensor(const Tensor&)> f,
                double lo, double hi) {
   Shape s{3, 5};
@@ -33,6 +46,7 @@ void add_elementwise_gradcheck_cases(std::vector<GradcheckCase>& cases) {
   add_binary(cases, "add", [](const Tensor& a, const Tensor& b) { return add(a, b); }, false);
   add_binary(cases, "sub", [](const Tensor& a, const Tensor& b) { return sub(a, b); }, false);
   add_binary(cases, "mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); }, false);
+  add_mul_broadcast(cases);
   add_binary(cases, "div", [](const Tensor& a, const Tensor& b) { return div(a, b); }, true);
   add_unary(cases, "add_scalar", [](const Tensor& x) { return add(x, 2.5); }, -2, 2);
   add_unary(cases, "mul_scalar", [](const Tensor& x) { return mul(x, -1.5); }, -2, 2);
