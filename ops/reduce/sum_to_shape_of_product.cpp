@@ -128,6 +128,9 @@ Tensor sum_to_shape_of_product(const Tensor& g, const Tensor& a, const Shape& sh
     Tensor s = sum_to_shape(row_sums(g, a, *p), shape);
     return s.dtype() == g.dtype() ? s : core::contiguous_copy(s, g.dtype());
   }
+  // mul and sum take no bf16: the composite runs in f32 and rounds once.
+  if (g.dtype() == DType::bf16 && a.dtype() == DType::bf16)
+    return sum_to_shape(mul(g.to(DType::f32), a.to(DType::f32)), shape).to(DType::bf16);
   return sum_to_shape(mul(g, a), shape);
 }
 
