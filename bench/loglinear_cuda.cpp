@@ -10,7 +10,11 @@
 // dtypes: q, k, v, level_scales in bf16; g in f32 (the op takes f32 g with
 // bf16 inputs, as the peer did). A version without native bf16 launchers
 // (v1) converts the bf16 inputs to f32 inside the op; those conversions are
-// timed as part of it. One extra row per version: f32 inputs at T = 1024.
+// timed as part of it. Two extra rows per version: f32 inputs at T = 1024,
+// in full f32 and with TF32 allowed (set_log_linear_attention_allow_tf32;
+// Triton's dot uses TF32 on f32 inputs unless told otherwise; PEERS.md does
+// not say which the peer ran; v1 has no TF32 path and computes in f32 either
+// way).
 //
 // Timing: CUDA events on loglin's stream around each call, 3 warm-up calls,
 // the median of --runs (default 10). "fwd" is the op under no_grad; "fwd+bwd"
@@ -246,12 +250,15 @@ int main(int argc, char** argv) {
   fmt::print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const std::string& name : versions) {
     lla::KernelVersionScope scope(name);
-    auto row = [&](int64_t T, DType dt, double peer_fwd, double peer_fb) {
+    auto row = [&](int64_t T, DType dt, double peer_fwd, double peer_fb, bool tf32 = false) {
       const int64_t B = kTokens / T;
       const Flops f = count_flops(B, T, kG, kH, kK, kV, kC);
+      const bool saved = log_linear_attention_allow_tf32();
+      set_log_linear_attention_allow_tf32(tf32);
       const Timing t = time_loglinear(T, dt, runs);
+      set_log_linear_attention_allow_tf32(saved);
       fmt::print("| {} | {} | {} | {} | {} | {} | {:.2f} | {:.2f} | {} | {} | {} | {} | {} |{}\n", T, B, name,
-                 dtype_name(dt), fmt_ms(t.fwd_ms), fmt_ms(t.fwd_bwd_ms), peer_fwd, peer_fb,
+                 tf32 ? std::string("f32 (TF32)") : std::string(dtype_name(dt)), fmt_ms(t.fwd_ms), fmt_ms(t.fwd_bwd_ms), peer_fwd, peer_fb,
                  fmt_ratio(peer_fwd, t.fwd_ms), fmt_ratio(peer_fb, t.fwd_bwd_ms), fmt_tflops(f.fwd, t.fwd_ms),
                  fmt_tflops(f.fwd + f.bwd, t.fwd_bwd_ms), std::isnan(t.peak_gib) ? "-" : fmt::format("{:.2f}", t.peak_gib),
                  t.note.empty() ? "" : " " + t.note);
@@ -259,7 +266,10 @@ int main(int argc, char** argv) {
     };
     for (const PeerRow& p : kPeer)
       if (only_T ? p.T == only_T : p.T <= max_T) row(p.T, DType::bf16, p.fwd_ms, p.fwd_bwd_ms);
-    if (!only_T) row(1024, DType::f32, kPeerF32Fwd, kPeerF32FwdBwd);
+    if (!only_T) {
+      row(1024, DType::f32, kPeerF32Fwd, kPeerF32FwdBwd);
+      row(1024, DType::f32, kPeerF32Fwd, kPeerF32FwdBwd, /*tf32=*/true);
+    }
   }
   if (only_T) return 0;
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -108,42 +109,50 @@ KernelVersion v1_simple() {
   return v;
 }
 
-// ---- v2: bf16 tensor cores (v2_forward_cuda.cu, v2_backward_cuda.cu, KERNELS_PLAN.md) ----
-// The backward has kernels for K, V in {32, 64, 128}; for K or V = 256 it
-// runs v1's f32 backward on f32 copies of the bf16 inputs, o and dout, the
-// gradients rounded back to bf16 (correct, slow).
+// ---- v2: tensor cores (v2_forward_cuda.cu, v2_backward_cuda.cu, KERNELS_PLAN.md) ----
+// bf16 inputs on bf16 mma, f32 inputs (when the call allows TF32) on TF32
+// mma: the same kernels, templates on the element type. The backward has
+// kernels for K, V in {32, 64, 128} where their tiles fit in shared memory;
+// otherwise bf16 runs v1's f32 backward on f32 copies of the inputs, o and
+// dout (gradients rounded back to bf16), and f32 runs v1's backward as is
+// (correct, slow).
 
 bool v2_supports(const GpuProblem& p, const KernelCall& c) {
-  return c.dtype == DType::bf16 && !c.state_in && !c.state_out && !c.dstate_in && v2::forward_shape_ok(p.K, p.V, p.C) &&
+  const bool f32 = c.dtype == DType::f32;
+  if (!(c.dtype == DType::bf16 || (f32 && c.allow_tf32))) return false;
+  return !c.state_in && !c.state_out && !c.dstate_in && v2::forward_shape_ok(p.K, p.V, p.C, f32) &&
          v2::device_ok(p.device) && p.L <= 32 && p.max_levels <= 16;
 }
 
-bool v2_native_backward(const GpuProblem& p) { return v2::backward_shape_ok(p.K, p.V, p.C, p.device); }
+bool v2_native_backward(const GpuProblem& p, bool f32) { return v2::backward_shape_ok(p.K, p.V, p.C, p.device, f32); }
 
-// The forward's workspace: G per row (double) and the tree nodes in bf16.
-void v2_carve_forward(Carver& w, const GpuProblem& p, GpuForward<bf16, float>& f, bf16*& nodes) {
+// The forward's workspace: G per row (double) and the tree nodes in the
+// inputs' element type T.
+template <class T>
+void v2_carve_forward(Carver& w, const GpuProblem& p, GpuForward<T, float>& f, T*& nodes) {
   f.Gd = w.take<double>(p.rows * p.H);
-  nodes = w.take<bf16>(p.n_nodes * p.H * p.K * p.V);
+  nodes = w.take<T>(p.n_nodes * p.H * p.K * p.V);
   f.nodes = nullptr;
   f.prefix = nullptr;
 }
 
 // G and the tree come from the forward's workspace (kept by the entry point,
 // backward_reuses_forward_workspace), carved as the forward carved it.
-v2::BackwardWorkspace v2_carve_backward_native(Carver& w, const GpuProblem& p, const void* forward_ws) {
-  v2::BackwardWorkspace ws;
+template <class T>
+v2::BackwardWorkspace<T> v2_carve_backward_native(Carver& w, const GpuProblem& p, const void* forward_ws) {
+  v2::BackwardWorkspace<T> ws;
   Carver fw(const_cast<void*>(forward_ws));
-  GpuForward<bf16, float> f;
+  GpuForward<T, float> f;
   v2_carve_forward(fw, p, f, ws.nodes);
   ws.Gd = f.Gd;
   const int64_t KV = p.K * p.V;
   ws.dRp = w.take<float>(p.n_groups * v2::node_grad_slots(p) * p.H * KV);
-  ws.dU = w.take<bf16>(p.n_jobs * p.H * KV);
+  ws.dU = w.take<T>(p.n_jobs * p.H * KV);
   ws.dGrow = w.take<float>(p.rows * p.H);
   return ws;
 }
 
-// The backward adapter's f32 copies, then v1's f32 backward workspace.
+// The bf16 backward adapter's f32 copies, then v1's f32 backward workspace.
 struct V2BackwardCopies {
   float *q, *k, *v, *ls, *o, *dout, *dq, *dk, *dv, *dls;
 };
@@ -157,38 +166,67 @@ V2BackwardCopies v2_carve_backward(Carver& w, const GpuProblem& p) {
 }
 
 size_t v2_workspace_bytes(const GpuProblem& p, const KernelCall& c, Pass pass) {
+  const bool f32 = c.dtype == DType::f32;
   Carver w(nullptr);
   if (pass == Pass::forward) {
-    GpuForward<bf16, float> f;
-    bf16* nodes = nullptr;
-    v2_carve_forward(w, p, f, nodes);
+    if (f32) {
+      GpuForward<float, float> f;
+      float* nodes = nullptr;
+      v2_carve_forward(w, p, f, nodes);
+    } else {
+      GpuForward<bf16, float> f;
+      bf16* nodes = nullptr;
+      v2_carve_forward(w, p, f, nodes);
+    }
     return w.used();
   }
-  if (v2_native_backward(p)) {
-    (void)v2_carve_backward_native(w, p, nullptr);
+  if (v2_native_backward(p, f32)) {
+    if (f32) (void)v2_carve_backward_native<float>(w, p, nullptr);
+    else (void)v2_carve_backward_native<bf16>(w, p, nullptr);
     return w.used();
   }
-  (void)v2_carve_backward(w, p);
-  KernelCall f32 = c;
-  f32.dtype = DType::f32;
-  return w.used() + v1_workspace_bytes(p, f32, Pass::backward);
+  KernelCall v1_call = c;
+  v1_call.dtype = DType::f32;
+  if (!f32) (void)v2_carve_backward(w, p);
+  return w.used() + v1_workspace_bytes(p, v1_call, Pass::backward);
 }
 
-void v2_forward(const GpuProblem& p, const GpuForward<bf16, float>& f, void* ws) {
-  GpuForward<bf16, float> a = f;
+template <class T>
+void v2_forward(const GpuProblem& p, const GpuForward<T, float>& f, void* ws) {
+  GpuForward<T, float> a = f;
   Carver w(ws);
-  bf16* nodes = nullptr;
+  T* nodes = nullptr;
   v2_carve_forward(w, p, a, nodes);
-  v2::forward_bf16(p, a, nodes);
+  if constexpr (std::is_same_v<T, float>) v2::forward_f32(p, a, nodes);
+  else v2::forward_bf16(p, a, nodes);
+}
+
+void v2_check_no_states(const GpuBackward<bf16, float>& b) {
+  LOGLIN_CHECK(!b.fwd.state_in && !b.fwd.state_out && !b.dstate_out && !b.dstate_in,
+               "[{}] v2 takes no states (its supports() refuses them)", kOpName);
+}
+void v2_check_no_states(const GpuBackward<float, float>& b) {
+  LOGLIN_CHECK(!b.fwd.state_in && !b.fwd.state_out && !b.dstate_out && !b.dstate_in,
+               "[{}] v2 takes no states (its supports() refuses them)", kOpName);
+}
+
+void v2_backward_f32(const GpuProblem& p, const GpuBackward<float, float>& b, void* ws) {
+  v2_check_no_states(b);
+  if (!v2_native_backward(p, true)) {
+    v1_backward<float>(p, b, ws);  // v1 recomputes its forward from the inputs
+    return;
+  }
+  LOGLIN_CHECK(b.forward_workspace != nullptr, "[{}] the v2 backward needs its forward's workspace", kOpName);
+  Carver w(ws);
+  v2::backward_f32(p, b, v2_carve_backward_native<float>(w, p, b.forward_workspace));
 }
 
 void v2_backward(const GpuProblem& p, const GpuBackward<bf16, float>& b, void* ws) {
-  LOGLIN_CHECK(!b.fwd.state_in && !b.fwd.state_out && !b.dstate_out && !b.dstate_in,
-               "[{}] v2 takes no states (its supports() refuses them)", kOpName);
+  v2_check_no_states(b);
   Carver w(ws);
-  if (v2_native_backward(p)) {
+  if (v2_native_backward(p, false)) {
     LOGLIN_CHECK(b.forward_workspace != nullptr, "[{}] the v2 backward needs its forward's workspace", kOpName);
-    v2::backward_bf16(p, b, v2_carve_backward_native(w, p, b.forward_workspace));
+    v2::backward_bf16(p, b, v2_carve_backward_native<bf16>(w, p, b.forward_workspace));
     return;
   }
   const V2BackwardCopies c = v2_carve_backward(w, p);
@@ -215,15 +253,17 @@ void v2_backward(const GpuProblem& p, const GpuBackward<bf16, float>& b, void* w
 KernelVersion v2_tensor_core() {
   KernelVersion v;
   v.name = "v2";
-  v.about = "tensor cores (mma.sync bf16), bf16 only, K, V in {32, 64, 128, 256} (backward via v1 for 256), chunk 64, "
-            "no states";
+  v.about = "tensor cores (mma.sync): bf16, K, V in {32, 64, 128, 256} (backward via v1 for 256); f32 on TF32 when "
+            "allowed, K, V in {32, 64, 128}; chunk 64, no states";
   v.rank = 2;
   v.in_auto = true;
   v.backward_reuses_forward_workspace = true;
   v.supports = v2_supports;
   v.workspace_bytes = v2_workspace_bytes;
-  v.forward_bf16 = v2_forward;
+  v.forward_bf16 = v2_forward<bf16>;
   v.backward_bf16 = v2_backward;
+  v.forward_f32 = v2_forward<float>;
+  v.backward_f32 = v2_backward_f32;
   return v;
 }
 #endif
@@ -244,8 +284,11 @@ std::string registered_names() {
 }
 
 std::string describe(const GpuProblem& p, const KernelCall& c) {
-  return fmt::format("{} inputs, K = {}, V = {}, G = {}, H = {}, L = {}, chunk {}{}{}", dtype_name(c.dtype), p.K, p.V,
-                     p.G, p.H, p.L, p.C, c.state_in ? ", initial state" : "", c.state_out ? ", final state" : "");
+  const char* math = c.dtype != DType::f32 ? ""
+                     : c.allow_tf32       ? ", TF32 allowed"
+                                          : ", TF32 not allowed (set_log_linear_attention_allow_tf32 or LOGLIN_LLA_TF32=1)";
+  return fmt::format("{} inputs, K = {}, V = {}, G = {}, H = {}, L = {}, chunk {}{}{}{}", dtype_name(c.dtype), p.K, p.V,
+                     p.G, p.H, p.L, p.C, c.state_in ? ", initial state" : "", c.state_out ? ", final state" : "", math);
 }
 
 const char* choice_source() { return override_choice().empty() ? "LOGLIN_LLA_KERNEL" : "set_kernel_version"; }

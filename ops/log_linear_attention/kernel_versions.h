@@ -10,10 +10,14 @@
 //       converted to f32 by the entry point. Every problem, states included.
 //       The reference the fast versions are tested against.
 //   v2  tensor cores (v2_forward_cuda, v2_backward_cuda, KERNELS_PLAN.md):
-//       bf16 q, k, v, level_scales with f32 g; K, V in {32, 64, 128, 256}
-//       (backward kernels for K, V <= 128; 256 runs v1's backward on f32
-//       copies), chunk 64, any G | H, any T up to 2^22 positions, cu_seqlens,
-//       no states. In auto: it takes every bf16 call it supports.
+//       bf16 q, k, v, level_scales with f32 g on bf16 mma; K, V in
+//       {32, 64, 128, 256} (backward kernels for K, V <= 128; 256 runs v1's
+//       backward on f32 copies), chunk 64, any G | H, any T up to 2^22
+//       positions, cu_seqlens, no states. f32 inputs on TF32 mma (the same
+//       kernels on f32 tiles) when the call allows TF32, K, V in
+//       {32, 64, 128} (the backward runs v1 where its tiles do not fit:
+//       K = V = 128, or K = 64, V = 128). In auto: it takes every bf16 call,
+//       and every f32 call allowing TF32, that it supports.
 //
 // Choosing one:
 //   - LOGLIN_LLA_KERNEL=auto (or unset): the highest-ranked registered version
@@ -50,6 +54,7 @@ struct KernelCall {
   bool state_in = false;   // an initial state is given
   bool state_out = false;  // the final state is wanted (forward) / has a gradient (backward)
   bool dstate_in = false;  // backward: the initial state's gradient is wanted
+  bool allow_tf32 = false; // f32 inputs may run on TF32 tensor cores (log_linear_attention_allow_tf32())
 };
 
 enum class Pass { forward, backward };

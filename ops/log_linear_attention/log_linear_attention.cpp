@@ -5,6 +5,9 @@
 #include "ops/log_linear_attention/log_linear_attention.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <string>
 #include <cmath>
 #include <optional>
 #include <type_traits>
@@ -338,7 +341,8 @@ LogLinearAttentionOutput log_linear_attention_with_state(const Tensor& q, const 
     // The CUDA version the dispatcher picks (kernel_versions.h) runs the
     // forward and, through the record, the backward.
     const lla::GpuPlan plan = lla::make_gpu_plan(lay, q.device());
-    const lla::KernelCall call{D, st != nullptr, want_final, false};
+    lla::KernelCall call{D, st != nullptr, want_final, false};
+    call.allow_tf32 = D == DType::f32 && log_linear_attention_allow_tf32();
     const lla::KernelVersion& ver = lla::select_kernel_version(plan.prob, call);
     LogLinearAttentionOutput out;
     dispatch_float(D, kOpName, [&]<class T_>() {
@@ -407,6 +411,23 @@ Tensor log_linear_attention(const Tensor& q, const Tensor& k, const Tensor& v, c
 
 LogLinearState LogLinearState::zeros(int64_t N, int64_t H, int64_t L, int64_t K, int64_t V, DType dtype) {
   return {Tensor::zeros({N, H, L, K, V}, dtype), std::vector<int64_t>(static_cast<size_t>(N), 0)};
+}
+
+namespace {
+// -1: not set, LOGLIN_LLA_TF32 decides; 0 / 1: the setter's choice.
+std::atomic<int> allow_tf32_choice{-1};
+}  // namespace
+
+void set_log_linear_attention_allow_tf32(bool allow) { allow_tf32_choice.store(allow ? 1 : 0); }
+
+bool log_linear_attention_allow_tf32() {
+  const int c = allow_tf32_choice.load();
+  if (c >= 0) return c == 1;
+  static const bool from_env = [] {
+    const char* e = std::getenv("LOGLIN_LLA_TF32");
+    return e && std::string(e) == "1";
+  }();
+  return from_env;
 }
 
 }  // namespace loglin

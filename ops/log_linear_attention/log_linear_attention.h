@@ -111,6 +111,17 @@ LogLinearAttentionOutput log_linear_attention_with_state(
     const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& level_scales,
     const LogLinearAttentionOptions& options = LogLinearAttentionOptions());
 
+// Whether f32 calls on CUDA may run on TF32 tensor cores (kernel version
+// v2: inputs rounded to 10 mantissa bits inside the products, f32
+// accumulation, g and the decays in f32; about 1e-3 relative error) instead
+// of v1's full-f32 SIMT kernels, which are about 10x slower. Off by default;
+// process-wide. The environment variable LOGLIN_LLA_TF32=1 turns it on at
+// start-up; the setter wins over it. training.precision "tf32" sets it (and
+// set_matmul_allow_tf32). K and V must be 32, 64 or 128 for the TF32
+// kernels (the backward: not both 128); other shapes run v1.
+void set_log_linear_attention_allow_tf32(bool allow);
+bool log_linear_attention_allow_tf32();
+
 // Recurrent decoding (SPEC section 4): consumes one token per sequence and
 // returns its output. Inference only: nothing is recorded for autograd.
 //   q, k [N, G, K]; v [N, H, V]; g [N, H]; level_scales [N, H, L]

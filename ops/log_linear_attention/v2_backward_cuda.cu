@@ -21,6 +21,7 @@
 // In the per-element passes, lane l of a warp takes the warp's row l / 2 and
 // half l % 2 of its columns, so a row's sums need one shuffle.
 #include <atomic>
+#include <type_traits>
 
 #include "ops/log_linear_attention/v2_backward_cuda.h"
 #include "ops/log_linear_attention/v2_common.cuh"
@@ -39,15 +40,14 @@ __device__ __forceinline__ int read_slot(int64_t n, int j) {
 }
 __device__ __forceinline__ int64_t group_index(const GpuSeq& s, int64_t g) { return s.grp_off + (g - (s.n0 >> 3)); }
 
-__device__ __forceinline__ float f(bf x) { return __bfloat162float(x); }
-
+template <class E>
 struct Args {
-  const bf *q, *k, *v, *ls, *dout;  // o is not needed: do . o comes from dlambda
-  bf *dq, *dk, *dv, *dls;
+  const E *q, *k, *v, *ls, *dout;  // o is not needed: do . o comes from dlambda
+  E *dq, *dk, *dv, *dls;
   const double* Gd;
-  const bf* nodes;
+  const E* nodes;
   float* dRp;
-  bf* dU;
+  E* dU;
   float* dGrow;
   float* dg;
   int64_t slots;
@@ -63,18 +63,18 @@ struct Args {
 // flight while this one is used), so the block's loads overlap its math and
 // one barrier per read suffices. About 97 KiB at K = 128, V = 64: two blocks
 // per SM.
-template <int K, int V>
+template <int K, int V, class E>
 struct QueryLayout {
   static constexpr int ldk = K + kPad, ldv = V + kPad;
-  static constexpr size_t r_bytes = align128(sizeof(bf) * K * ldv);
+  static constexpr size_t r_bytes = align128(sizeof(E) * K * ldv);
   static constexpr size_t q_off = 0;
-  static constexpr size_t k_off = q_off + align128(sizeof(bf) * kC * ldk);
-  static constexpr size_t v_off = k_off + align128(sizeof(bf) * kC * ldk);
-  static constexpr size_t do_off = v_off + align128(sizeof(bf) * kC * ldv);
-  static constexpr size_t r_off = do_off + align128(sizeof(bf) * kC * ldv);  // two node tiles
+  static constexpr size_t k_off = q_off + align128(sizeof(E) * kC * ldk);
+  static constexpr size_t v_off = k_off + align128(sizeof(E) * kC * ldk);
+  static constexpr size_t do_off = v_off + align128(sizeof(E) * kC * ldv);
+  static constexpr size_t r_off = do_off + align128(sizeof(E) * kC * ldv);  // two node tiles
   static constexpr size_t sc_off = r_off + 2 * r_bytes;                       // two heads' scalars
   static constexpr size_t dl_off = sc_off + 2 * kHeadScalarBytes;
-  static size_t bytes(int64_t L) { return dl_off + align128(sizeof(float) * kC * (L + 1)); }
+  static constexpr size_t bytes(int64_t L) { return dl_off + align128(sizeof(float) * kC * (L + 1)); }
   static __device__ HeadScalars scalars(unsigned char* smem, int64_t i) {
     return head_scalars_at(smem + sc_off + (i & 1) * kHeadScalarBytes);
   }
@@ -85,16 +85,17 @@ struct QueryLayout {
 // l <= c, and exp(G_t - G_end) q_t^T R do_t at the level c + j + 1 of a read.
 // Lane (g, qd) = (lane / 4, lane % 4) of warp w holds rows tA = 16 w + g and
 // tB = tA + 8 of every accumulator (v2_mma.cuh).
-template <int K, int V>
-__global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b) {
-  using Lt = QueryLayout<K, V>;
+template <int K, int V, class E>
+__global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args<E> b) {
+  using Lt = QueryLayout<K, V, E>;
+  using FragA = typename Frag<E>::A;
   constexpr int ldk = Lt::ldk, ldv = Lt::ldv;
   extern __shared__ __align__(128) unsigned char smem[];
-  bf* Qs = reinterpret_cast<bf*>(smem + Lt::q_off);
-  bf* Ks = reinterpret_cast<bf*>(smem + Lt::k_off);
-  bf* Vs = reinterpret_cast<bf*>(smem + Lt::v_off);
-  bf* dOs = reinterpret_cast<bf*>(smem + Lt::do_off);
-  auto Rbuf = [&](int64_t i) { return reinterpret_cast<bf*>(smem + Lt::r_off + (i & 1) * Lt::r_bytes); };
+  E* Qs = reinterpret_cast<E*>(smem + Lt::q_off);
+  E* Ks = reinterpret_cast<E*>(smem + Lt::k_off);
+  E* Vs = reinterpret_cast<E*>(smem + Lt::v_off);
+  E* dOs = reinterpret_cast<E*>(smem + Lt::do_off);
+  auto Rbuf = [&](int64_t i) { return reinterpret_cast<E*>(smem + Lt::r_off + (i & 1) * Lt::r_bytes); };
   float* dlS = reinterpret_cast<float*>(smem + Lt::dl_off);
   const int ldl = static_cast<int>(p.L) + 1;
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, qd = lane & 3;
@@ -106,8 +107,8 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
   const ChunkSlots cs = chunk_slots(s, n);
   const bool okA = cs.ok(tA), okB = cs.ok(tB);
   const int64_t sqk = p.G * K, sv = p.H * V, sls = p.H * p.L;
-  const bf* q = b.q + s.row0 * sqk + grp * K;
-  const bf* k = b.k + s.row0 * sqk + grp * K;
+  const E* q = b.q + s.row0 * sqk + grp * K;
+  const E* k = b.k + s.row0 * sqk + grp * K;
 
   // Bit jb: chunk n reads node (jb, (n >> jb) - 1); the same for every head.
   uint64_t reads = 0;
@@ -117,19 +118,19 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
 
   auto issue_head = [&](int64_t hi) {  // V and dO of the group's head hi
     const int64_t h = grp * per + hi;
-    const bf* v = b.v + s.row0 * sv + h * V;
-    const bf* dout = b.dout + s.row0 * sv + h * V;
-    issue_tile<V>(Vs, ldv, kC, [&](int i) -> const bf* { return cs.ok(i) ? v + (cs.base + i) * sv : nullptr; });
-    issue_tile<V>(dOs, ldv, kC, [&](int i) -> const bf* { return cs.ok(i) ? dout + (cs.base + i) * sv : nullptr; });
+    const E* v = b.v + s.row0 * sv + h * V;
+    const E* dout = b.dout + s.row0 * sv + h * V;
+    issue_tile<V>(Vs, ldv, kC, [&](int i) -> const E* { return cs.ok(i) ? v + (cs.base + i) * sv : nullptr; });
+    issue_tile<V>(dOs, ldv, kC, [&](int i) -> const E* { return cs.ok(i) ? dout + (cs.base + i) * sv : nullptr; });
   };
-  auto issue_read = [&](int64_t hi, int jb, bf* dst) {  // node (jb, (n >> jb) - 1) of head hi
+  auto issue_read = [&](int64_t hi, int jb, E* dst) {  // node (jb, (n >> jb) - 1) of head hi
     const int64_t h = grp * per + hi;
-    const bf* R = b.nodes + (gpu::node_index(s, jb, (n >> jb) - 1) * p.H + h) * static_cast<int64_t>(K * V);
-    issue_tile<V>(dst, ldv, K, [&](int x) -> const bf* { return R + static_cast<int64_t>(x) * V; });
+    const E* R = b.nodes + (gpu::node_index(s, jb, (n >> jb) - 1) * p.H + h) * static_cast<int64_t>(K * V);
+    issue_tile<V>(dst, ldv, K, [&](int x) -> const E* { return R + static_cast<int64_t>(x) * V; });
   };
 
-  issue_tile<K>(Qs, ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? q + (cs.base + i) * sqk : nullptr; });
-  issue_tile<K>(Ks, ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? k + (cs.base + i) * sqk : nullptr; });
+  issue_tile<K>(Qs, ldk, kC, [&](int i) -> const E* { return cs.ok(i) ? q + (cs.base + i) * sqk : nullptr; });
+  issue_tile<K>(Ks, ldk, kC, [&](int i) -> const E* { return cs.ok(i) ? k + (cs.base + i) * sqk : nullptr; });
   issue_head(0);
   load_head_scalars(p, s, cs, b.Gd, b.ls, grp * per, Lt::scalars(smem, 0));
   cp_async_wait_all();
@@ -153,7 +154,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
       cp_async_wait_all();
       __syncthreads();  // V, dO and the scalars of head hi are visible
     }
-    FragA16 dOf[V / 16];
+    FragA dOf[V / 16];
 #pragma unroll
     for (int kk = 0; kk < V / 16; ++kk) dOf[kk] = load_a(dOs + warp * 16 * ldv + kk * 16, ldv, lane);
     // dA = dO_w V_n^T.
@@ -175,11 +176,11 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
     float binA[7], binB[7];
 #pragma unroll
     for (int l = 0; l < 7; ++l) binA[l] = binB[l] = 0.0f;
-    FragA16 P[4];
+    FragA P[4];
 #pragma unroll
     for (int j2 = 0; j2 < 4; ++j2) {
       if (j2 > warp) {
-        P[j2] = FragA16{{0u, 0u, 0u, 0u}};
+        P[j2] = FragA{};
         continue;
       }
 #pragma unroll
@@ -203,7 +204,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
           }
           dA[j].x[e] = val;
         }
-      P[j2] = a_from_acc(dA[2 * j2], dA[2 * j2 + 1]);
+      a_from_acc(P[j2], dA[2 * j2], dA[2 * j2 + 1]);
     }
 #pragma unroll
     for (int l = 0; l < 7; ++l) {
@@ -229,7 +230,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
         for (int x2 = 0; x2 < K / 16; ++x2) mma2(&dq[2 * x2], P[kk], load_b_kn(Ks + kk * 16 * ldk + x2 * 16, ldk, lane));
 
     // Node reads: dq += diag(w) dO_w R^T; dlambda_t = exp(G_t - G_end) do_t . (q_t R).
-    const bf* lsh = b.ls + s.row0 * sls + h * p.L;
+    const E* lsh = b.ls + s.row0 * sls + h * p.L;
     const double GdA = hs.Gd[tA], GdB = hs.Gd[tB];
     int jb = first_read;
     for (int i = 0; i < nr; ++i, jb = next_bit(reads, jb)) {
@@ -238,13 +239,13 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
       __syncthreads();  // read qi's tile is visible; every warp is done with read qi - 1's buffer
       if (i + 1 < nr) issue_read(hi, next_bit(reads, jb), Rbuf(qi + 1));
       else if (hi + 1 < per) issue_read(hi + 1, first_read, Rbuf(qi + 1));
-      const bf* Rs = Rbuf(qi);
+      const E* Rs = Rbuf(qi);
       const double Ge = b.Gd[(s.row0 + gpu::node_last_row(s, jb, (n >> jb) - 1, kC)) * p.H + h];
       const int lev = static_cast<int>(p.c) + jb + 1;
       const float eA = okA ? __expf(static_cast<float>(GdA - Ge)) : 0.0f;
       const float eB = okB ? __expf(static_cast<float>(GdB - Ge)) : 0.0f;
-      const float wA = okA ? f(lsh[(cs.base + tA) * sls + lev]) * eA : 0.0f;
-      const float wB = okB ? f(lsh[(cs.base + tB) * sls + lev]) * eB : 0.0f;
+      const float wA = okA ? to_f(lsh[(cs.base + tA) * sls + lev]) * eA : 0.0f;
+      const float wB = okB ? to_f(lsh[(cs.base + tB) * sls + lev]) * eB : 0.0f;
       float yA = 0.0f, yB = 0.0f;
       {  // Y = Q_w R, then do_t . y_t from registers
         Acc8 Y[V / 8];
@@ -252,7 +253,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
         for (int y = 0; y < V / 8; ++y) zero(Y[y]);
 #pragma unroll
         for (int kk = 0; kk < K / 16; ++kk) {
-          const FragA16 a = load_a(Qs + warp * 16 * ldk + kk * 16, ldk, lane);
+          const FragA a = load_a(Qs + warp * 16 * ldk + kk * 16, ldk, lane);
 #pragma unroll
           for (int y2 = 0; y2 < V / 16; ++y2) mma2(&Y[2 * y2], a, load_b_kn(Rs + kk * 16 * ldv + y2 * 16, ldv, lane));
         }
@@ -266,8 +267,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
       }
 #pragma unroll
       for (int kk = 0; kk < V / 16; ++kk) {
-        const FragA16 c{{scale_pair(dOf[kk].x[0], wA), scale_pair(dOf[kk].x[1], wB), scale_pair(dOf[kk].x[2], wA),
-                         scale_pair(dOf[kk].x[3], wB)}};
+        const FragA c = scale_rows(dOf[kk], wA, wB);
 #pragma unroll
         for (int x2 = 0; x2 < K / 16; ++x2) mma2(&dq[2 * x2], c, load_b_nk(Rs + x2 * 16 * ldv + kk * 16, ldv, lane));
       }
@@ -278,7 +278,7 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
     // unrounded dlambda: dg's first term without reading the bf16 o, whose
     // rounding would dominate dg's cancellation. B4 subtracts v_t . dv_t.
     __syncwarp();
-    bf* dls = b.dls + s.row0 * sls + h * p.L;
+    E* dls = b.dls + s.row0 * sls + h * p.L;
 #pragma unroll
     for (int e = 0; e < 2; ++e) {
       const int t = e == 0 ? tA : tB;
@@ -287,8 +287,8 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
       if (ok)
         for (int l = qd; l < p.L; l += 4) {
           const float dl = dlS[t * ldl + l];
-          dls[(cs.base + t) * sls + l] = __float2bfloat16_rn(dl);
-          d += f(lsh[(cs.base + t) * sls + l]) * dl;
+          from_f(dl, dls[(cs.base + t) * sls + l]);
+          d += to_f(lsh[(cs.base + t) * sls + l]) * dl;
         }
       d = quad_sum(d);
       if (ok && qd == 0) b.dGrow[(s.row0 + cs.base + t) * p.H + h] = d;
@@ -297,8 +297,8 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
   }
 
   // dq of the group's heads, valid rows.
-  bf* dqo = b.dq + s.row0 * sqk + grp * K;
-  store_rows_bf16<K / 8>(dq, okA ? dqo + (cs.base + tA) * sqk : nullptr, okB ? dqo + (cs.base + tB) * sqk : nullptr,
+  E* dqo = b.dq + s.row0 * sqk + grp * K;
+  store_rows<K / 8>(dq, okA ? dqo + (cs.base + tA) * sqk : nullptr, okB ? dqo + (cs.base + tB) * sqk : nullptr,
                          lane);
 }
 
@@ -309,13 +309,13 @@ __global__ void __launch_bounds__(kBlock) bwd_query_kernel(GpuProblem p, Args b)
 // of Q^T in registers. The (Q, dO, w) tiles of the next step (next chunk of
 // the run, or the first of the next run) are in flight while the current
 // one is used: one barrier per step. About 53 KiB at K = 128, V = 64.
-template <int K, int V>
+template <int K, int V, class E>
 struct NodeGradLayout : WarpTiles<K, V> {
   using WarpTiles<K, V>::PW;
   static constexpr int ldq = K + kPad, ldv = PW + kPad;
   static constexpr size_t q_rel = 0;  // within one step's buffer
-  static constexpr size_t v_rel = q_rel + align128(sizeof(bf) * kC * ldq);
-  static constexpr size_t w_rel = v_rel + align128(sizeof(bf) * kC * ldv);
+  static constexpr size_t v_rel = q_rel + align128(sizeof(E) * kC * ldq);
+  static constexpr size_t w_rel = v_rel + align128(sizeof(E) * kC * ldv);
   static constexpr size_t step_bytes = w_rel + align128(sizeof(float) * kC);
   static constexpr size_t bytes = 2 * step_bytes;
 };
@@ -363,9 +363,9 @@ __device__ bool next_step(const GpuSeq& s, int64_t g, int max_levels, int np, No
 // exp(G_t - G_end(j, a)), stored to the run's slot. Levels 0..2: the whole
 // node gradient (its readers lie in one group); levels >= 3: one piece per
 // reading group, summed by B3.
-template <int K, int V>
-__global__ void __launch_bounds__(kBlock) bwd_node_grad_kernel(GpuProblem p, Args b) {
-  using Lt = NodeGradLayout<K, V>;
+template <int K, int V, class E>
+__global__ void __launch_bounds__(kBlock) bwd_node_grad_kernel(GpuProblem p, Args<E> b) {
+  using Lt = NodeGradLayout<K, V, E>;
   constexpr int PW = Lt::PW, ldq = Lt::ldq, ldv = Lt::ldv, WM = Lt::WM, WN = Lt::WN;
   extern __shared__ __align__(128) unsigned char smem[];
   auto buf = [&](int64_t i, size_t rel) { return smem + (i & 1) * Lt::step_bytes + rel; };
@@ -382,22 +382,22 @@ __global__ void __launch_bounds__(kBlock) bwd_node_grad_kernel(GpuProblem p, Arg
   const int64_t g = (s.n0 >> 3) + (gi - s.grp_off);
   const int64_t sqk = p.G * K, sv = p.H * V, sls = p.H * p.L, KV = int64_t(K) * V;
   const int64_t grp = h / (p.H / p.G);
-  const bf* q = b.q + s.row0 * sqk + grp * K;
-  const bf* dout = b.dout + s.row0 * sv + h * V;
-  const bf* ls = b.ls + s.row0 * sls + h * p.L;
+  const E* q = b.q + s.row0 * sqk + grp * K;
+  const E* dout = b.dout + s.row0 * sv + h * V;
+  const E* ls = b.ls + s.row0 * sls + h * p.L;
   const double* Gd = b.Gd + s.row0 * p.H + h;
   const int ml = static_cast<int>(p.max_levels);
 
   auto issue_step = [&](const NodeStep& st, int64_t i) {  // Q, dO panel and w of chunk st.m into buffer i
     const ChunkSlots cs = chunk_slots(s, st.m);
-    issue_tile<K>(reinterpret_cast<bf*>(buf(i, Lt::q_rel)), ldq, kC,
-                  [&](int r) -> const bf* { return cs.ok(r) ? q + (cs.base + r) * sqk : nullptr; });
-    issue_tile<PW>(reinterpret_cast<bf*>(buf(i, Lt::v_rel)), ldv, kC,
-                   [&](int r) -> const bf* { return cs.ok(r) ? dout + (cs.base + r) * sv + st.pv * PW : nullptr; });
+    issue_tile<K>(reinterpret_cast<E*>(buf(i, Lt::q_rel)), ldq, kC,
+                  [&](int r) -> const E* { return cs.ok(r) ? q + (cs.base + r) * sqk : nullptr; });
+    issue_tile<PW>(reinterpret_cast<E*>(buf(i, Lt::v_rel)), ldv, kC,
+                   [&](int r) -> const E* { return cs.ok(r) ? dout + (cs.base + r) * sv + st.pv * PW : nullptr; });
     if (tid < kC) {
       const double Ge = Gd[gpu::node_last_row(s, st.j, (st.c0 >> st.j) - 1, kC) * p.H];
       reinterpret_cast<float*>(buf(i, Lt::w_rel))[tid] =
-          cs.ok(tid) ? f(ls[(cs.base + tid) * sls + p.c + st.j + 1]) *
+          cs.ok(tid) ? to_f(ls[(cs.base + tid) * sls + p.c + st.j + 1]) *
                            __expf(static_cast<float>(Gd[(cs.base + tid) * p.H] - Ge))
                      : 0.0f;
     }
@@ -419,21 +419,20 @@ __global__ void __launch_bounds__(kBlock) bwd_node_grad_kernel(GpuProblem p, Arg
     const bool have_next = next_step(s, g, ml, Lt::NP, nxt);
     if (have_next) issue_step(nxt, it + 1);
 
-    const bf* Qs = reinterpret_cast<const bf*>(buf(it, Lt::q_rel));
-    const bf* dOs = reinterpret_cast<const bf*>(buf(it, Lt::v_rel));
+    const E* Qs = reinterpret_cast<const E*>(buf(it, Lt::q_rel));
+    const E* dOs = reinterpret_cast<const E*>(buf(it, Lt::v_rel));
     const float* Wr = reinterpret_cast<const float*>(buf(it, Lt::w_rel));
 #pragma unroll
     for (int kk = 0; kk < kC / 16; ++kk) {
       const int t = kk * 16 + 2 * qd;
       const float w0 = Wr[t], w1 = Wr[t + 1], w8 = Wr[t + 8], w9 = Wr[t + 9];
-      FragB2 bo[WN];
+      typename Frag<E>::B bo[WN];
 #pragma unroll
       for (int jn = 0; jn < WN; ++jn) bo[jn] = load_b_kn(dOs + kk * 16 * ldv + Lt::n_tile(warp, jn) * 16, ldv, lane);
 #pragma unroll
       for (int i = 0; i < WM; ++i) {
-        FragA16 a = load_a_trans(Qs + kk * 16 * ldq + Lt::m_tile(warp, i) * 16, ldq, lane);  // A[x][t] = Q[t][x]
-        a.x[0] = scale_pair2(a.x[0], w0, w1), a.x[1] = scale_pair2(a.x[1], w0, w1);
-        a.x[2] = scale_pair2(a.x[2], w8, w9), a.x[3] = scale_pair2(a.x[3], w8, w9);
+        const typename Frag<E>::A a =
+            scale_cols(load_a_trans(Qs + kk * 16 * ldq + Lt::m_tile(warp, i) * 16, ldq, lane), w0, w1, w8, w9);  // A[x][t] = Q[t][x]
 #pragma unroll
         for (int jn = 0; jn < WN; ++jn) mma2(&acc[i][2 * jn], a, bo[jn]);
       }
@@ -512,8 +511,8 @@ __device__ __forceinline__ void push_combine(Vec4 (&P)[ML], const double (&gP)[M
   }
 }
 
-template <int ML>
-__global__ void __launch_bounds__(kTreeThreads, tree_blocks_per_sm(ML)) bwd_push_down_kernel(GpuProblem p, Args b) {
+template <int ML, class E>
+__global__ void __launch_bounds__(kTreeThreads, tree_blocks_per_sm(ML)) bwd_push_down_kernel(GpuProblem p, Args<E> b) {
   const int64_t seq = blockIdx.x / p.H, h = blockIdx.x % p.H;
   const GpuSeq s = p.seqs[seq];
   const int64_t KV = p.K * p.V, e = (int64_t(blockIdx.y) * kTreeThreads + threadIdx.x) * kPushVec;
@@ -521,7 +520,7 @@ __global__ void __launch_bounds__(kTreeThreads, tree_blocks_per_sm(ML)) bwd_push
   const double* Gd = b.Gd + s.row0 * p.H + h;
   struct Walk {
     const GpuSeq& s;
-    const Args& b;
+    const Args<E>& b;
     const double* Gd;
     int64_t n1, H, h, KV, e;
     __device__ double Gend(int j, int64_t a) const { return Gd[gpu::node_last_row(s, j, a, kC) * H]; }
@@ -550,16 +549,16 @@ __global__ void __launch_bounds__(kTreeThreads, tree_blocks_per_sm(ML)) bwd_push
 // dU tiles are double-buffered: head h + 1's are in flight while head h is
 // computed, so there is one barrier per head. About 112 KiB at K = 128,
 // V = 64: two blocks per SM.
-template <int K, int V>
+template <int K, int V, class E>
 struct KeyLayout {
   static constexpr int ldk = K + kPad, ldv = V + kPad;
   static constexpr size_t v_rel = 0;  // within one head's buffer
-  static constexpr size_t do_rel = v_rel + align128(sizeof(bf) * kC * ldv);
-  static constexpr size_t u_rel = do_rel + align128(sizeof(bf) * kC * ldv);
-  static constexpr size_t head_bytes = u_rel + align128(sizeof(bf) * K * ldv);
+  static constexpr size_t do_rel = v_rel + align128(sizeof(E) * kC * ldv);
+  static constexpr size_t u_rel = do_rel + align128(sizeof(E) * kC * ldv);
+  static constexpr size_t head_bytes = u_rel + align128(sizeof(E) * K * ldv);
   static constexpr size_t q_off = 0;
-  static constexpr size_t k_off = q_off + align128(sizeof(bf) * kC * ldk);
-  static constexpr size_t h_off = k_off + align128(sizeof(bf) * kC * ldk);  // two heads' V, dO, dU
+  static constexpr size_t k_off = q_off + align128(sizeof(E) * kC * ldk);
+  static constexpr size_t h_off = k_off + align128(sizeof(E) * kC * ldk);  // two heads' V, dO, dU
   static constexpr size_t sc_off = h_off + 2 * head_bytes;                   // two heads' scalars
   static constexpr size_t bytes = sc_off + 2 * kHeadScalarBytes;
   static __device__ HeadScalars scalars(unsigned char* smem, int64_t i) {
@@ -572,15 +571,16 @@ struct KeyLayout {
 // with d_s = exp(G_e - G_s) (e: the chunk's last row; chunks n < n1 only,
 // the last chunk is in no node), and dG_s -= v_s . dv_s (B1 put do_s . o_s).
 // Lane (g, qd) of warp w holds source rows sA = 16 w + g and sB = sA + 8.
-template <int K, int V>
-__global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
-  using Lt = KeyLayout<K, V>;
+template <int K, int V, class E>
+__global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args<E> b) {
+  using Lt = KeyLayout<K, V, E>;
+  using FragA = typename Frag<E>::A;
   constexpr int ldk = Lt::ldk, ldv = Lt::ldv;
   extern __shared__ __align__(128) unsigned char smem[];
-  bf* Qs = reinterpret_cast<bf*>(smem + Lt::q_off);
-  bf* Ks = reinterpret_cast<bf*>(smem + Lt::k_off);
+  E* Qs = reinterpret_cast<E*>(smem + Lt::q_off);
+  E* Ks = reinterpret_cast<E*>(smem + Lt::k_off);
   auto head_tile = [&](int64_t hi, size_t rel) {
-    return reinterpret_cast<bf*>(smem + Lt::h_off + (hi & 1) * Lt::head_bytes + rel);
+    return reinterpret_cast<E*>(smem + Lt::h_off + (hi & 1) * Lt::head_bytes + rel);
   };
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, qd = lane & 3;
   const int sA = warp * 16 + (lane >> 2), sB = sA + 8;
@@ -592,26 +592,26 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
   const bool okA = cs.ok(sA), okB = cs.ok(sB);
   const bool has_u = n < s.n1;
   const int64_t sqk = p.G * K, sv = p.H * V, KV = int64_t(K) * V;
-  const bf* q = b.q + s.row0 * sqk + grp * K;
-  const bf* k = b.k + s.row0 * sqk + grp * K;
+  const E* q = b.q + s.row0 * sqk + grp * K;
+  const E* k = b.k + s.row0 * sqk + grp * K;
 
   auto issue_head = [&](int64_t hi) {  // V, dO and dU of the group's head hi, and its scalars
     const int64_t h = grp * per + hi;
-    const bf* v = b.v + s.row0 * sv + h * V;
-    const bf* dout = b.dout + s.row0 * sv + h * V;
+    const E* v = b.v + s.row0 * sv + h * V;
+    const E* dout = b.dout + s.row0 * sv + h * V;
     issue_tile<V>(head_tile(hi, Lt::v_rel), ldv, kC,
-                  [&](int i) -> const bf* { return cs.ok(i) ? v + (cs.base + i) * sv : nullptr; });
+                  [&](int i) -> const E* { return cs.ok(i) ? v + (cs.base + i) * sv : nullptr; });
     issue_tile<V>(head_tile(hi, Lt::do_rel), ldv, kC,
-                  [&](int i) -> const bf* { return cs.ok(i) ? dout + (cs.base + i) * sv : nullptr; });
+                  [&](int i) -> const E* { return cs.ok(i) ? dout + (cs.base + i) * sv : nullptr; });
     if (has_u) {
-      const bf* U = b.dU + ((s.job_off + (n - s.n0)) * p.H + h) * KV;
-      issue_tile<V>(head_tile(hi, Lt::u_rel), ldv, K, [&](int x) -> const bf* { return U + static_cast<int64_t>(x) * V; });
+      const E* U = b.dU + ((s.job_off + (n - s.n0)) * p.H + h) * KV;
+      issue_tile<V>(head_tile(hi, Lt::u_rel), ldv, K, [&](int x) -> const E* { return U + static_cast<int64_t>(x) * V; });
     }
     load_head_scalars(p, s, cs, b.Gd, b.ls, h, Lt::scalars(smem, hi));
   };
 
-  issue_tile<K>(Qs, ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? q + (cs.base + i) * sqk : nullptr; });
-  issue_tile<K>(Ks, ldk, kC, [&](int i) -> const bf* { return cs.ok(i) ? k + (cs.base + i) * sqk : nullptr; });
+  issue_tile<K>(Qs, ldk, kC, [&](int i) -> const E* { return cs.ok(i) ? q + (cs.base + i) * sqk : nullptr; });
+  issue_tile<K>(Ks, ldk, kC, [&](int i) -> const E* { return cs.ok(i) ? k + (cs.base + i) * sqk : nullptr; });
   issue_head(0);
   cp_async_wait_all();
   __syncthreads();
@@ -634,9 +634,9 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
       __syncthreads();  // head hi's tiles and scalars are visible; head hi - 1's buffers are free
     }
     if (hi + 1 < per) issue_head(hi + 1);
-    const bf* Vs = head_tile(hi, Lt::v_rel);
-    const bf* dOs = head_tile(hi, Lt::do_rel);
-    const bf* Us = head_tile(hi, Lt::u_rel);
+    const E* Vs = head_tile(hi, Lt::v_rel);
+    const E* dOs = head_tile(hi, Lt::do_rel);
+    const E* Us = head_tile(hi, Lt::u_rel);
 
     // W[t, s] for accumulator element e of tile j (source row sA or sB, query t), or 0.
     auto mask = [&](int j, int e) {
@@ -650,12 +650,12 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
       dA_ = okA ? __expf(static_cast<float>(Ge - hs.Gd[sA])) : 0.0f;
       dB_ = okB ? __expf(static_cast<float>(Ge - hs.Gd[sB])) : 0.0f;
     }
-    FragA16 Vf[V / 16];
+    FragA Vf[V / 16];
 #pragma unroll
     for (int kk = 0; kk < V / 16; ++kk) Vf[kk] = load_a(Vs + warp * 16 * ldv + kk * 16, ldv, lane);
 
     {  // dv_w = P^T dO_n + (d k)_w dU, P^T = S^T o W^T; then dG and dv out.
-      FragA16 P[4];
+      FragA P[4];
 #pragma unroll
       for (int j2 = 0; j2 < 4; ++j2) {
         if (j2 < warp) continue;
@@ -665,7 +665,7 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
           lo.x[e] *= mask(2 * j2, e);
           hi2.x[e] *= mask(2 * j2 + 1, e);
         }
-        P[j2] = a_from_acc(lo, hi2);
+        a_from_acc(P[j2], lo, hi2);
       }
       Acc8 dv[V / 8];
 #pragma unroll
@@ -678,9 +678,7 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
       if (has_u) {
 #pragma unroll
         for (int kk = 0; kk < K / 16; ++kk) {
-          FragA16 a = load_a(Ks + warp * 16 * ldk + kk * 16, ldk, lane);
-          a.x[0] = scale_pair(a.x[0], dA_), a.x[1] = scale_pair(a.x[1], dB_);
-          a.x[2] = scale_pair(a.x[2], dA_), a.x[3] = scale_pair(a.x[3], dB_);
+          const FragA a = scale_rows(load_a(Ks + warp * 16 * ldk + kk * 16, ldk, lane), dA_, dB_);
 #pragma unroll
           for (int y2 = 0; y2 < V / 16; ++y2) mma2(&dv[2 * y2], a, load_b_kn(Us + kk * 16 * ldv + y2 * 16, ldv, lane));
         }
@@ -693,8 +691,8 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
         if (okA) b.dGrow[(s.row0 + cs.base + sA) * p.H + h] -= vA;
         if (okB) b.dGrow[(s.row0 + cs.base + sB) * p.H + h] -= vB;
       }
-      bf* dvo = b.dv + s.row0 * sv + h * V;
-      store_rows_bf16<V / 8>(dv, okA ? dvo + (cs.base + sA) * sv : nullptr, okB ? dvo + (cs.base + sB) * sv : nullptr,
+      E* dvo = b.dv + s.row0 * sv + h * V;
+      store_rows<V / 8>(dv, okA ? dvo + (cs.base + sA) * sv : nullptr, okB ? dvo + (cs.base + sB) * sv : nullptr,
                              lane);
     }
 
@@ -715,15 +713,15 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
           dAt[2 * j2].x[e] *= mask(2 * j2, e);
           dAt[2 * j2 + 1].x[e] *= mask(2 * j2 + 1, e);
         }
-        const FragA16 dP = a_from_acc(dAt[2 * j2], dAt[2 * j2 + 1]);
+        FragA dP;
+        a_from_acc(dP, dAt[2 * j2], dAt[2 * j2 + 1]);
 #pragma unroll
         for (int x2 = 0; x2 < K / 16; ++x2) mma2(&dk[2 * x2], dP, load_b_kn(Qs + j2 * 16 * ldk + x2 * 16, ldk, lane));
       }
       if (has_u) {
 #pragma unroll
         for (int kk = 0; kk < V / 16; ++kk) {
-          const FragA16 a{{scale_pair(Vf[kk].x[0], dA_), scale_pair(Vf[kk].x[1], dB_), scale_pair(Vf[kk].x[2], dA_),
-                           scale_pair(Vf[kk].x[3], dB_)}};
+          const FragA a = scale_rows(Vf[kk], dA_, dB_);
 #pragma unroll
           for (int x2 = 0; x2 < K / 16; ++x2) mma2(&dk[2 * x2], a, load_b_nk(Us + x2 * 16 * ldv + kk * 16, ldv, lane));
         }
@@ -732,8 +730,8 @@ __global__ void __launch_bounds__(kBlock) bwd_key_kernel(GpuProblem p, Args b) {
   }
 
   // dk of the group's heads, valid rows.
-  bf* dko = b.dk + s.row0 * sqk + grp * K;
-  store_rows_bf16<K / 8>(dk, okA ? dko + (cs.base + sA) * sqk : nullptr, okB ? dko + (cs.base + sB) * sqk : nullptr,
+  E* dko = b.dk + s.row0 * sqk + grp * K;
+  store_rows<K / 8>(dk, okA ? dko + (cs.base + sA) * sqk : nullptr, okB ? dko + (cs.base + sB) * sqk : nullptr,
                          lane);
 }
 
@@ -750,62 +748,115 @@ __global__ void __launch_bounds__(kScanThreads) bwd_dg_kernel(GpuProblem p, cons
 
 // ---- launchers ----
 
-template <int K, int V>
-void backward_kv(const GpuProblem& p, const Args& a, cudaStream_t st) {
+template <int K, int V, class E>
+void backward_kv(const GpuProblem& p, const Args<E>& a, cudaStream_t st) {
   const dim3 per_job(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.G));
   if (p.n_nodes > 0) {
-    constexpr size_t s2 = NodeGradLayout<K, V>::bytes;
-    allow_smem(bwd_node_grad_kernel<K, V>, s2);
-    bwd_node_grad_kernel<K, V>
+    constexpr size_t s2 = NodeGradLayout<K, V, E>::bytes;
+    allow_smem(bwd_node_grad_kernel<K, V, E>, s2);
+    bwd_node_grad_kernel<K, V, E>
         <<<dim3(static_cast<unsigned>(p.n_groups), static_cast<unsigned>(p.H)), kBlock, s2, st>>>(p, a);
     LOGLIN_CUDA_LAUNCHED(kOp);
     const int64_t per_block = int64_t(kTreeThreads) * kPushVec, KV = int64_t(K) * V;
     const dim3 grid(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((KV + per_block - 1) / per_block));
-    if (p.max_levels <= 4) bwd_push_down_kernel<4><<<grid, kTreeThreads, 0, st>>>(p, a);
-    else if (p.max_levels <= 6) bwd_push_down_kernel<6><<<grid, kTreeThreads, 0, st>>>(p, a);
-    else if (p.max_levels <= 8) bwd_push_down_kernel<8><<<grid, kTreeThreads, 0, st>>>(p, a);
-    else if (p.max_levels <= 12) bwd_push_down_kernel<12><<<grid, kTreeThreads, 0, st>>>(p, a);
-    else bwd_push_down_kernel<kMaxLevels><<<grid, kTreeThreads, 0, st>>>(p, a);
+    if (p.max_levels <= 4) bwd_push_down_kernel<4, E><<<grid, kTreeThreads, 0, st>>>(p, a);
+    else if (p.max_levels <= 6) bwd_push_down_kernel<6, E><<<grid, kTreeThreads, 0, st>>>(p, a);
+    else if (p.max_levels <= 8) bwd_push_down_kernel<8, E><<<grid, kTreeThreads, 0, st>>>(p, a);
+    else if (p.max_levels <= 12) bwd_push_down_kernel<12, E><<<grid, kTreeThreads, 0, st>>>(p, a);
+    else bwd_push_down_kernel<kMaxLevels, E><<<grid, kTreeThreads, 0, st>>>(p, a);
     LOGLIN_CUDA_LAUNCHED(kOp);
   }
-  const size_t s1 = QueryLayout<K, V>::bytes(p.L);
-  allow_smem(bwd_query_kernel<K, V>, s1);
-  bwd_query_kernel<K, V><<<per_job, kBlock, s1, st>>>(p, a);
+  const size_t s1 = QueryLayout<K, V, E>::bytes(p.L);
+  allow_smem(bwd_query_kernel<K, V, E>, s1);
+  bwd_query_kernel<K, V, E><<<per_job, kBlock, s1, st>>>(p, a);
   LOGLIN_CUDA_LAUNCHED(kOp);
-  constexpr size_t s4 = KeyLayout<K, V>::bytes;
-  allow_smem(bwd_key_kernel<K, V>, s4);
-  bwd_key_kernel<K, V><<<per_job, kBlock, s4, st>>>(p, a);
+  constexpr size_t s4 = KeyLayout<K, V, E>::bytes;
+  allow_smem(bwd_key_kernel<K, V, E>, s4);
+  bwd_key_kernel<K, V, E><<<per_job, kBlock, s4, st>>>(p, a);
   LOGLIN_CUDA_LAUNCHED(kOp);
 }
 
-template <int K>
-void backward_k(const GpuProblem& p, const Args& a, cudaStream_t st) {
+template <int K, int V, class E>
+constexpr size_t backward_smem() {
+  const size_t a = QueryLayout<K, V, E>::bytes(kMaxL), b = KeyLayout<K, V, E>::bytes, c = NodeGradLayout<K, V, E>::bytes;
+  return a > b ? (a > c ? a : c) : (b > c ? b : c);
+}
+// The H100's 227 KiB: f32 shapes above it get no kernel (backward_shape_ok
+// refuses them on every device, so they are not compiled).
+constexpr size_t kSmemCompiled = 227 * 1024;
+
+template <int K, class E>
+void backward_k(const GpuProblem& p, const Args<E>& a, cudaStream_t st) {
+  auto run = [&](auto v) {
+    constexpr int V = decltype(v)::value;
+    if constexpr (backward_smem<K, V, E>() <= kSmemCompiled) backward_kv<K, V, E>(p, a, st);
+    else LOGLIN_FAIL("[{}] no backward kernel for K = {}, V = {} in this precision", kOp, K, V);
+  };
   switch (p.V) {
-    case 32: return backward_kv<K, 32>(p, a, st);
-    case 64: return backward_kv<K, 64>(p, a, st);
-    case 128: return backward_kv<K, 128>(p, a, st);
+    case 32: return run(std::integral_constant<int, 32>{});
+    case 64: return run(std::integral_constant<int, 64>{});
+    case 128: return run(std::integral_constant<int, 128>{});
     default: LOGLIN_FAIL("[{}] no backward kernel for V = {}", kOp, p.V);
   }
 }
 
-template <int K, int V>
-size_t backward_smem() {
-  const size_t a = QueryLayout<K, V>::bytes(kMaxL), b = KeyLayout<K, V>::bytes, c = NodeGradLayout<K, V>::bytes;
-  return a > b ? (a > c ? a : c) : (b > c ? b : c);
-}
-template <int K>
+template <int K, class E>
 size_t backward_smem_k(int64_t V) {
-  return V == 32 ? backward_smem<K, 32>() : V == 64 ? backward_smem<K, 64>() : backward_smem<K, 128>();
+  return V == 32 ? backward_smem<K, 32, E>() : V == 64 ? backward_smem<K, 64, E>() : backward_smem<K, 128, E>();
+}
+template <class E>
+size_t backward_smem_e(int64_t K, int64_t V) {
+  return K == 32 ? backward_smem_k<32, E>(V) : K == 64 ? backward_smem_k<64, E>(V) : backward_smem_k<128, E>(V);
 }
 
 bool dim_ok(int64_t d) { return d == 32 || d == 64 || d == 128; }
 bool aligned16(const void* x) { return (reinterpret_cast<uintptr_t>(x) & 15u) == 0; }
 
+template <class E>
+void run_backward(const GpuProblem& p, const GpuBackward<typename Host<E>::T, float>& bw,
+                  const BackwardWorkspace<typename Host<E>::T>& ws) {
+  constexpr bool f32 = sizeof(E) == 4;
+  LOGLIN_CHECK(backward_shape_ok(p.K, p.V, p.C, p.device, f32), "[{}] no {} backward kernel for K = {}, V = {}, chunk {}",
+               kOp, f32 ? "f32 (TF32)" : "bf16", p.K, p.V, p.C);
+  LOGLIN_CHECK(!bw.fwd.state_in && !bw.fwd.state_out && !bw.dstate_out && !bw.dstate_in,
+               "[{}] states are not supported by the v2 backward yet", kOp);
+  LOGLIN_CHECK(p.L <= kMaxL, "[{}] at most {} levels (level_scales columns), got {}", kOp, kMaxL, p.L);
+  LOGLIN_CHECK(aligned16(bw.dq) && aligned16(bw.dk) && aligned16(bw.dv) && aligned16(bw.dout) &&
+                   aligned16(ws.nodes) && aligned16(ws.dU) && aligned16(ws.dRp),
+               "[{}] gradients, dout and the workspace must be 16-byte aligned", kOp);
+  const auto& f = bw.fwd;  // G and the tree nodes are the forward's (its workspace)
+
+  Args<E> a;
+  a.q = reinterpret_cast<const E*>(f.q), a.k = reinterpret_cast<const E*>(f.k);
+  a.v = reinterpret_cast<const E*>(f.v), a.ls = reinterpret_cast<const E*>(f.ls);
+  a.dout = reinterpret_cast<const E*>(bw.dout);
+  a.dq = reinterpret_cast<E*>(bw.dq), a.dk = reinterpret_cast<E*>(bw.dk), a.dv = reinterpret_cast<E*>(bw.dv);
+  a.dls = reinterpret_cast<E*>(bw.dls);
+  a.Gd = ws.Gd;
+  a.nodes = reinterpret_cast<const E*>(ws.nodes);
+  a.dRp = ws.dRp;
+  a.dU = reinterpret_cast<E*>(ws.dU);
+  a.dGrow = ws.dGrow;
+  a.dg = bw.dg;
+  a.slots = node_grad_slots(p);
+
+  cudaStream_t st = cuda::stream(p.device);
+  switch (p.K) {
+    case 32: backward_k<32, E>(p, a, st); break;
+    case 64: backward_k<64, E>(p, a, st); break;
+    case 128: backward_k<128, E>(p, a, st); break;
+    default: LOGLIN_FAIL("[{}] no backward kernel for K = {}", kOp, p.K);
+  }
+  bwd_dg_kernel<<<dim3(static_cast<unsigned>(p.n_seqs), static_cast<unsigned>(p.H)), kScanThreads, 0, st>>>(
+      p, ws.dGrow, bw.dg);
+  LOGLIN_CUDA_LAUNCHED(kOp);
+}
+
 }  // namespace
 
 int64_t node_grad_slots(const GpuProblem& p) { return kSmallSlots + (p.max_levels > 3 ? p.max_levels - 3 : 0); }
 
-bool backward_shape_ok(int64_t K, int64_t V, int64_t C, int device) {
+bool backward_shape_ok(int64_t K, int64_t V, int64_t C, int device, bool f32) {
   if (C != kC || !dim_ok(K) || !dim_ok(V) || device < 0 || device >= 64) return false;
   static std::atomic<int> optin[64] = {};  // the device's opt-in shared memory per block, 0 unknown
   int bytes = optin[device].load();
@@ -816,45 +867,16 @@ bool backward_shape_ok(int64_t K, int64_t V, int64_t C, int device) {
     }
     optin[device].store(bytes);
   }
-  const size_t need = K == 32 ? backward_smem_k<32>(V) : K == 64 ? backward_smem_k<64>(V) : backward_smem_k<128>(V);
-  return need <= static_cast<size_t>(bytes);
+  const size_t need = f32 ? backward_smem_e<float>(K, V) : backward_smem_e<bf>(K, V);
+  return need <= static_cast<size_t>(bytes) && need <= kSmemCompiled;
 }
 
-void backward_bf16(const GpuProblem& p, const GpuBackward<bf16, float>& bw, const BackwardWorkspace& ws) {
-  LOGLIN_CHECK(backward_shape_ok(p.K, p.V, p.C, p.device), "[{}] no backward kernel for K = {}, V = {}, chunk {}",
-               kOp, p.K, p.V, p.C);
-  LOGLIN_CHECK(!bw.fwd.state_in && !bw.fwd.state_out && !bw.dstate_out && !bw.dstate_in,
-               "[{}] states are not supported by the v2 backward yet", kOp);
-  LOGLIN_CHECK(p.L <= kMaxL, "[{}] at most {} levels (level_scales columns), got {}", kOp, kMaxL, p.L);
-  LOGLIN_CHECK(aligned16(bw.dq) && aligned16(bw.dk) && aligned16(bw.dv) && aligned16(bw.dout) &&
-                   aligned16(ws.nodes) && aligned16(ws.dU) && aligned16(ws.dRp),
-               "[{}] gradients, dout and the workspace must be 16-byte aligned", kOp);
-  GpuForward<bf16, float> f = bw.fwd;  // G and the tree nodes are the forward's (its workspace)
+void backward_bf16(const GpuProblem& p, const GpuBackward<bf16, float>& bw, const BackwardWorkspace<bf16>& ws) {
+  run_backward<bf>(p, bw, ws);
+}
 
-  Args a;
-  a.q = reinterpret_cast<const bf*>(f.q), a.k = reinterpret_cast<const bf*>(f.k);
-  a.v = reinterpret_cast<const bf*>(f.v), a.ls = reinterpret_cast<const bf*>(f.ls);
-  a.dout = reinterpret_cast<const bf*>(bw.dout);
-  a.dq = reinterpret_cast<bf*>(bw.dq), a.dk = reinterpret_cast<bf*>(bw.dk), a.dv = reinterpret_cast<bf*>(bw.dv);
-  a.dls = reinterpret_cast<bf*>(bw.dls);
-  a.Gd = ws.Gd;
-  a.nodes = reinterpret_cast<const bf*>(ws.nodes);
-  a.dRp = ws.dRp;
-  a.dU = reinterpret_cast<bf*>(ws.dU);
-  a.dGrow = ws.dGrow;
-  a.dg = bw.dg;
-  a.slots = node_grad_slots(p);
-
-  cudaStream_t st = cuda::stream(p.device);
-  switch (p.K) {
-    case 32: backward_k<32>(p, a, st); break;
-    case 64: backward_k<64>(p, a, st); break;
-    case 128: backward_k<128>(p, a, st); break;
-    default: LOGLIN_FAIL("[{}] no backward kernel for K = {}", kOp, p.K);
-  }
-  bwd_dg_kernel<<<dim3(static_cast<unsigned>(p.n_seqs), static_cast<unsigned>(p.H)), kScanThreads, 0, st>>>(
-      p, ws.dGrow, bw.dg);
-  LOGLIN_CUDA_LAUNCHED(kOp);
+void backward_f32(const GpuProblem& p, const GpuBackward<float, float>& bw, const BackwardWorkspace<float>& ws) {
+  run_backward<float>(p, bw, ws);
 }
 
 }  // namespace loglin::lla::v2

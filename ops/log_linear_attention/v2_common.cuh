@@ -4,7 +4,7 @@
 // anonymous namespace, as chunk_cuda.cuh).
 #pragma once
 #include "ops/log_linear_attention/chunk_cuda.cuh"
-#include "ops/log_linear_attention/v2_mma.cuh"
+#include "ops/log_linear_attention/v2_mma_tf32.cuh"
 
 namespace loglin::lla::v2 {
 namespace {
@@ -16,7 +16,7 @@ constexpr const char* kOp = "log_linear_attention (v2)";
 constexpr int kC = 64;         // chunk
 constexpr int kWarps = 4;      // warps per block of F1 / F3
 constexpr int kBlock = 32 * kWarps;
-constexpr int kPad = 8;        // bf16 pitch pad (pitch stays a multiple of 8 elements = 16 bytes)
+constexpr int kPad = 8;        // pitch pad in elements: 16 bytes of bf16; 32 of f32 (pitch = 8 mod 32 words: TF32 pair loads hit distinct banks)
 constexpr int kFPad = 4;       // f32 pitch pad (multiple of 4 elements)
 constexpr int kTreeThreads = 256;
 constexpr int kTreeVec = 2;     // elements per thread of the element-wise tree walks (one bf16 pair)
@@ -28,6 +28,22 @@ constexpr int kMaxLevels = 16;  // tree levels the walks keep in registers: chun
 constexpr int tree_blocks_per_sm(int ML) { return ML <= 8 ? 3 : 2; }
 
 constexpr size_t align128(size_t bytes) { return (bytes + 127) / 128 * 128; }
+
+// The kernels are templates on their element type E: bf (bf16 inputs, bf16
+// tensor cores) or float (f32 inputs, TF32 tensor cores, v2_mma_tf32.cuh).
+// Host<E>::T is the matching element type of the host-side tables.
+template <class E>
+struct Host;
+template <>
+struct Host<bf> {
+  using T = bf16;
+};
+template <>
+struct Host<float> {
+  using T = float;
+};
+template <class E>
+using Fwd = GpuForward<typename Host<E>::T, float>;
 
 
 // kTreeVec consecutive elements in f32 registers (one 4-byte bf16 pair).
@@ -45,6 +61,9 @@ __device__ __forceinline__ Vec load_vec(const float* src) {
 }
 __device__ __forceinline__ void store_vec(bf* dst, const Vec& v) {
   *reinterpret_cast<bf2*>(dst) = __floats2bfloat162_rn(v.x[0], v.x[1]);
+}
+__device__ __forceinline__ void store_vec(float* dst, const Vec& v) {
+  *reinterpret_cast<float2*>(dst) = make_float2(v.x[0], v.x[1]);
 }
 // y = d x + y
 __device__ __forceinline__ void axpy_vec(float d, const Vec& x, Vec& y) {
@@ -72,6 +91,9 @@ __device__ __forceinline__ void store_vec4(bf* dst, const Vec4& v) {
   *reinterpret_cast<bf2*>(&u.y) = __floats2bfloat162_rn(v.x[2], v.x[3]);
   *reinterpret_cast<uint2*>(dst) = u;
 }
+__device__ __forceinline__ void store_vec4(float* dst, const Vec4& v) {
+  *reinterpret_cast<float4*>(dst) = make_float4(v.x[0], v.x[1], v.x[2], v.x[3]);
+}
 __device__ __forceinline__ Vec4 load_vec4(const bf* src) {
   const uint2 u = *reinterpret_cast<const uint2*>(src);
   const float2 a = __bfloat1622float2(*reinterpret_cast<const bf2*>(&u.x));
@@ -87,11 +109,15 @@ __device__ __forceinline__ void add_vec4(const Vec4& x, Vec4& y) {
   for (int z = 0; z < 4; ++z) y.x[z] += x.x[z];
 }
 
-// The walks written once for either width (F2 picks by its register budget).
-__device__ __forceinline__ void load_into(Vec& v, const bf* src) { v = load_vec(src); }
-__device__ __forceinline__ void load_into(Vec4& v, const bf* src) { v = load_vec4(src); }
-__device__ __forceinline__ void store_into(bf* dst, const Vec& v) { store_vec(dst, v); }
-__device__ __forceinline__ void store_into(bf* dst, const Vec4& v) { store_vec4(dst, v); }
+// The walks written once for either width and node type (F2 picks by its register budget).
+template <class E>
+__device__ __forceinline__ void load_into(Vec& v, const E* src) { v = load_vec(src); }
+template <class E>
+__device__ __forceinline__ void load_into(Vec4& v, const E* src) { v = load_vec4(src); }
+template <class E>
+__device__ __forceinline__ void store_into(E* dst, const Vec& v) { store_vec(dst, v); }
+template <class E>
+__device__ __forceinline__ void store_into(E* dst, const Vec4& v) { store_vec4(dst, v); }
 __device__ __forceinline__ void axpy(float d, const Vec& x, Vec& y) { axpy_vec(d, x, y); }
 __device__ __forceinline__ void axpy(float d, const Vec4& x, Vec4& y) { axpy_vec4(d, x, y); }
 
@@ -120,7 +146,7 @@ __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wai
 // the per-thread prefetch rings of the tree walks.
 template <int N>
 __device__ __forceinline__ void cp_async_small(void* smem_dst, const void* gmem_src) {
-  static_assert(N == 4 || N == 8, "cp.async.ca copies 4, 8 or 16 bytes");
+  static_assert(N == 4 || N == 8 || N == 16, "cp.async.ca copies 4, 8 or 16 bytes");
   const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem_dst));
   asm volatile("cp.async.ca.shared.global [%0], [%1], %2;\n" ::"r"(dst), "l"(gmem_src), "n"(N) : "memory");
 }
@@ -131,25 +157,26 @@ __device__ __forceinline__ void cp_async_wait_group() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
 
-// rows r = 0 .. nrows - 1 of W bf16 each into dst (pitch ld elements) by
-// 16-byte asynchronous copies; src(r) is the row's first element (16-byte
-// aligned) or null for a row of zeros. Every thread of the block takes part.
+// rows r = 0 .. nrows - 1 of W elements (bf16 or f32) each into dst (pitch
+// ld elements) by 16-byte asynchronous copies; src(r) is the row's first
+// element (16-byte aligned) or null for a row of zeros. Every thread of the block takes part.
 // The copies stay in flight (a prefetch) until the thread's
 // cp_async_wait_all(); the caller's __syncthreads() after it publishes them.
-template <int W, class Src>
-__device__ __forceinline__ void issue_tile(bf* dst, int ld, int nrows, Src src) {
-  static_assert(W % 8 == 0, "rows of whole 16-byte units");
-  constexpr int U = W / 8;
+template <int W, class E, class Src>
+__device__ __forceinline__ void issue_tile(E* dst, int ld, int nrows, Src src) {
+  constexpr int P = 16 / static_cast<int>(sizeof(E));  // elements per 16-byte unit
+  static_assert(W % P == 0, "rows of whole 16-byte units");
+  constexpr int U = W / P;
   for (int e = threadIdx.x; e < nrows * U; e += blockDim.x) {
     const int r = e / U, u = e % U;
-    const bf* s = src(r);
-    if (s) cp_async16(dst + r * ld + u * 8, s + u * 8);
-    else *reinterpret_cast<uint4*>(dst + r * ld + u * 8) = make_uint4(0u, 0u, 0u, 0u);
+    const E* s = src(r);
+    if (s) cp_async16(dst + r * ld + u * P, s + u * P);
+    else *reinterpret_cast<uint4*>(dst + r * ld + u * P) = make_uint4(0u, 0u, 0u, 0u);
   }
 }
 // issue_tile and wait for this thread's copies.
-template <int W, class Src>
-__device__ __forceinline__ void load_tile(bf* dst, int ld, int nrows, Src src) {
+template <int W, class E, class Src>
+__device__ __forceinline__ void load_tile(E* dst, int ld, int nrows, Src src) {
   issue_tile<W>(dst, ld, nrows, src);
   cp_async_wait_all();
 }
@@ -208,19 +235,20 @@ __device__ __forceinline__ HeadScalars head_scalars_at(unsigned char* at) {
 // Head h's scalars from G per row (Gd_all, [rows][H]) and the level scales
 // (ls_all, [rows][H][L]); threads 0..63 of the block store them, the
 // caller's barrier publishes them.
+template <class E>
 __device__ __forceinline__ void load_head_scalars(const GpuProblem& p, const GpuSeq& s, const ChunkSlots& cs,
-                                                  const double* Gd_all, const bf* ls_all, int64_t h, HeadScalars hs) {
+                                                  const double* Gd_all, const E* ls_all, int64_t h, HeadScalars hs) {
   const int r = threadIdx.x;
   if (r >= kC) return;
   const double* Gd = Gd_all + s.row0 * p.H + h;
-  const bf* ls = ls_all + s.row0 * p.H * p.L + h * p.L;
+  const E* ls = ls_all + s.row0 * p.H * p.L + h * p.L;
   const bool ok = cs.ok(r);
   const double gd = ok ? Gd[(cs.base + r) * p.H] : 0.0;
   hs.Gd[r] = gd;
   hs.G[r] = ok ? static_cast<float>(gd - Gd[(cs.base + cs.lo) * p.H]) : 0.0f;
 #pragma unroll
   for (int l = 0; l < 8; ++l)
-    hs.lam[r * 8 + l] = ok && l < p.L ? __bfloat162float(ls[(cs.base + r) * p.H * p.L + l]) : 0.0f;
+    hs.lam[r * 8 + l] = ok && l < p.L ? to_f(ls[(cs.base + r) * p.H * p.L + l]) : 0.0f;
 }
 
 // ---- per-sequence scans (G from g, dg from dG) ----

@@ -15,6 +15,7 @@
 // (first chunk of a continued sequence, last partial chunk) are zero-filled
 // and never stored.
 #include <atomic>
+#include <type_traits>
 
 #include "ops/log_linear_attention/v2_common.cuh"
 #include "ops/log_linear_attention/v2_forward_cuda.h"
@@ -31,12 +32,12 @@ namespace {
 // flight while head h is computed (one barrier per head).
 constexpr int kStateHeads = 4;
 
-template <int K, int V>
+template <int K, int V, class E>
 struct StateLayout : WarpTiles<K, V> {
   static constexpr int ldk = K + kPad, ldv = V + kPad;
   static constexpr size_t k_off = 0;
-  static constexpr size_t v_bytes = align128(sizeof(bf) * kC * ldv);
-  static constexpr size_t v_off = k_off + align128(sizeof(bf) * kC * ldk);  // two heads' V tiles
+  static constexpr size_t v_bytes = align128(sizeof(E) * kC * ldv);
+  static constexpr size_t v_off = k_off + align128(sizeof(E) * kC * ldk);  // two heads' V tiles
   static constexpr size_t w_off = v_off + 2 * v_bytes;                       // two heads' row weights
   static constexpr size_t bytes = w_off + 2 * align128(sizeof(float) * kC);
 };
@@ -44,13 +45,13 @@ struct StateLayout : WarpTiles<K, V> {
 // U(n) = sum_i k_i (exp(G_e - G_i) v_i)^T (K x V) into tree level 0, for the
 // chunks n < n1 of each sequence (the last chunk is no node). Grid (n_jobs,
 // G, ceil((H / G) / kStateHeads)).
-template <int K, int V>
-__global__ void __launch_bounds__(kBlock) fwd_state_kernel(GpuProblem p, GpuForward<bf16, float> f, bf* nodes) {
-  using Lt = StateLayout<K, V>;
+template <int K, int V, class E>
+__global__ void __launch_bounds__(kBlock) fwd_state_kernel(GpuProblem p, Fwd<E> f, E* nodes) {
+  using Lt = StateLayout<K, V, E>;
   constexpr int PW = Lt::PW, ldk = Lt::ldk, ldv = Lt::ldv, WM = Lt::WM, WN = Lt::WN;
   extern __shared__ __align__(128) unsigned char smem[];
-  bf* Ks = reinterpret_cast<bf*>(smem + Lt::k_off);
-  auto Vbuf = [&](int64_t i) { return reinterpret_cast<bf*>(smem + Lt::v_off + (i & 1) * Lt::v_bytes); };
+  E* Ks = reinterpret_cast<E*>(smem + Lt::k_off);
+  auto Vbuf = [&](int64_t i) { return reinterpret_cast<E*>(smem + Lt::v_off + (i & 1) * Lt::v_bytes); };
   auto Wbuf = [&](int64_t i) { return reinterpret_cast<float*>(smem + Lt::w_off + (i & 1) * align128(sizeof(float) * kC)); };
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, qd = lane & 3, gq = lane >> 2;
 
@@ -62,28 +63,28 @@ __global__ void __launch_bounds__(kBlock) fwd_state_kernel(GpuProblem p, GpuForw
   const int64_t nh = gpu::imin(int64_t(kStateHeads), (grp + 1) * per - h0);
   const ChunkSlots cs = chunk_slots(s, n);
   const int64_t sqk = p.G * K, sv = p.H * V;
-  const bf* k = reinterpret_cast<const bf*>(f.k) + s.row0 * sqk + grp * K;
+  const E* k = reinterpret_cast<const E*>(f.k) + s.row0 * sqk + grp * K;
 
   auto issue_head = [&](int64_t i) {  // V tile and row weights exp(G_e - G_t) of head h0 + i
     const int64_t h = h0 + i;
-    const bf* v = reinterpret_cast<const bf*>(f.v) + s.row0 * sv + h * V;
-    issue_tile<V>(Vbuf(i), ldv, kC, [&](int r) -> const bf* { return cs.ok(r) ? v + (cs.base + r) * sv : nullptr; });
+    const E* v = reinterpret_cast<const E*>(f.v) + s.row0 * sv + h * V;
+    issue_tile<V>(Vbuf(i), ldv, kC, [&](int r) -> const E* { return cs.ok(r) ? v + (cs.base + r) * sv : nullptr; });
     if (tid < kC) {
       const double* Gd = f.Gd + s.row0 * p.H + h;  // row t at Gd[t * H]
       Wbuf(i)[tid] = cs.ok(tid) ? __expf(static_cast<float>(Gd[(cs.base + cs.hi - 1) * p.H] - Gd[(cs.base + tid) * p.H]))
                                 : 0.0f;
     }
   };
-  issue_tile<K>(Ks, ldk, kC, [&](int r) -> const bf* { return cs.ok(r) ? k + (cs.base + r) * sqk : nullptr; });
+  issue_tile<K>(Ks, ldk, kC, [&](int r) -> const E* { return cs.ok(r) ? k + (cs.base + r) * sqk : nullptr; });
   issue_head(0);
 
   for (int64_t i = 0; i < nh; ++i) {
     cp_async_wait_all();
     __syncthreads();  // head i's tile and weights are visible; head i - 1's buffers are free
     if (i + 1 < nh) issue_head(i + 1);
-    const bf* Vs = Vbuf(i);
+    const E* Vs = Vbuf(i);
     const float* W = Wbuf(i);
-    bf* out = nodes + (gpu::node_index(s, 0, n) * p.H + h0 + i) * static_cast<int64_t>(K * V);
+    E* out = nodes + (gpu::node_index(s, 0, n) * p.H + h0 + i) * static_cast<int64_t>(K * V);
 #pragma unroll
     for (int pv = 0; pv < Lt::NP; ++pv) {
       Acc8 acc[WM][2 * WN];
@@ -95,16 +96,14 @@ __global__ void __launch_bounds__(kBlock) fwd_state_kernel(GpuProblem p, GpuForw
       for (int kk = 0; kk < kC / 16; ++kk) {
         const int t = kk * 16 + 2 * qd;
         const float w0 = W[t], w1 = W[t + 1], w8 = W[t + 8], w9 = W[t + 9];
-        FragB2 vb[WN];  // rows t of V scaled by exp(G_e - G_t), rounded to bf16 once
+        typename Frag<E>::B vb[WN];  // rows t of V scaled by exp(G_e - G_t), rounded to bf16 once
 #pragma unroll
-        for (int jn = 0; jn < WN; ++jn) {
-          vb[jn] = load_b_kn(Vs + kk * 16 * ldv + pv * PW + Lt::n_tile(warp, jn) * 16, ldv, lane);
-          vb[jn].x[0] = scale_pair2(vb[jn].x[0], w0, w1), vb[jn].x[1] = scale_pair2(vb[jn].x[1], w8, w9);
-          vb[jn].x[2] = scale_pair2(vb[jn].x[2], w0, w1), vb[jn].x[3] = scale_pair2(vb[jn].x[3], w8, w9);
-        }
+        for (int jn = 0; jn < WN; ++jn)
+          vb[jn] = scale_rows(load_b_kn(Vs + kk * 16 * ldv + pv * PW + Lt::n_tile(warp, jn) * 16, ldv, lane), w0, w1, w8,
+                              w9);
 #pragma unroll
         for (int a = 0; a < WM; ++a) {
-          const FragA16 ka = load_a_trans(Ks + kk * 16 * ldk + Lt::m_tile(warp, a) * 16, ldk, lane);  // A[x][t] = K[t][x]
+          const typename Frag<E>::A ka = load_a_trans(Ks + kk * 16 * ldk + Lt::m_tile(warp, a) * 16, ldk, lane);  // A[x][t] = K[t][x]
 #pragma unroll
           for (int jn = 0; jn < WN; ++jn) mma2(&acc[a][2 * jn], ka, vb[jn]);
         }
@@ -115,9 +114,8 @@ __global__ void __launch_bounds__(kBlock) fwd_state_kernel(GpuProblem p, GpuForw
         for (int x = 0; x < 2 * WN; ++x) {
           const int row = Lt::m_tile(warp, a) * 16 + gq;
           const int col = pv * PW + Lt::n_tile(warp, x / 2) * 16 + (x & 1) * 8 + 2 * qd;
-          *reinterpret_cast<uint32_t*>(out + static_cast<int64_t>(row) * V + col) = pack_bf16(acc[a][x].x[0], acc[a][x].x[1]);
-          *reinterpret_cast<uint32_t*>(out + static_cast<int64_t>(row + 8) * V + col) =
-              pack_bf16(acc[a][x].x[2], acc[a][x].x[3]);
+          store_pair(out + static_cast<int64_t>(row) * V + col, acc[a][x].x[0], acc[a][x].x[1]);
+          store_pair(out + static_cast<int64_t>(row + 8) * V + col, acc[a][x].x[2], acc[a][x].x[3]);
         }
     }
   }
@@ -162,12 +160,12 @@ __device__ __forceinline__ void tree_climb(VT (&stk)[ML], double (&gstk)[ML], VT
   }
 }
 
-template <int ML, int D, class VT>
-__global__ void __launch_bounds__(kTreeThreads, tree_blocks_per_sm(ML)) fwd_tree_kernel(GpuProblem p, const double* Gd_all, bf* nodes) {
+template <int ML, int D, class VT, class E>
+__global__ void __launch_bounds__(kTreeThreads, tree_blocks_per_sm(ML)) fwd_tree_kernel(GpuProblem p, const double* Gd_all, E* nodes) {
   constexpr int W = static_cast<int>(sizeof(VT) / sizeof(float));
   static_assert((D & (D - 1)) == 0, "ring depth a power of two");
   __shared__ int64_t loff[kMaxLevels];  // first table row of level j
-  __shared__ __align__(16) bf ring_u[D][kTreeThreads * W];
+  __shared__ __align__(16) E ring_u[D][kTreeThreads * W];
   __shared__ double ring_g[D][kTreeThreads];
   const int64_t seq = blockIdx.x / p.H, h = blockIdx.x % p.H;
   const GpuSeq s = p.seqs[seq];
@@ -182,7 +180,7 @@ __global__ void __launch_bounds__(kTreeThreads, tree_blocks_per_sm(ML)) fwd_tree
   auto slot = [&](int64_t m) { return static_cast<int>((m - s.n0) & (D - 1)); };
   auto issue = [&](int64_t m) {  // one commit group per chunk, empty past the end
     if (m < s.n1) {
-      cp_async_small<sizeof(bf) * W>(&ring_u[slot(m)][threadIdx.x * W], node(0, m));
+      cp_async_small<sizeof(E) * W>(&ring_u[slot(m)][threadIdx.x * W], node(0, m));
       cp_async_small<sizeof(double)>(&ring_g[slot(m)][threadIdx.x], Gd + gpu::node_last_row(s, 0, m, kC) * p.H);
     }
     cp_async_commit();
@@ -219,18 +217,18 @@ __global__ void __launch_bounds__(kTreeThreads, tree_blocks_per_sm(ML)) fwd_tree
 // one V panel and the scalars: the next node panel (and the next V panel) is
 // in flight while the current one is used, one barrier per read. About
 // 65 KiB at K = 128, V = 64: three blocks per SM.
-template <int K, int V>
+template <int K, int V, class E>
 struct ChunkLayout {
   static constexpr int PW = V < 64 ? V : 64;  // V panel width
   static constexpr int NP = V / PW;           // panels
   static constexpr int ldq = K + kPad;        // Q and K tiles [64][K]
   static constexpr int ldv = PW + kPad;       // V panel [64][PW], node panel [K][PW]
-  static constexpr size_t kr_bytes = align128(sizeof(bf) * (kC * ldq > K * ldv ? kC * ldq : K * ldv));
+  static constexpr size_t kr_bytes = align128(sizeof(E) * (kC * ldq > K * ldv ? kC * ldq : K * ldv));
   static constexpr size_t q_off = 0;
-  static constexpr size_t r1_off = q_off + align128(sizeof(bf) * kC * ldq);  // the K tile, then node panels
+  static constexpr size_t r1_off = q_off + align128(sizeof(E) * kC * ldq);  // the K tile, then node panels
   static constexpr size_t r0_off = r1_off + kr_bytes;
-  static constexpr size_t v_off = r0_off + align128(sizeof(bf) * K * ldv);
-  static constexpr size_t sc_off = v_off + align128(sizeof(bf) * kC * ldv);  // the head's scalars
+  static constexpr size_t v_off = r0_off + align128(sizeof(E) * K * ldv);
+  static constexpr size_t sc_off = v_off + align128(sizeof(E) * kC * ldv);  // the head's scalars
   static constexpr size_t bytes = sc_off + kHeadScalarBytes;
   static_assert(V % PW == 0 && PW % 16 == 0 && K % 16 == 0, "head dims");
 };
@@ -239,15 +237,16 @@ struct ChunkLayout {
 // adds (diag(w) Q_w) R with the row weights w_t = lambda_t[c + j + 1]
 // exp(G_t - G_end) folded into the A fragments of Q_w. Lane (g, qd) of warp
 // w holds rows tA = 16 w + g and tB = tA + 8 of every accumulator.
-template <int K, int V>
-__global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForward<bf16, float> f, const bf* nodes) {
-  using Lt = ChunkLayout<K, V>;
+template <int K, int V, class E>
+__global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, Fwd<E> f, const E* nodes) {
+  using Lt = ChunkLayout<K, V, E>;
+  using FragA = typename Frag<E>::A;
   constexpr int PW = Lt::PW, ldq = Lt::ldq, ldv = Lt::ldv;
   extern __shared__ __align__(128) unsigned char smem[];
-  bf* Qs = reinterpret_cast<bf*>(smem + Lt::q_off);
-  bf* Ks = reinterpret_cast<bf*>(smem + Lt::r1_off);
-  bf* Vs = reinterpret_cast<bf*>(smem + Lt::v_off);
-  auto Rbuf = [&](int64_t i) { return reinterpret_cast<bf*>(smem + ((i & 1) ? Lt::r1_off : Lt::r0_off)); };
+  E* Qs = reinterpret_cast<E*>(smem + Lt::q_off);
+  E* Ks = reinterpret_cast<E*>(smem + Lt::r1_off);
+  E* Vs = reinterpret_cast<E*>(smem + Lt::v_off);
+  auto Rbuf = [&](int64_t i) { return reinterpret_cast<E*>(smem + ((i & 1) ? Lt::r1_off : Lt::r0_off)); };
   const HeadScalars hs = head_scalars_at(smem + Lt::sc_off);
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, qd = lane & 3;
   const int tA = warp * 16 + (lane >> 2), tB = tA + 8;
@@ -258,11 +257,11 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
   const ChunkSlots cs = chunk_slots(s, n);
   const bool okA = cs.ok(tA), okB = cs.ok(tB);
   const int64_t grp = h / (p.H / p.G), sqk = p.G * K, sv = p.H * V, sls = p.H * p.L;
-  const bf* q = reinterpret_cast<const bf*>(f.q) + s.row0 * sqk + grp * K;
-  const bf* k = reinterpret_cast<const bf*>(f.k) + s.row0 * sqk + grp * K;
-  const bf* v = reinterpret_cast<const bf*>(f.v) + s.row0 * sv + h * V;
-  const bf* ls = reinterpret_cast<const bf*>(f.ls) + s.row0 * sls + h * p.L;
-  bf* o = reinterpret_cast<bf*>(f.o) + s.row0 * sv + h * V;
+  const E* q = reinterpret_cast<const E*>(f.q) + s.row0 * sqk + grp * K;
+  const E* k = reinterpret_cast<const E*>(f.k) + s.row0 * sqk + grp * K;
+  const E* v = reinterpret_cast<const E*>(f.v) + s.row0 * sv + h * V;
+  const E* ls = reinterpret_cast<const E*>(f.ls) + s.row0 * sls + h * p.L;
+  E* o = reinterpret_cast<E*>(f.o) + s.row0 * sv + h * V;
   const double* Gd = f.Gd + s.row0 * p.H + h;
 
   uint64_t reads = 0;  // bit jb: chunk n reads node (jb, (n >> jb) - 1)
@@ -270,23 +269,23 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
     if (gpu::reads_node(s, n, jb)) reads |= 1ull << jb;
   const int nr = __popcll(reads), first_read = __ffsll(static_cast<long long>(reads)) - 1;
   auto issue_v = [&](int pv) {
-    issue_tile<PW>(Vs, ldv, kC, [&](int r) -> const bf* { return cs.ok(r) ? v + (cs.base + r) * sv + pv * PW : nullptr; });
+    issue_tile<PW>(Vs, ldv, kC, [&](int r) -> const E* { return cs.ok(r) ? v + (cs.base + r) * sv + pv * PW : nullptr; });
   };
-  auto issue_read = [&](int pv, int jb, bf* dst) {  // panel pv of node (jb, (n >> jb) - 1)
-    const bf* R = nodes + (gpu::node_index(s, jb, (n >> jb) - 1) * p.H + h) * static_cast<int64_t>(K * V) + pv * PW;
-    issue_tile<PW>(dst, ldv, K, [&](int x) -> const bf* { return R + static_cast<int64_t>(x) * V; });
+  auto issue_read = [&](int pv, int jb, E* dst) {  // panel pv of node (jb, (n >> jb) - 1)
+    const E* R = nodes + (gpu::node_index(s, jb, (n >> jb) - 1) * p.H + h) * static_cast<int64_t>(K * V) + pv * PW;
+    issue_tile<PW>(dst, ldv, K, [&](int x) -> const E* { return R + static_cast<int64_t>(x) * V; });
   };
 
-  issue_tile<K>(Qs, ldq, kC, [&](int r) -> const bf* { return cs.ok(r) ? q + (cs.base + r) * sqk : nullptr; });
-  issue_tile<K>(Ks, ldq, kC, [&](int r) -> const bf* { return cs.ok(r) ? k + (cs.base + r) * sqk : nullptr; });
+  issue_tile<K>(Qs, ldq, kC, [&](int r) -> const E* { return cs.ok(r) ? q + (cs.base + r) * sqk : nullptr; });
+  issue_tile<K>(Ks, ldq, kC, [&](int r) -> const E* { return cs.ok(r) ? k + (cs.base + r) * sqk : nullptr; });
   issue_v(0);
   if (nr > 0) issue_read(0, first_read, Rbuf(0));
-  load_head_scalars(p, s, cs, f.Gd, reinterpret_cast<const bf*>(f.ls), h, hs);
+  load_head_scalars(p, s, cs, f.Gd, reinterpret_cast<const E*>(f.ls), h, hs);
   cp_async_wait_all();
   __syncthreads();
 
   // S = Q_w K_n^T, then P = S o W (W[t, s] = lambda_t[level] exp(G_t - G_s), s <= t) as A fragments.
-  FragA16 P[4];
+  FragA P[4];
   {
     Acc8 S[8];
 #pragma unroll
@@ -295,7 +294,7 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
 #pragma unroll
     for (int j2 = 0; j2 < 4; ++j2) {
       if (j2 > warp) {
-        P[j2] = FragA16{{0u, 0u, 0u, 0u}};
+        P[j2] = FragA{};
         continue;
       }
 #pragma unroll
@@ -308,7 +307,7 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
             w = hs.lam[t * 8 + (32 - __clz(t ^ c))] * __expf(hs.G[t] - hs.G[c]);
           S[j].x[e] *= w;
         }
-      P[j2] = a_from_acc(S[2 * j2], S[2 * j2 + 1]);
+      a_from_acc(P[j2], S[2 * j2], S[2 * j2 + 1]);
     }
   }
   const double GdA = hs.Gd[tA], GdB = hs.Gd[tB];
@@ -341,23 +340,21 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
       if (i == 0 && pv + 1 < Lt::NP) issue_v(pv + 1);
       if (i + 1 < nr) issue_read(pv, next_bit(reads, jb), Rbuf(ri + 1));
       else if (pv + 1 < Lt::NP) issue_read(pv + 1, first_read, Rbuf(ri + 1));
-      const bf* Rs = Rbuf(ri);
+      const E* Rs = Rbuf(ri);
       const double Ge = Gd[gpu::node_last_row(s, jb, (n >> jb) - 1, kC) * p.H];
       const int lev = static_cast<int>(p.c) + jb + 1;
-      const float wA = okA ? __bfloat162float(ls[(cs.base + tA) * sls + lev]) * __expf(static_cast<float>(GdA - Ge)) : 0.0f;
-      const float wB = okB ? __bfloat162float(ls[(cs.base + tB) * sls + lev]) * __expf(static_cast<float>(GdB - Ge)) : 0.0f;
+      const float wA = okA ? to_f(ls[(cs.base + tA) * sls + lev]) * __expf(static_cast<float>(GdA - Ge)) : 0.0f;
+      const float wB = okB ? to_f(ls[(cs.base + tB) * sls + lev]) * __expf(static_cast<float>(GdB - Ge)) : 0.0f;
 #pragma unroll
       for (int kk = 0; kk < K / 16; ++kk) {
-        FragA16 a = load_a(Qs + warp * 16 * ldq + kk * 16, ldq, lane);
-        a.x[0] = scale_pair(a.x[0], wA), a.x[1] = scale_pair(a.x[1], wB);
-        a.x[2] = scale_pair(a.x[2], wA), a.x[3] = scale_pair(a.x[3], wB);
+        const FragA a = scale_rows(load_a(Qs + warp * 16 * ldq + kk * 16, ldq, lane), wA, wB);
 #pragma unroll
         for (int y2 = 0; y2 < PW / 16; ++y2) mma2(&O[2 * y2], a, load_b_kn(Rs + kk * 16 * ldv + y2 * 16, ldv, lane));
       }
     }
 
     // The valid rows of the panel.
-    store_rows_bf16<PW / 8>(O, okA ? o + (cs.base + tA) * sv + pv * PW : nullptr,
+    store_rows<PW / 8>(O, okA ? o + (cs.base + tA) * sv + pv * PW : nullptr,
                             okB ? o + (cs.base + tB) * sv + pv * PW : nullptr, lane);
   }
 }
@@ -365,53 +362,62 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, GpuForw
 // ---- launchers ----
 
 // F1 and F2: tree level 0 (the chunk states) and the levels above it.
-template <int K, int V>
-void tree_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, cudaStream_t st) {
+template <int K, int V, class E>
+void tree_kv(const GpuProblem& p, const Fwd<E>& f, E* nodes, cudaStream_t st) {
   if (p.n_nodes == 0) return;
-  constexpr size_t s1 = StateLayout<K, V>::bytes;
-  allow_smem(fwd_state_kernel<K, V>, s1);
+  constexpr size_t s1 = StateLayout<K, V, E>::bytes;
+  allow_smem(fwd_state_kernel<K, V, E>, s1);
   const int64_t slices = (p.H / p.G + kStateHeads - 1) / kStateHeads;
-  fwd_state_kernel<K, V><<<dim3(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.G), static_cast<unsigned>(slices)),
-                           kBlock, s1, st>>>(p, f, nodes);
+  fwd_state_kernel<K, V, E><<<dim3(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.G), static_cast<unsigned>(slices)),
+                              kBlock, s1, st>>>(p, f, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
   const int64_t KV = int64_t(K) * V;
   auto grid = [&](int width) {
     const int64_t per_block = int64_t(kTreeThreads) * width;
     return dim3(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((KV + per_block - 1) / per_block));
   };
-  // The stack's depth by the deepest sequence: fewer registers, more blocks per SM.
-  if (p.max_levels <= 4) fwd_tree_kernel<4, kTreeRing, Vec4><<<grid(4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
-  else if (p.max_levels <= 6) fwd_tree_kernel<6, kTreeRing, Vec4><<<grid(4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
-  else if (p.max_levels <= 8) fwd_tree_kernel<8, kTreeRing, Vec4><<<grid(4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
-  else if (p.max_levels <= 12) fwd_tree_kernel<12, kTreeRing, Vec4><<<grid(4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
-  else fwd_tree_kernel<kMaxLevels, kTreeRing, Vec><<<grid(2), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  // The stack's depth by the deepest sequence: fewer registers, more blocks
+  // per SM. f32 nodes walk 2 elements per thread: 4 would take the ring past
+  // the 48 KiB of static shared memory.
+  using V4 = std::conditional_t<sizeof(E) == 2, Vec4, Vec>;
+  constexpr int w4 = sizeof(V4) / sizeof(float);
+  if (p.max_levels <= 4) fwd_tree_kernel<4, kTreeRing, V4, E><<<grid(w4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  else if (p.max_levels <= 6) fwd_tree_kernel<6, kTreeRing, V4, E><<<grid(w4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  else if (p.max_levels <= 8) fwd_tree_kernel<8, kTreeRing, V4, E><<<grid(w4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  else if (p.max_levels <= 12) fwd_tree_kernel<12, kTreeRing, V4, E><<<grid(w4), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
+  else fwd_tree_kernel<kMaxLevels, kTreeRing, Vec, E><<<grid(2), kTreeThreads, 0, st>>>(p, f.Gd, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
 }
 
-template <int K, int V>
-void forward_kv(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, cudaStream_t st) {
-  tree_kv<K, V>(p, f, nodes, st);
-  constexpr size_t s3 = ChunkLayout<K, V>::bytes;
-  allow_smem(fwd_chunk_kernel<K, V>, s3);
-  fwd_chunk_kernel<K, V><<<dim3(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.H)), kBlock, s3, st>>>(
+template <int K, int V, class E>
+void forward_kv(const GpuProblem& p, const Fwd<E>& f, E* nodes, cudaStream_t st) {
+  tree_kv<K, V, E>(p, f, nodes, st);
+  constexpr size_t s3 = ChunkLayout<K, V, E>::bytes;
+  allow_smem(fwd_chunk_kernel<K, V, E>, s3);
+  fwd_chunk_kernel<K, V, E><<<dim3(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.H)), kBlock, s3, st>>>(
       p, f, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
 }
 
-template <int K>
-void forward_k(const GpuProblem& p, const GpuForward<bf16, float>& f, bf* nodes, cudaStream_t st) {
+// f32 stops at 128: its 256-wide tiles do not fit in shared memory.
+template <int K, class E>
+void forward_k(const GpuProblem& p, const Fwd<E>& f, E* nodes, cudaStream_t st) {
   switch (p.V) {
-    case 32: return forward_kv<K, 32>(p, f, nodes, st);
-    case 64: return forward_kv<K, 64>(p, f, nodes, st);
-    case 128: return forward_kv<K, 128>(p, f, nodes, st);
-    case 256: return forward_kv<K, 256>(p, f, nodes, st);
+    case 32: return forward_kv<K, 32, E>(p, f, nodes, st);
+    case 64: return forward_kv<K, 64, E>(p, f, nodes, st);
+    case 128: return forward_kv<K, 128, E>(p, f, nodes, st);
+    case 256:
+      if constexpr (sizeof(E) == 2) return forward_kv<K, 256, E>(p, f, nodes, st);
+      [[fallthrough]];
     default: LOGLIN_FAIL("[{}] no kernel for V = {}", kOp, p.V);
   }
 }
 
 // F0, F1, F2, F3.
-void run_forward(const GpuProblem& p, const GpuForward<bf16, float>& f, bf16* nodes) {
-  LOGLIN_CHECK(forward_shape_ok(p.K, p.V, p.C), "[{}] no kernel for K = {}, V = {}, chunk {}", kOp, p.K, p.V, p.C);
+template <class E>
+void run_forward(const GpuProblem& p, const Fwd<E>& f, E* nodes) {
+  LOGLIN_CHECK(forward_shape_ok(p.K, p.V, p.C, sizeof(E) == 4), "[{}] no {} kernel for K = {}, V = {}, chunk {}", kOp,
+               sizeof(E) == 4 ? "f32 (TF32)" : "bf16", p.K, p.V, p.C);
   LOGLIN_CHECK(!f.state_in && !f.state_out, "[{}] states are not supported by v2 yet", kOp);
   LOGLIN_CHECK(p.max_levels <= kMaxLevels, "[{}] at most {} tree levels (positions below {}), got {}", kOp, kMaxLevels,
                int64_t(kC) << kMaxLevels, p.max_levels);
@@ -419,12 +425,13 @@ void run_forward(const GpuProblem& p, const GpuForward<bf16, float>& f, bf16* no
   cumdecay_wide_kernel<<<dim3(static_cast<unsigned>(p.n_seqs), static_cast<unsigned>(p.H)), kScanThreads, 0, st>>>(
       p, f.g, f.Gd);
   LOGLIN_CUDA_LAUNCHED(kOp);
-  bf* nd = reinterpret_cast<bf*>(nodes);
   switch (p.K) {
-    case 32: return forward_k<32>(p, f, nd, st);
-    case 64: return forward_k<64>(p, f, nd, st);
-    case 128: return forward_k<128>(p, f, nd, st);
-    case 256: return forward_k<256>(p, f, nd, st);
+    case 32: return forward_k<32, E>(p, f, nodes, st);
+    case 64: return forward_k<64, E>(p, f, nodes, st);
+    case 128: return forward_k<128, E>(p, f, nodes, st);
+    case 256:
+      if constexpr (sizeof(E) == 2) return forward_k<256, E>(p, f, nodes, st);
+      [[fallthrough]];
     default: LOGLIN_FAIL("[{}] no kernel for K = {}", kOp, p.K);
   }
 }
@@ -442,8 +449,8 @@ __global__ void f32_to_bf16_kernel(const float* src, bf* dst, int64_t n) {
 
 }  // namespace
 
-bool forward_shape_ok(int64_t K, int64_t V, int64_t C) {
-  auto dim_ok = [](int64_t d) { return d == 32 || d == 64 || d == 128 || d == 256; };
+bool forward_shape_ok(int64_t K, int64_t V, int64_t C, bool f32) {
+  auto dim_ok = [&](int64_t d) { return d == 32 || d == 64 || d == 128 || (d == 256 && !f32); };
   return C == kC && dim_ok(K) && dim_ok(V);
 }
 
@@ -466,7 +473,13 @@ bool device_ok(int device) {
 void forward_bf16(const GpuProblem& p, const GpuForward<bf16, float>& f, bf16* nodes) {
   LOGLIN_CHECK(aligned16(f.q) && aligned16(f.k) && aligned16(f.v) && aligned16(f.o) && aligned16(nodes),
                "[{}] q, k, v, o and the workspace must be 16-byte aligned", kOp);
-  run_forward(p, f, nodes);
+  run_forward<bf>(p, f, reinterpret_cast<bf*>(nodes));
+}
+
+void forward_f32(const GpuProblem& p, const GpuForward<float, float>& f, float* nodes) {
+  LOGLIN_CHECK(aligned16(f.q) && aligned16(f.k) && aligned16(f.v) && aligned16(f.o) && aligned16(nodes),
+               "[{}] q, k, v, o and the workspace must be 16-byte aligned", kOp);
+  run_forward<float>(p, f, nodes);
 }
 
 

@@ -121,20 +121,41 @@ __device__ __forceinline__ FragA16 a_from_acc(const Acc8& lo, const Acc8& hi) {
   return a;
 }
 
-// S += A_w B^T over D: A_w the warp's 16 rows at a_rows, B the 64 rows of
-// bt (both row-major, pitch ld), for the 16-column blocks j2 of S that
-// take(j2) selects (warp-uniform: a chunk's causal blocks); the other tiles
-// are left as they are.
-template <int D, class Take>
-__device__ __forceinline__ void rows_times_rows_t(Acc8 (&S)[8], const __nv_bfloat16* a_rows,
-                                                  const __nv_bfloat16* bt, int ld, int lane, Take take) {
-#pragma unroll
-  for (int kk = 0; kk < D / 16; ++kk) {
-    const FragA16 a = load_a(a_rows + kk * 16, ld, lane);
-#pragma unroll
-    for (int j2 = 0; j2 < 4; ++j2)
-      if (take(j2)) mma2(&S[2 * j2], a, load_b_nk(bt + j2 * 16 * ld + kk * 16, ld, lane));
-  }
+// ---- element-type generic helpers (v2_mma_tf32.cuh has the f32 / TF32
+// overloads; the kernels are written once against these names) ----
+
+// A fragment pair i is x[i] of FragA16 (two bf16); TF32 fragments hold the
+// same pairs unpacked, so one kernel body serves both.
+template <class E>
+struct Frag;
+template <>
+struct Frag<__nv_bfloat16> {
+  using A = FragA16;
+  using B = FragB2;
+};
+
+__device__ __forceinline__ float to_f(__nv_bfloat16 x) { return __bfloat162float(x); }
+__device__ __forceinline__ void from_f(float x, __nv_bfloat16& out) { out = __float2bfloat16_rn(x); }
+// Two consecutive elements at `at` (4-byte aligned).
+__device__ __forceinline__ void store_pair(__nv_bfloat16* at, float lo, float hi) {
+  *reinterpret_cast<uint32_t*>(at) = pack_bf16(lo, hi);
+}
+
+__device__ __forceinline__ void a_from_acc(FragA16& out, const Acc8& lo, const Acc8& hi) { out = a_from_acc(lo, hi); }
+
+// Rows g and g + 8 of an A fragment times wA and wB.
+__device__ __forceinline__ FragA16 scale_rows(const FragA16& a, float wA, float wB) {
+  return FragA16{{scale_pair(a.x[0], wA), scale_pair(a.x[1], wB), scale_pair(a.x[2], wA), scale_pair(a.x[3], wB)}};
+}
+// Columns 2q, 2q + 1, 2q + 8, 2q + 9 of an A fragment times w0, w1, w8, w9.
+__device__ __forceinline__ FragA16 scale_cols(const FragA16& a, float w0, float w1, float w8, float w9) {
+  return FragA16{{scale_pair2(a.x[0], w0, w1), scale_pair2(a.x[1], w0, w1), scale_pair2(a.x[2], w8, w9),
+                  scale_pair2(a.x[3], w8, w9)}};
+}
+// Rows (k) 2q, 2q + 1, 2q + 8, 2q + 9 of a B fragment pair times w0, w1, w8, w9.
+__device__ __forceinline__ FragB2 scale_rows(const FragB2& b, float w0, float w1, float w8, float w9) {
+  return FragB2{{scale_pair2(b.x[0], w0, w1), scale_pair2(b.x[1], w8, w9), scale_pair2(b.x[2], w0, w1),
+                 scale_pair2(b.x[3], w8, w9)}};
 }
 
 // Accumulator tiles acc[0 .. N - 1] (16 x 8N) as bf16 to the row of lane
@@ -148,6 +169,11 @@ __device__ __forceinline__ void store_rows_bf16(const Acc8* acc, __nv_bfloat16* 
     if (outA) *reinterpret_cast<uint32_t*>(outA + 8 * x + c) = pack_bf16(acc[x].x[0], acc[x].x[1]);
     if (outB) *reinterpret_cast<uint32_t*>(outB + 8 * x + c) = pack_bf16(acc[x].x[2], acc[x].x[3]);
   }
+}
+
+template <int N>
+__device__ __forceinline__ void store_rows(const Acc8* acc, __nv_bfloat16* outA, __nv_bfloat16* outB, int lane) {
+  store_rows_bf16<N>(acc, outA, outB, lane);
 }
 
 // Sum over the 4 lanes of a quad (the lanes holding one accumulator row).

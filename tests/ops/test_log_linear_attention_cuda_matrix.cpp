@@ -12,6 +12,10 @@
 // (|do| |o|)^2), since they cancel, exactly at T = 1):
 //   f64 to 1e-10 where the version has f64 launchers;
 //   f32 to 1e-4;
+//   f32 with TF32 allowed (set_log_linear_attention_allow_tf32) to 1e-2:
+//   TF32 keeps 10 mantissa bits of each product's inputs (2^-11 relative
+//   rounding, truncated: up to 2^-10), accumulation and the tree in f32; a
+//   version without a TF32 path (v1) computes in f32 and meets it easily;
 //   bf16 q, k, v, level_scales (g f32) to 2e-2 against the CPU in f64 on the
 //   same bf16-rounded inputs and output gradient, dg to 5e-2: dg sums
 //   do . o - v . dv, two nearly equal terms, and a native bf16 version keeps
@@ -92,6 +96,22 @@ lla_test::Inputs rounded_to_bf16(const lla_test::Inputs& in) {
   return {r(in.q), r(in.k), r(in.v), in.g.to(DType::f32).to(DType::f64), r(in.ls)};
 }
 
+// The dtypes each version runs, f32 twice: in full f32 and with TF32 allowed.
+struct Mode {
+  DType dtype;
+  bool tf32;
+};
+constexpr Mode kModes[] = {{DType::f64, false}, {DType::f32, false}, {DType::f32, true}, {DType::bf16, false}};
+
+// Sets set_log_linear_attention_allow_tf32 for its lifetime.
+struct Tf32Scope {
+  bool saved = log_linear_attention_allow_tf32();
+  explicit Tf32Scope(bool on) { set_log_linear_attention_allow_tf32(on); }
+  ~Tf32Scope() { set_log_linear_attention_allow_tf32(saved); }
+  Tf32Scope(const Tf32Scope&) = delete;
+  Tf32Scope& operator=(const Tf32Scope&) = delete;
+};
+
 bool refused(const Error& e) { return loglin_test::contains(e.what(), "does not take this call"); }
 
 void check_case(const Case& c, uint64_t seed) {
@@ -135,9 +155,11 @@ void check_case(const Case& c, uint64_t seed) {
   for (const lla::KernelVersion& ver : lla::kernel_versions()) {
     INFO("kernel version " << ver.name);
     lla::KernelVersionScope scope(ver.name);
-    for (DType dt : {DType::f64, DType::f32, DType::bf16}) {
-      INFO("dtype " << dtype_name(dt));
+    for (const Mode& mode : kModes) {
+      const DType dt = mode.dtype;
+      INFO("dtype " << dtype_name(dt) << (mode.tf32 ? " with TF32 allowed" : ""));
       if (dt == DType::f64 && !ver.forward_f64) continue;  // "where the version supports f64"
+      Tf32Scope tf32(mode.tf32);
       Run got;
       try {
         got = run(c, dt == DType::bf16 ? in16 : in, state, dt == DType::bf16 ? dout16 : dout, dfin, dt,
@@ -153,7 +175,7 @@ void check_case(const Case& c, uint64_t seed) {
         check_run(got, cpu16, dg_floor16, 2e-2, "cpu f64 on bf16-rounded inputs", 5e-2);
         continue;
       }
-      const double tol = dt == DType::f64 ? 1e-10 : 1e-4;
+      const double tol = dt == DType::f64 ? 1e-10 : mode.tf32 ? 1e-2 : 1e-4;
       check_run(got, cpu, dg_floor, tol, "cpu chunked f64");
       if (with_naive) check_run(got, naive, dg_floor_naive, tol, "naive f64");
     }
@@ -284,6 +306,65 @@ TEST_CASE("log_linear_attention cuda matrix: T = 2^20, the bf16 fast version aga
   // of bf16 tree states (README), held to 0.8.
   LOGLIN_REQUIRE_CUDA();
   check_fast_versions_against_v1(int64_t(1) << 20, 0.8);
+}
+
+TEST_CASE("log_linear_attention cuda matrix: T = 40000, TF32 against v1 in f32", "[cuda][log_linear_attention]") {
+  // The long-T counterpart of the matrix's TF32 mode: every version with
+  // f32 launchers, TF32 allowed, against v1's full-f32 path on the same
+  // inputs. 625 chunks, 10 tree levels; the tree is f32 on the TF32 path.
+  LOGLIN_REQUIRE_CUDA();
+  Case c;
+  c.name = "T 40000 TF32";
+  c.B = 1, c.T = 40000, c.G = 1, c.H = 2, c.K = 64, c.V = 64;
+  Generator gen(501);
+  const lla_test::Inputs in = lla_test::random_inputs(gen, c.B, c.T, c.G, c.H, c.K, c.V, 0, DType::f32);
+  const Tensor dout = randn(in.v.shape(), DType::f32, gen);
+  Run want;
+  {
+    lla::KernelVersionScope scope("v1");
+    Tf32Scope full(false);
+    want = run(c, in, Tensor(), dout, Tensor(), DType::f32, Device::cuda());
+  }
+  const double dg_floor = lla_test::dg_terms_norm(want.o, dout);
+  for (const lla::KernelVersion& ver : lla::kernel_versions()) {
+    if (ver.forward_f32 == nullptr) continue;
+    INFO("kernel version " << ver.name);
+    lla::KernelVersionScope scope(ver.name);
+    Tf32Scope tf32(true);
+    const Run got = run(c, in, Tensor(), dout, Tensor(), DType::f32, Device::cuda());
+    check_run(got, want, dg_floor, 1e-2, "v1 in f32 on the same inputs");
+  }
+}
+
+TEST_CASE("log_linear_attention cuda: auto runs f32 on TF32 tensor cores only when allowed",
+          "[cuda][log_linear_attention]") {
+  // The switch decides the math: with it off, auto's f32 result matches the
+  // f64 reference to f32 accuracy (v1); with it on, to TF32 accuracy (v2's
+  // tensor cores), clearly worse than f32 and clearly better than bf16.
+  LOGLIN_REQUIRE_CUDA();
+  lla::KernelVersionScope scope("auto");
+  Generator gen(502);
+  const lla_test::Inputs in = lla_test::random_inputs(gen, 2, 300, 1, 4, 64, 64, 0, DType::f64);
+  const Tensor want = log_linear_attention(in.q, in.k, in.v, in.g, in.ls);
+  auto err_with = [&](bool tf32) {
+    Tf32Scope s(tf32);
+    auto c = [](const Tensor& t) { return t.to(DType::f32).to(Device::cuda()); };
+    const Tensor o = log_linear_attention(c(in.q), c(in.k), c(in.v), c(in.g), c(in.ls));
+    return lla_test::rel_err(o.to(Device::cpu()).to(DType::f64), want);
+  };
+  const double err_f32 = err_with(false), err_tf32 = err_with(true);
+  INFO("rel err: f32 " << err_f32 << ", TF32 " << err_tf32);
+  CHECK(err_f32 < 1e-5);
+  CHECK(err_tf32 > 1e-5);
+  CHECK(err_tf32 < 1e-2);
+  // Named v2 without the switch: a clear refusal that says how to allow it.
+  Tf32Scope off(false);
+  lla::KernelVersionScope v2("v2");
+  auto c = [](const Tensor& t) { return t.to(DType::f32).to(Device::cuda()); };
+  const std::string msg =
+      loglin_test::error_message([&] { (void)log_linear_attention(c(in.q), c(in.k), c(in.v), c(in.g), c(in.ls)); });
+  CHECK(loglin_test::contains(msg, "TF32 not allowed"));
+  CHECK(loglin_test::contains(msg, "LOGLIN_LLA_TF32"));
 }
 
 TEST_CASE("log_linear_attention kernel versions: registry and selection", "[log_linear_attention]") {

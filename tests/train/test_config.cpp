@@ -231,6 +231,8 @@ TEST_CASE("config: cross-key checks", "[train]") {
                  "x.yaml:3: data.seq_len (256) exceeds model.max_seq_len (128)"));
   CHECK(contains(parse_error("model: {arch: mamba2}\ntraining:\n  device: cpu\n  precision: bf16-mixed\n"),
                  "x.yaml:4: training.precision bf16-mixed needs a CUDA device"));
+  CHECK(contains(parse_error("model: {arch: mamba2}\ntraining:\n  device: cpu\n  precision: tf32\n"),
+                 "x.yaml:4: training.precision tf32 needs a CUDA device"));
   CHECK(
       contains(
           parse_error("model: {arch: mamba2}\ndata:\n  dataset: mqar\n  mqar:\n    num_pairs: 4\n    num_queries: 5\n"),

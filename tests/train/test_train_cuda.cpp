@@ -1,6 +1,6 @@
 // Training on the GPU: the caching allocator reaches a steady state (no
 // growth over 1000 steps), and the trainer trains from a YAML config with
-// device: cuda in f32 and bf16-mixed, with the loss falling as on the cpu.
+// device: cuda in f32, bf16-mixed and tf32, with the loss falling as on the cpu.
 #include <filesystem>
 #include <fstream>
 
@@ -66,7 +66,7 @@ std::vector<double> train_losses(const std::string& arch, const std::string& pre
 
 }  // namespace
 
-TEST_CASE("cuda: the trainer trains every architecture on the gpu, f32 and bf16-mixed", "[cuda][train]") {
+TEST_CASE("cuda: the trainer trains every architecture on the gpu, f32, bf16-mixed and tf32", "[cuda][train]") {
   LOGLIN_REQUIRE_CUDA();
   fs::path d = fs::temp_directory_path() / ("loglin_train_cuda_" + std::to_string(::getpid()));
   fs::remove_all(d);
@@ -76,7 +76,7 @@ TEST_CASE("cuda: the trainer trains every architecture on the gpu, f32 and bf16-
     for (int i = 0; i < 400; ++i) f << "the quick brown fox jumps over the lazy dog. ";
   }
   for (const char* arch : {"transformer", "mamba2", "loglinear_mamba2"})
-    for (const char* precision : {"f32", "bf16-mixed"}) {
+    for (const char* precision : {"f32", "bf16-mixed", "tf32"}) {
       INFO(arch << " " << precision);
       std::vector<double> l = train_losses(arch, precision, d);
       REQUIRE(l.size() >= 2);

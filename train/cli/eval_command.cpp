@@ -29,7 +29,9 @@ latest checkpoint) on the validation split of the data it was trained on.
   TrainData data(run.config.data, [](const std::string& s) { fmt::print(stderr, "{}\n", s); });
   EvalResult e;
   {
-    PrecisionScope precision(run.config.training.precision == "bf16-mixed" && run.model->device().is_cuda());
+    const bool cuda = run.model->device().is_cuda();
+    PrecisionScope precision(run.config.training.precision == "bf16-mixed" && cuda);
+    const Tf32Scope tf32(run.config.training.precision == "tf32" && cuda);
     e = evaluate(*run.model, data, args.get_int("--batches", 0));
   }
   fmt::print("checkpoint: {} (step {})\n", run.checkpoint.path.string(), run.checkpoint.step);

@@ -90,7 +90,7 @@ struct TrainingConfig {
   double grad_clip = 1.0;  // 0 = off
   int64_t seed = 0;
   std::string device = "auto";    // auto | cpu | cuda | cuda:N
-  std::string precision = "f32";  // f32 | bf16-mixed
+  std::string precision = "f32";  // f32 | bf16-mixed | tf32 (train/trainer/precision.h)
   int eval_every = 100;
   int eval_batches = 10;
   int sample_every = 0;  // 0 = at each eval

@@ -92,9 +92,9 @@ void check_config(TrainConfig& c, const Origins& origins, const std::string& sou
                  k.where({"model.vocab_size"}), m.vocab_size);
   }
 
-  LOGLIN_CHECK(!(t.precision == "bf16-mixed" && t.device == "cpu"),
-               "[config] {}: training.precision bf16-mixed needs a CUDA device, but training.device is cpu",
-               k.where({"training.precision", "training.device"}));
+  LOGLIN_CHECK(!(t.precision != "f32" && t.device == "cpu"),
+               "[config] {}: training.precision {} needs a CUDA device, but training.device is cpu",
+               k.where({"training.precision", "training.device"}), t.precision);
 }
 
 }  // namespace loglin::config_detail

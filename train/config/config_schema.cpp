@@ -69,8 +69,10 @@ std::vector<KeySpec> build_schema() {
   k.push_back(LOGLIN_CONFIG_KEY(training.grad_clip, "max global gradient norm; 0 = off").min(0));
   k.push_back(LOGLIN_CONFIG_KEY(training.seed, "seed for init, data order and sampling").min(0));
   k.push_back(LOGLIN_CONFIG_KEY(training.device, "auto = cuda when present, else cpu").device_name());
-  k.push_back(LOGLIN_CONFIG_KEY(training.precision, "bf16-mixed: bf16 compute, f32 master weights (CUDA)")
-                  .one_of({"f32", "bf16-mixed"}));
+  k.push_back(LOGLIN_CONFIG_KEY(training.precision,
+                                "bf16-mixed: bf16 compute, f32 master weights; tf32: f32 with TF32 tensor-core "
+                                "products in matmul and log-linear attention (both CUDA)")
+                  .one_of({"f32", "bf16-mixed", "tf32"}));
   k.push_back(LOGLIN_CONFIG_KEY(training.eval_every, "steps between evaluations; 0 = only at the end").min(0));
   k.push_back(LOGLIN_CONFIG_KEY(training.eval_batches, "batches per evaluation").min(1));
   k.push_back(LOGLIN_CONFIG_KEY(training.sample_every, "steps between text samples; 0 = at each eval").min(0));

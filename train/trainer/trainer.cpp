@@ -130,6 +130,7 @@ TrainSummary Trainer::run() {
                "[train] training.precision: {} needs a CUDA device, but training runs on {}; use f32 there",
                t.precision, device.str());
   const bool bf16_mixed = t.precision == "bf16-mixed";
+  const Tf32Scope tf32(t.precision == "tf32");  // the whole run: backward passes use it too
   // Data parallelism: this rank's place; rank 0 alone writes, logs and evaluates.
   const int world = comm_ ? comm_->world_size() : 1;
   const int rank = comm_ ? comm_->rank() : 0;
