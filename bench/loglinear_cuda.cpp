@@ -2,7 +2,7 @@
 // /work/shared/PEERS.md (the reference package's Triton kernels, one H100).
 //
 // Build: cmake -S . -B build -G Ninja -DLOGLIN_CUDA=ON && ninja -C build bench_loglinear_cuda
-// Run:   build/bench/bench_loglinear_cuda [--versions v1,v2] [--max-T 32768] [--runs 10] [--only-T T]
+// Run:   build/bench/bench_loglinear_cuda [--versions v1,v2] [--max-T 32768] [--runs 10] [--only-T T] [--dims K,V]
 //
 // Shapes (PEERS.md): q, k [B, T, 1, 128] (one group), v [B, T, 32, 64],
 // g [B, T, 32], level_scales [B, T, 32, L] with L = bit_length(T - 1) + 1,
@@ -84,7 +84,11 @@ using namespace loglin;
 namespace {
 
 #if LOGLIN_WITH_CUDA
-constexpr int64_t kTokens = 32768, kH = 32, kK = 128, kV = 64, kG = 1, kC = 64;
+constexpr int64_t kTokens = 32768, kH = 32, kG = 1, kC = 64;
+// Head dims: PEERS.md's 128 and 64 unless --dims says otherwise (then the
+// peer's columns are not comparable and print as "-").
+int64_t kK = 128, kV = 64;
+bool peer_shape() { return kK == 128 && kV == 64; }
 
 // PEERS.md, H100, bf16 inputs, g f32 (the peer's figures, not measured here).
 struct PeerRow {
@@ -205,7 +209,9 @@ std::vector<std::string> split(const std::string& s) {
 }
 
 std::string fmt_ms(double ms) { return std::isnan(ms) ? "-" : fmt::format("{:.2f}", ms); }
-std::string fmt_ratio(double peer, double ours) { return std::isnan(ours) ? "-" : fmt::format("{:.2f}", peer / ours); }
+std::string fmt_ratio(double peer, double ours) {
+  return std::isnan(ours) || std::isnan(peer) ? "-" : fmt::format("{:.2f}", peer / ours);
+}
 std::string fmt_tflops(double flops, double ms) { return std::isnan(ms) ? "-" : fmt::format("{:.2f}", flops / (ms * 1e9)); }
 #endif
 
@@ -231,18 +237,29 @@ int main(int argc, char** argv) {
     else if (a == "--max-T" && has_value) max_T = std::atoll(argv[++i]);
     else if (a == "--runs" && has_value) runs = std::max(1, std::atoi(argv[++i]));
     else if (a == "--only-T" && has_value) only_T = std::atoll(argv[++i]);
+    else if (a == "--dims" && has_value) {
+      const std::vector<std::string> d = split(argv[++i]);
+      auto ok = [](int64_t x) { return x == 32 || x == 64 || x == 128 || x == 256; };
+      if (d.size() != 2 || !ok(std::atoll(d[0].c_str())) || !ok(std::atoll(d[1].c_str()))) {
+        fmt::print(stderr, "bench_loglinear_cuda: --dims takes K,V with each in 32, 64, 128, 256 (got '{}')\n", argv[i]);
+        return 2;
+      }
+      kK = std::atoll(d[0].c_str()), kV = std::atoll(d[1].c_str());
+    }
     else {
-      fmt::print(stderr, "usage: bench_loglinear_cuda [--versions v1,v2] [--max-T 32768] [--runs 10] [--only-T T]\n"
-                         "  --only-T: one row of the table (for a profiler), no f32 row, no attention table\n");
+      fmt::print(stderr, "usage: bench_loglinear_cuda [--versions v1,v2] [--max-T 32768] [--runs 10] [--only-T T] "
+                         "[--dims K,V]\n"
+                         "  --only-T: one row of the table (for a profiler), no f32 row, no attention table\n"
+                         "  --dims: head dims other than PEERS.md's 128,64 (no peer columns, no attention table)\n");
       return 2;
     }
   }
   if (versions.empty())
     for (const lla::KernelVersion& v : lla::kernel_versions()) versions.push_back(v.name);
 
-  fmt::print("log_linear_attention, q,k [B,T,1,128], v [B,T,32,64], g [B,T,32] f32, level_scales [B,T,32,L], "
+  fmt::print("log_linear_attention, q,k [B,T,1,{}], v [B,T,32,{}], g [B,T,32] f32, level_scales [B,T,32,L], "
              "B = 32768/T, chunk 64; median of {} runs (CUDA events) after 3 warm-up runs.\n",
-             runs);
+             kK, kV, runs);
   fmt::print("peer = PEERS.md's reference package (Triton) on one H100, hard-coded; ratio = peer ms / our ms.\n\n");
   fmt::print("| T | B | version | dtype | fwd ms | fwd+bwd ms | peer fwd ms | peer fwd+bwd ms | ratio fwd | "
              "ratio fwd+bwd | fwd TFLOP/s | fwd+bwd TFLOP/s | peak GiB (peer ~{}) |\n",
@@ -251,14 +268,15 @@ int main(int argc, char** argv) {
   for (const std::string& name : versions) {
     lla::KernelVersionScope scope(name);
     auto row = [&](int64_t T, DType dt, double peer_fwd, double peer_fb, bool tf32 = false) {
+      if (!peer_shape()) peer_fwd = peer_fb = NAN;
       const int64_t B = kTokens / T;
       const Flops f = count_flops(B, T, kG, kH, kK, kV, kC);
       const bool saved = log_linear_attention_allow_tf32();
       set_log_linear_attention_allow_tf32(tf32);
       const Timing t = time_loglinear(T, dt, runs);
       set_log_linear_attention_allow_tf32(saved);
-      fmt::print("| {} | {} | {} | {} | {} | {} | {:.2f} | {:.2f} | {} | {} | {} | {} | {} |{}\n", T, B, name,
-                 tf32 ? std::string("f32 (TF32)") : std::string(dtype_name(dt)), fmt_ms(t.fwd_ms), fmt_ms(t.fwd_bwd_ms), peer_fwd, peer_fb,
+      fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |{}\n", T, B, name,
+                 tf32 ? std::string("f32 (TF32)") : std::string(dtype_name(dt)), fmt_ms(t.fwd_ms), fmt_ms(t.fwd_bwd_ms), fmt_ms(peer_fwd), fmt_ms(peer_fb),
                  fmt_ratio(peer_fwd, t.fwd_ms), fmt_ratio(peer_fb, t.fwd_bwd_ms), fmt_tflops(f.fwd, t.fwd_ms),
                  fmt_tflops(f.fwd + f.bwd, t.fwd_bwd_ms), std::isnan(t.peak_gib) ? "-" : fmt::format("{:.2f}", t.peak_gib),
                  t.note.empty() ? "" : " " + t.note);
@@ -271,7 +289,7 @@ int main(int argc, char** argv) {
       row(1024, DType::f32, kPeerF32Fwd, kPeerF32FwdBwd, /*tf32=*/true);
     }
   }
-  if (only_T) return 0;
+  if (only_T || !peer_shape()) return 0;
 
   fmt::print("\nReference: loglin causal_attention (bf16 tensor cores), 32 heads x 64, same B and T, next to "
              "PEERS.md's FlashAttention (PyTorch SDPA) figures.\n\n");

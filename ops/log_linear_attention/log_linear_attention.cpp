@@ -20,6 +20,7 @@
 #if LOGLIN_WITH_CUDA
 #include "ops/log_linear_attention/gpu_plan.h"
 #include "ops/log_linear_attention/kernel_versions.h"
+#include "ops/log_linear_attention/wide_heads.h"
 #endif
 
 namespace loglin {
@@ -303,6 +304,12 @@ LogLinearAttentionOutput log_linear_attention_with_state(const Tensor& q, const 
                                                          const LogLinearAttentionOptions& options) {
   // q, k (B,T,G,K); v (B,T,H,V); g (B,T,H); level_scales (B,T,H,L) -> o (B,T,H,V).
   check_defined(kOpName, {&q, &k, &v, &g, &level_scales});
+#if LOGLIN_WITH_CUDA
+  // K or V = 256 headed for v2: narrower v2 calls (wide_heads.h).
+  if (on_cuda(q))
+    if (std::optional<Tensor> o = lla::wide_heads_through_narrow_calls(q, k, v, g, level_scales, options))
+      return LogLinearAttentionOutput{std::move(*o), LogLinearState{}};
+#endif
   if (is_bf16(q) || is_bf16(k) || is_bf16(v) || is_bf16(level_scales)) {
 #if LOGLIN_WITH_CUDA
     if (on_cuda(q))

@@ -33,9 +33,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "autograd/engine.h"
+#include "autograd/grad_mode.h"
 #include "catch.h"
 #include "ops/log_linear_attention/kernel_versions.h"
 #include "ops/ops.h"
@@ -212,6 +214,50 @@ TEST_CASE("log_linear_attention cuda matrix: the benchmark's head dims and odd o
   wide.name = "K 32 V 128";
   wide.B = 1, wide.T = 520, wide.G = 2, wide.H = 2, wide.K = 32, wide.V = 128;
   check_case(wide, 202);
+  // 256: v2 runs them as narrower calls when a gradient is wanted (or TF32),
+  // wide_heads.h; v1 as they are.
+  Case wide_k;
+  wide_k.name = "K 256 V 64";
+  wide_k.B = 1, wide_k.T = 300, wide_k.G = 1, wide_k.H = 2, wide_k.K = 256, wide_k.V = 64;
+  check_case(wide_k, 203);
+  Case wide_v;
+  wide_v.name = "K 64 V 256";
+  wide_v.B = 2, wide_v.T = 130, wide_v.G = 2, wide_v.H = 2, wide_v.K = 64, wide_v.V = 256;
+  check_case(wide_v, 204);
+  Case wide_kv;
+  wide_kv.name = "K 256 V 256";
+  wide_kv.B = 1, wide_kv.T = 200, wide_kv.G = 1, wide_kv.H = 2, wide_kv.K = 256, wide_kv.V = 256;
+  check_case(wide_kv, 205);
+}
+
+TEST_CASE("log_linear_attention cuda matrix: K or V = 256 forward without gradients", "[cuda][log_linear_attention]") {
+  // Inference keeps v2's native 256 kernels in bf16 (no narrower calls):
+  // the forward alone, against the CPU in f64 on the same bf16 inputs; and
+  // f32 with TF32 allowed (always the narrower calls).
+  LOGLIN_REQUIRE_CUDA();
+  for (auto [K, V] : {std::pair<int64_t, int64_t>{256, 64}, {64, 256}, {256, 256}}) {
+    INFO("K " << K << " V " << V);
+    Generator gen(206 + K + V);
+    const lla_test::Inputs in = lla_test::random_inputs(gen, 2, 200, 1, 2, K, V, 0, DType::f64);
+    const lla_test::Inputs in16 = rounded_to_bf16(in);
+    const Tensor want16 = log_linear_attention(in16.q, in16.k, in16.v, in16.g, in16.ls);
+    const Tensor want = log_linear_attention(in.q, in.k, in.v, in.g, in.ls);
+    NoGradGuard no_grad;
+    auto on = [](const Tensor& t, DType d) { return t.to(d).to(Device::cuda()); };
+    {
+      lla::KernelVersionScope scope("v2");
+      const Tensor o = log_linear_attention(on(in16.q, DType::bf16), on(in16.k, DType::bf16), on(in16.v, DType::bf16),
+                                            on(in16.g, DType::f32), on(in16.ls, DType::bf16));
+      CHECK(lla_test::rel_err(o.to(Device::cpu()).to(DType::f64), want16) < 2e-2);
+    }
+    {
+      lla::KernelVersionScope scope("v2");
+      Tf32Scope tf32(true);
+      const Tensor o = log_linear_attention(on(in.q, DType::f32), on(in.k, DType::f32), on(in.v, DType::f32),
+                                            on(in.g, DType::f32), on(in.ls, DType::f32));
+      CHECK(lla_test::rel_err(o.to(Device::cpu()).to(DType::f64), want) < 1e-2);
+    }
+  }
 }
 
 TEST_CASE("log_linear_attention cuda matrix: packed sequences", "[cuda][log_linear_attention]") {
