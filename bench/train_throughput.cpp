@@ -2,7 +2,7 @@
 // for the three architectures at d_model 768, 12 layers, vocab 8192:
 // tokens/s, ms/step, model FLOP/s with MFU, and peak GPU memory.
 //
-//   bench_train_throughput [--arch A] [--shape TxB[,TxB...]] [--precision bf16-mixed|f32] [--steps N]
+//   bench_train_throughput [--arch A] [--shape TxB[,TxB...]] [--precision bf16-mixed|f32|tf32] [--steps N]
 //
 // FLOPs per token (stated, not measured): 6 x (parameters used in matmuls:
 // every Linear, including the LM head; embeddings are lookups) plus, for
@@ -26,6 +26,7 @@
 #include "ops/autocast.h"
 #include "ops/ops.h"
 #include "train/optim/optimizer.h"
+#include "train/trainer/precision.h"
 
 #if LOGLIN_WITH_CUDA
 #include "core/cuda_check.h"
@@ -177,10 +178,15 @@ int main(int argc, char** argv) {
     else if (a == "--steps") steps = std::stoi(value());
     else if (a == "--profile") profile = true;
     else {
-      fmt::print(stderr, "usage: bench_train_throughput [--arch A] [--shape TxB,...] [--precision bf16-mixed|f32] [--steps N] [--profile]\n");
+      fmt::print(stderr, "usage: bench_train_throughput [--arch A] [--shape TxB,...] [--precision bf16-mixed|f32|tf32] [--steps N] [--profile]\n");
       return 2;
     }
   }
+  if (precision != "bf16-mixed" && precision != "f32" && precision != "tf32") {
+    fmt::print(stderr, "bench_train_throughput: --precision takes bf16-mixed, f32 or tf32 (got '{}')\n", precision);
+    return 2;
+  }
+  const Tf32Scope tf32(precision == "tf32");  // as training.precision tf32: the whole step
   if (!cuda_is_available()) {
     fmt::print("bench_train_throughput: no CUDA device present; nothing measured\n");
     return 0;

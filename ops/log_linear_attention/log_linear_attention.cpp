@@ -441,6 +441,38 @@ bool log_linear_attention_allow_tf32() {
 
 namespace loglin::lla {
 
+std::optional<Tensor> tf32_tensor_core_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
+                                                 const Tensor& level_scales, const LogLinearAttentionOptions& options) {
+#if LOGLIN_WITH_CUDA
+  if (!on_cuda(q) || !log_linear_attention_allow_tf32() || options.has_initial_state() || options.return_final_state())
+    return std::nullopt;
+  if (!(is_f32(q) && is_f32(k) && is_f32(v) && is_f32(level_scales) && is_f32(g))) return std::nullopt;
+  const lla::Layout lay = lla::check_inputs(q, k, v, g, level_scales, options.cu_seqlens(), options.chunk_size(), nullptr);
+  const lla::GpuPlan plan = lla::make_gpu_plan(lay, q.device());
+  lla::KernelCall call{DType::f32, false, false, false};
+  call.allow_tf32 = true;
+  // The version the choice gives this call, if it is a tensor-core one (it
+  // has native bf16 launchers too; v1 has neither).
+  const std::string choice = lla::kernel_version_choice();
+  const lla::KernelVersion* ver = nullptr;
+  if (choice.empty() || choice == "auto") {
+    for (const lla::KernelVersion& x : lla::kernel_versions())
+      if (x.in_auto && x.takes(plan.prob, call)) {
+        ver = &x;
+        break;
+      }
+  } else {
+    ver = lla::find_kernel_version(choice);
+    if (ver && !ver->takes(plan.prob, call)) ver = nullptr;
+  }
+  if (!ver || !ver->forward_bf16) return std::nullopt;
+  return cuda_forward<float, float>(*ver, lay, plan, call, q, k, v, g, level_scales, nullptr).o;
+#else
+  (void)q, (void)k, (void)v, (void)g, (void)level_scales, (void)options;
+  return std::nullopt;
+#endif
+}
+
 std::optional<Tensor> autocast_tensor_core_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                                      const Tensor& g, const Tensor& level_scales,
                                                      const LogLinearAttentionOptions& options) {

@@ -160,5 +160,11 @@ std::optional<Tensor> autocast_tensor_core_attention(const Tensor& q, const Tens
                                                      const Tensor& g, const Tensor& level_scales,
                                                      const LogLinearAttentionOptions& options);
 
+// The same for f32 inputs on CUDA when TF32 is allowed
+// (set_log_linear_attention_allow_tf32): o when the chosen version runs
+// them on tensor cores (v2), nullopt otherwise.
+std::optional<Tensor> tf32_tensor_core_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
+                                                 const Tensor& level_scales, const LogLinearAttentionOptions& options);
+
 }  // namespace loglin::lla
 

@@ -66,13 +66,17 @@ Tensor scalar_decay_attention(const Tensor& q, const Tensor& k, const Tensor& v,
   // above): one tree more than the scan needs, but on tensor cores, where the
   // SIMT scan below walks the chunks one after another. Their level-scale
   // gradient is dropped (the scales are a constant).
-  if (on_cuda(q) && autocast_dtype() == DType::bf16 && T > 0) {
+  // With TF32 allowed (f32 inputs) the same on the TF32 kernels.
+  const bool tf32 = D == DType::f32 && log_linear_attention_allow_tf32();
+  if (on_cuda(q) && (autocast_dtype() == DType::bf16 || tf32) && T > 0) {
     const int64_t levels = lla::bit_length(T - 1) + 1;  // what the last position needs
     const Tensor ones = Tensor::ones({B, T, lay.H, levels}, DType::f32, q.device());
     LogLinearAttentionOptions lo;
     lo.chunk_size(options.chunk_size());
     if (options.cu_seqlens().defined()) lo.cu_seqlens(options.cu_seqlens());
     if (std::optional<Tensor> o = lla::autocast_tensor_core_attention(q, k, v, g, ones, lo)) return std::move(*o);
+    if (tf32)
+      if (std::optional<Tensor> o = lla::tf32_tensor_core_attention(q, k, v, g, ones, lo)) return std::move(*o);
   }
 #endif
   const Tensor qc = prepared(q, D), kc = prepared(k, D), vc = prepared(v, D), gc = prepared(g, D);

@@ -122,3 +122,31 @@ TEST_CASE("scalar_decay_attention cuda: under bf16 autocast the tensor-core road
   CHECK(compare_autocast(10, 2, 333, 1, 3, 40, 24, ScalarDecayOptions()) < 1e-4);
   CHECK(compare_autocast(11, 2, 333, 1, 2, 64, 64, ScalarDecayOptions().chunk_size(32)) < 1e-4);
 }
+
+TEST_CASE("scalar_decay_attention cuda: with TF32 allowed f32 runs the TF32 tensor cores", "[cuda][scalar_decay]") {
+  LOGLIN_REQUIRE_CUDA();
+  // f32 inputs, no autocast, set_log_linear_attention_allow_tf32(true): K, V
+  // in {32, 64, 128} take log-linear attention's TF32 kernels (o carries
+  // TF32 rounding, well above f32's 1e-6, well below bf16's); K = 40 keeps
+  // the f32 SIMT scan.
+  struct Allow {
+    bool saved = log_linear_attention_allow_tf32();
+    Allow() { set_log_linear_attention_allow_tf32(true); }
+    ~Allow() { set_log_linear_attention_allow_tf32(saved); }
+  } allow;
+  auto err = [](uint64_t seed, int64_t K, int64_t V) {
+    const auto [x, dout] = problem(seed, 2, 700, 1, 4, K, V);
+    const Run cpu = run(x, DType::f32, Device::cpu(), ScalarDecayOptions(), dout);
+    const Run gpu = run(x, DType::f32, Device::cuda(), ScalarDecayOptions(), dout);
+    CHECK(rel_err(gpu.dq, cpu.dq) < 1e-2);
+    CHECK(rel_err(gpu.dk, cpu.dk) < 1e-2);
+    CHECK(rel_err(gpu.dv, cpu.dv) < 1e-2);
+    CHECK(lla_test::dg_err(gpu.dg, cpu.dg, cpu.dv) < 2e-2);
+    return rel_err(gpu.o, cpu.o);
+  };
+  const double tc = err(12, 128, 64), simt = err(13, 40, 24);
+  INFO("o rel err: TF32 kernels " << tc << ", SIMT scan " << simt);
+  CHECK(tc > 1e-5);
+  CHECK(tc < 1e-2);
+  CHECK(simt < 1e-4);
+}
