@@ -3,6 +3,7 @@
 // launch time, are what is measured). Include only in LOGLIN_WITH_CUDA code.
 #pragma once
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <vector>
 
@@ -11,16 +12,20 @@
 
 namespace loglin::bench {
 
-inline double cuda_median_ms(const std::function<void()>& fn, int warmup, int runs) {
+// host_ms (optional): the median wall time the host spent inside fn (queueing
+// its work; the device may still be busy when fn returns).
+inline double cuda_median_ms(const std::function<void()>& fn, int warmup, int runs, double* host_ms = nullptr) {
   for (int i = 0; i < warmup; ++i) fn();
   cudaStream_t s = cuda::stream(0);
   cudaEvent_t start, stop;
   LOGLIN_CUDA_CHECK(cudaEventCreate(&start), "bench");
   LOGLIN_CUDA_CHECK(cudaEventCreate(&stop), "bench");
-  std::vector<double> ms;
+  std::vector<double> ms, host;
   for (int i = 0; i < runs; ++i) {
     LOGLIN_CUDA_CHECK(cudaEventRecord(start, s), "bench");
+    const auto t0 = std::chrono::steady_clock::now();
     fn();
+    host.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     LOGLIN_CUDA_CHECK(cudaEventRecord(stop, s), "bench");
     LOGLIN_CUDA_CHECK(cudaEventSynchronize(stop), "bench");
     float t = 0;
@@ -30,6 +35,8 @@ inline double cuda_median_ms(const std::function<void()>& fn, int warmup, int ru
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
   std::sort(ms.begin(), ms.end());
+  std::sort(host.begin(), host.end());
+  if (host_ms) *host_ms = host[host.size() / 2];
   return ms[ms.size() / 2];
 }
 

@@ -20,6 +20,8 @@
 // the median of --runs (default 10). "fwd" is the op under no_grad; "fwd+bwd"
 // is one forward with autograd and one backward with a fixed random bf16
 // output gradient (the leaves' gradients are dropped between runs).
+// "host ms": the median wall time the host spends inside one fwd+bwd call
+// (queueing it; the GPU runs behind), to tell launch overhead from kernels.
 // Peak memory: cuda::reset_peak_memory(0) before the fwd+bwd runs, then
 // cuda::memory_stats(0).peak_bytes (the inputs, about 0.3 GiB at every T,
 // are allocated before the reset and count as in use).
@@ -131,7 +133,7 @@ Tensor leaf(Tensor t) {
 }
 
 struct Timing {
-  double fwd_ms = NAN, fwd_bwd_ms = NAN, peak_gib = NAN;
+  double fwd_ms = NAN, fwd_bwd_ms = NAN, peak_gib = NAN, host_ms = NAN;
   std::string note;
 };
 
@@ -149,7 +151,7 @@ Timing time_fwd_bwd(int runs, Fwd forward, FwdBwd forward_backward) {
         3, runs);
     cuda::synchronize(0);
     cuda::reset_peak_memory(0);
-    t.fwd_bwd_ms = bench::cuda_median_ms(forward_backward, 3, runs);
+    t.fwd_bwd_ms = bench::cuda_median_ms(forward_backward, 3, runs, &t.host_ms);
     cuda::synchronize(0);
     t.peak_gib = static_cast<double>(cuda::memory_stats(0).peak_bytes) / (1024.0 * 1024.0 * 1024.0);
   } catch (const Error& e) {
@@ -262,9 +264,9 @@ int main(int argc, char** argv) {
              kK, kV, runs);
   fmt::print("peer = PEERS.md's reference package (Triton) on one H100, hard-coded; ratio = peer ms / our ms.\n\n");
   fmt::print("| T | B | version | dtype | fwd ms | fwd+bwd ms | peer fwd ms | peer fwd+bwd ms | ratio fwd | "
-             "ratio fwd+bwd | fwd TFLOP/s | fwd+bwd TFLOP/s | peak GiB (peer ~{}) |\n",
+             "ratio fwd+bwd | fwd TFLOP/s | fwd+bwd TFLOP/s | peak GiB (peer ~{}) | host ms |\n",
              kPeerPeakGiB);
-  fmt::print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  fmt::print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const std::string& name : versions) {
     lla::KernelVersionScope scope(name);
     auto row = [&](int64_t T, DType dt, double peer_fwd, double peer_fb, bool tf32 = false) {
@@ -275,10 +277,11 @@ int main(int argc, char** argv) {
       set_log_linear_attention_allow_tf32(tf32);
       const Timing t = time_loglinear(T, dt, runs);
       set_log_linear_attention_allow_tf32(saved);
-      fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |{}\n", T, B, name,
+      fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |{}\n", T, B, name,
                  tf32 ? std::string("f32 (TF32)") : std::string(dtype_name(dt)), fmt_ms(t.fwd_ms), fmt_ms(t.fwd_bwd_ms), fmt_ms(peer_fwd), fmt_ms(peer_fb),
                  fmt_ratio(peer_fwd, t.fwd_ms), fmt_ratio(peer_fb, t.fwd_bwd_ms), fmt_tflops(f.fwd, t.fwd_ms),
                  fmt_tflops(f.fwd + f.bwd, t.fwd_bwd_ms), std::isnan(t.peak_gib) ? "-" : fmt::format("{:.2f}", t.peak_gib),
+                 fmt_ms(t.host_ms),
                  t.note.empty() ? "" : " " + t.note);
       std::fflush(stdout);
     };
