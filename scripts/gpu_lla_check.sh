@@ -39,9 +39,9 @@ obj=$(find build-gpu -name "v2_*cuda.cu.o")
 if [ -x "$cuobj" ] && [ -n "$obj" ]; then
   for o in $obj; do
     "$cuobj" -sass "$o" 2>/dev/null | awk '
-      /Function :/ { fn = "?"; if (match($0, /(fwd|bwd)_[a-z_]+_kernel(ILi[0-9]+ELi[0-9]+E)?/)) fn = substr($0, RSTART, RLENGTH) }
-      /HMMA|HGMMA/ { n[fn]++ }
-      END { for (k in n) printf "sass %s: %d HMMA/HGMMA\n", k, n[k] }' | sort | grep -E "ILi128ELi64E|tree|push|dg" || true
+      /Function :/ { fn = "?"; if (match($0, /(fwd|bwd)_[a-z_]+_kernel(ILi[0-9]+ELi[0-9]+E(13__nv_bfloat16|f)E)?/)) fn = substr($0, RSTART, RLENGTH) }
+      /HMMA|HGMMA/ { n[fn]++; if ($0 ~ /TF32/) tf[fn]++ }
+      END { for (k in n) printf "sass %s: %d HMMA/HGMMA (%d TF32)\n", k, n[k], tf[k] }' | sort | grep -E "ILi128ELi64E|tree|push|dg" || true
   done
 fi
 # Per-kernel profile of one v2 forward + backward at each T of LLA_PROFILE

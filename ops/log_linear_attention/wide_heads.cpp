@@ -12,6 +12,7 @@
 
 namespace loglin::lla {
 
+#if LOGLIN_WITH_CUDA
 namespace {
 
 constexpr int64_t kWide = 256, kHalfK = 128, kPanelV = 64;
@@ -65,10 +66,6 @@ Tensor repeat_heads(const Tensor& x, int64_t P) {
 std::optional<Tensor> wide_heads_through_narrow_calls(const Tensor& q, const Tensor& k, const Tensor& v,
                                                       const Tensor& g, const Tensor& level_scales,
                                                       const LogLinearAttentionOptions& options) {
-#if !LOGLIN_WITH_CUDA
-  (void)q, (void)k, (void)v, (void)g, (void)level_scales, (void)options;
-  return std::nullopt;
-#else
   if (!q.device().is_cuda() || options.has_initial_state() || options.return_final_state() ||
       options.chunk_size() != 64 || !shapes_ok(q, k, v, g, level_scales))
     return std::nullopt;
@@ -98,7 +95,12 @@ std::optional<Tensor> wide_heads_through_narrow_calls(const Tensor& q, const Ten
   const Tensor vp = reshape(v.is_contiguous() ? v : back_to(contiguous(as_f32(v)), v.dtype()), {B, T, H * P, kPanelV});
   const Tensor o = log_linear_attention(q, k, vp, repeat_heads(g, P), repeat_heads(level_scales, P), options);
   return reshape(o, {B, T, H, V});
-#endif
 }
+#else
+std::optional<Tensor> wide_heads_through_narrow_calls(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                                      const Tensor&, const LogLinearAttentionOptions&) {
+  return std::nullopt;  // no v2 without CUDA
+}
+#endif
 
 }  // namespace loglin::lla
