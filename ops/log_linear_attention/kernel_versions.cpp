@@ -120,7 +120,8 @@ KernelVersion v1_simple() {
 bool v2_supports(const GpuProblem& p, const KernelCall& c) {
   const bool f32 = c.dtype == DType::f32;
   if (!(c.dtype == DType::bf16 || (f32 && c.allow_tf32))) return false;
-  return !c.state_in && !c.state_out && !c.dstate_in && v2::forward_shape_ok(p.K, p.V, p.C, f32) &&
+  // The final state is forward-only (prefill): with a backward it runs v1.
+  return !c.state_in && (!c.state_out || !c.backward) && !c.dstate_in && v2::forward_shape_ok(p.K, p.V, p.C, f32) &&
          v2::device_ok(p.device) && p.L <= 32 && p.max_levels <= 16;
 }
 
@@ -254,7 +255,7 @@ KernelVersion v2_tensor_core() {
   KernelVersion v;
   v.name = "v2";
   v.about = "tensor cores (mma.sync): bf16, K, V in {32, 64, 128, 256} (backward via v1 for 256); f32 on TF32 when "
-            "allowed, K, V in {32, 64, 128}; chunk 64, no states";
+            "allowed, K, V in {32, 64, 128}; chunk 64; no initial state, a final state without backward";
   v.rank = 2;
   v.in_auto = true;
   v.backward_reuses_forward_workspace = true;
@@ -288,7 +289,8 @@ std::string describe(const GpuProblem& p, const KernelCall& c) {
                      : c.allow_tf32       ? ", TF32 allowed"
                                           : ", TF32 not allowed (set_log_linear_attention_allow_tf32 or LOGLIN_LLA_TF32=1)";
   return fmt::format("{} inputs, K = {}, V = {}, G = {}, H = {}, L = {}, chunk {}{}{}{}", dtype_name(c.dtype), p.K, p.V,
-                     p.G, p.H, p.L, p.C, c.state_in ? ", initial state" : "", c.state_out ? ", final state" : "", math);
+                     p.G, p.H, p.L, p.C, c.state_in ? ", initial state" : "",
+                     c.state_out ? (c.backward ? ", final state with gradient" : ", final state") : "", math);
 }
 
 const char* choice_source() { return override_choice().empty() ? "LOGLIN_LLA_KERNEL" : "set_kernel_version"; }

@@ -13,11 +13,13 @@
 //       bf16 q, k, v, level_scales with f32 g on bf16 mma; K, V in
 //       {32, 64, 128, 256} (backward kernels for K, V <= 128; 256 runs v1's
 //       backward on f32 copies), chunk 64, any G | H, any T up to 2^22
-//       positions, cu_seqlens, no states. f32 inputs on TF32 mma (the same
+//       positions, cu_seqlens, no initial state. f32 inputs on TF32 mma (the same
 //       kernels on f32 tiles) when the call allows TF32, K, V in
 //       {32, 64, 128} (the backward runs v1 where its tiles do not fit:
-//       K = V = 128, or K = 64, V = 128). In auto: it takes every bf16 call,
-//       and every f32 call allowing TF32, that it supports.
+//       K = V = 128, or K = 64, V = 128). A final state only without a
+//       backward (prefill for decoding); no initial state. In auto: it
+//       takes every bf16 call, and every f32 call allowing TF32, that it
+//       supports.
 //
 // Choosing one:
 //   - LOGLIN_LLA_KERNEL=auto (or unset): the highest-ranked registered version
@@ -55,6 +57,7 @@ struct KernelCall {
   bool state_out = false;  // the final state is wanted (forward) / has a gradient (backward)
   bool dstate_in = false;  // backward: the initial state's gradient is wanted
   bool allow_tf32 = false; // f32 inputs may run on TF32 tensor cores (log_linear_attention_allow_tf32())
+  bool backward = true;    // a gradient may be asked for (false: grad mode off or no input requires grad)
 };
 
 enum class Pass { forward, backward };

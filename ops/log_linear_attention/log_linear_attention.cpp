@@ -12,6 +12,7 @@
 #include <optional>
 #include <type_traits>
 
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "core/dispatch.h"
 #include "ops/autocast.h"
@@ -259,6 +260,16 @@ LogLinearAttentionOutput cuda_forward(const lla::KernelVersion& ver, const lla::
 
 bool is_f32(const Tensor& t) { return t.defined() && t.dtype() == DType::f32; }
 
+// Whether the op's backward can be asked for: grad mode on and an input that
+// requires a gradient (a version may take a call only without it).
+bool wants_grad(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& ls,
+                const LogLinearState* st) {
+  if (!GradMode::is_enabled()) return false;
+  for (const Tensor* t : {&q, &k, &v, &g, &ls})
+    if (t->requires_grad()) return true;
+  return st && st->levels.defined() && st->levels.requires_grad();
+}
+
 // bf16 q, k, v, level_scales on CUDA straight into a version with native
 // bf16 launchers, when the current choice has one for this call; nullopt
 // sends the caller to the f32 conversion (v1). With `autocast`, q, k, v,
@@ -284,7 +295,8 @@ std::optional<LogLinearAttentionOutput> cuda_native_bf16(const Tensor& q, const 
   const lla::Layout lay =
       lla::check_inputs(q, k, v, g, level_scales, options.cu_seqlens(), options.chunk_size(), st, /*bf16_ok=*/true);
   const lla::GpuPlan plan = lla::make_gpu_plan(lay, q.device());
-  const lla::KernelCall call{DType::bf16, st != nullptr, options.return_final_state(), false};
+  lla::KernelCall call{DType::bf16, st != nullptr, options.return_final_state(), false};
+  call.backward = wants_grad(q, k, v, g, level_scales, st);
   const lla::KernelVersion* ver = lla::select_native_bf16_version(plan.prob, call);
   if (!ver) return std::nullopt;
   if (!autocast) return cuda_forward<bf16, float>(*ver, lay, plan, call, q, k, v, g, level_scales, st);
@@ -349,6 +361,7 @@ LogLinearAttentionOutput log_linear_attention_with_state(const Tensor& q, const 
     // forward and, through the record, the backward.
     const lla::GpuPlan plan = lla::make_gpu_plan(lay, q.device());
     lla::KernelCall call{D, st != nullptr, want_final, false};
+    call.backward = wants_grad(q, k, v, g, level_scales, st);
     call.allow_tf32 = D == DType::f32 && log_linear_attention_allow_tf32();
     const lla::KernelVersion& ver = lla::select_kernel_version(plan.prob, call);
     LogLinearAttentionOutput out;
@@ -450,6 +463,7 @@ std::optional<Tensor> tf32_tensor_core_attention(const Tensor& q, const Tensor& 
   const lla::Layout lay = lla::check_inputs(q, k, v, g, level_scales, options.cu_seqlens(), options.chunk_size(), nullptr);
   const lla::GpuPlan plan = lla::make_gpu_plan(lay, q.device());
   lla::KernelCall call{DType::f32, false, false, false};
+  call.backward = wants_grad(q, k, v, g, level_scales, nullptr);
   call.allow_tf32 = true;
   // The version the choice gives this call, if it is a tensor-core one (it
   // has native bf16 launchers too; v1 has neither).

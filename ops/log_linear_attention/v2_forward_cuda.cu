@@ -359,6 +359,57 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, Fwd<E> 
   }
 }
 
+// ---- F4: the final state (prefill for decoding) ----
+
+// levels[n, h, l] of the final state (SPEC section 4; v1's
+// final_state_kernel without an initial state): for the last position c of
+// each sequence, the rows of its chunk by level (levels <= log2 C, in
+// registers), plus the nodes its chunk reads (one level each), all decayed
+// to c. One thread per (sequence, head, element of K x V); grid-stride.
+// Forward-only in v2: a call that wants a gradient through the final state
+// runs v1 (v2's supports()).
+constexpr int kChunkLevels = 7;  // levels 0 .. log2(64) inside one chunk
+
+template <class E>
+__global__ void fwd_final_state_kernel(GpuProblem p, Fwd<E> f, const E* nodes) {
+  const int64_t K = p.K, V = p.V, KV = K * V, L = p.L, total = p.n_seqs * p.H * KV;
+  const E* k = reinterpret_cast<const E*>(f.k);
+  const E* v = reinterpret_cast<const E*>(f.v);
+  for (int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; idx < total;
+       idx += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t seq = idx / (p.H * KV), h = (idx / KV) % p.H, e = idx % KV, x = e / V, y = e % V;
+    const GpuSeq s = p.seqs[seq];
+    const int64_t grp = h / (p.H / p.G), last = s.len - 1, c_abs = s.pos + last;
+    const double* Gd = f.Gd + s.row0 * p.H + h;  // row t at Gd[t * H]
+    const double Gl = Gd[last * p.H];
+    float in_chunk[kChunkLevels];
+#pragma unroll
+    for (int l = 0; l < kChunkLevels; ++l) in_chunk[l] = 0.0f;
+    for (int64_t i = gpu::first_row(s, s.n1, p.C); i < s.len; ++i) {
+      const int m = gpu::level_of(s.pos + i, c_abs);
+      const float w = __expf(static_cast<float>(Gl - Gd[i * p.H]));
+      const float kv = to_f(k[(s.row0 + i) * p.G * K + grp * K + x]) * to_f(v[(s.row0 + i) * p.H * V + h * V + y]);
+#pragma unroll
+      for (int l = 0; l < kChunkLevels; ++l)
+        if (l == m) in_chunk[l] += w * kv;
+    }
+    float* F = f.state_out + (seq * p.H + h) * L * KV + e;
+    for (int64_t l = 0; l < L; ++l) {
+      float acc = 0.0f;
+#pragma unroll
+      for (int m = 0; m < kChunkLevels; ++m)
+        if (m == l) acc = in_chunk[m];
+      const int jb = static_cast<int>(l) - static_cast<int>(p.c) - 1;  // the node level l holds, if any
+      if (jb >= 0 && (s.n1 >> jb) != 0 && gpu::reads_node(s, s.n1, jb)) {
+        const int64_t a = (s.n1 >> jb) - 1;
+        const double Ge = Gd[gpu::node_last_row(s, jb, a, p.C) * p.H];
+        acc += __expf(static_cast<float>(Gl - Ge)) * to_f(nodes[(gpu::node_index(s, jb, a) * p.H + h) * KV + e]);
+      }
+      F[l * KV] = acc;
+    }
+  }
+}
+
 // ---- launchers ----
 
 // F1 and F2: tree level 0 (the chunk states) and the levels above it.
@@ -397,6 +448,10 @@ void forward_kv(const GpuProblem& p, const Fwd<E>& f, E* nodes, cudaStream_t st)
   fwd_chunk_kernel<K, V, E><<<dim3(static_cast<unsigned>(p.n_jobs), static_cast<unsigned>(p.H)), kBlock, s3, st>>>(
       p, f, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
+  if (f.state_out) {
+    fwd_final_state_kernel<E><<<cuda::blocks_for(p.n_seqs * p.H * K * V), cuda::kThreads, 0, st>>>(p, f, nodes);
+    LOGLIN_CUDA_LAUNCHED(kOp);
+  }
 }
 
 // f32 stops at 128: its 256-wide tiles do not fit in shared memory.
@@ -418,7 +473,7 @@ template <class E>
 void run_forward(const GpuProblem& p, const Fwd<E>& f, E* nodes) {
   LOGLIN_CHECK(forward_shape_ok(p.K, p.V, p.C, sizeof(E) == 4), "[{}] no {} kernel for K = {}, V = {}, chunk {}", kOp,
                sizeof(E) == 4 ? "f32 (TF32)" : "bf16", p.K, p.V, p.C);
-  LOGLIN_CHECK(!f.state_in && !f.state_out, "[{}] states are not supported by v2 yet", kOp);
+  LOGLIN_CHECK(!f.state_in, "[{}] an initial state is not supported by v2 yet", kOp);
   LOGLIN_CHECK(p.max_levels <= kMaxLevels, "[{}] at most {} tree levels (positions below {}), got {}", kOp, kMaxLevels,
                int64_t(kC) << kMaxLevels, p.max_levels);
   cudaStream_t st = cuda::stream(p.device);

@@ -354,6 +354,65 @@ TEST_CASE("log_linear_attention cuda matrix: T = 2^20, the bf16 fast version aga
   check_fast_versions_against_v1(int64_t(1) << 20, 0.8);
 }
 
+TEST_CASE("log_linear_attention cuda matrix: prefill, the final state without gradients",
+          "[cuda][log_linear_attention]") {
+  // Prefill for decoding: o and the final state under no_grad, which the
+  // tensor-core version takes (a final state with a gradient runs v1), in
+  // bf16 and in f32 with TF32, against the CPU in f64 (on the bf16-rounded
+  // inputs for bf16). T within a chunk, at and past chunk ends, many chunks,
+  // groups, packed sequences; an extra unused level (L one above the
+  // minimum) must come back 0.
+  LOGLIN_REQUIRE_CUDA();
+  struct Prefill {
+    int64_t B, T, G, H, K, V;
+    std::vector<int64_t> cu;
+  };
+  const std::vector<Prefill> cases = {{2, 1, 1, 2, 64, 32, {}},      {2, 63, 2, 2, 32, 64, {}},
+                                      {2, 64, 1, 4, 64, 32, {}},     {1, 65, 1, 2, 128, 64, {}},
+                                      {2, 1000, 4, 4, 64, 32, {}},   {1, 4097, 1, 2, 64, 64, {}},
+                                      {1, 1000, 2, 4, 64, 32, {0, 1, 64, 129, 193, 1000}}};
+  uint64_t seed = 600;
+  for (const Prefill& c : cases) {
+    INFO("B " << c.B << " T " << c.T << " G " << c.G << " H " << c.H << " K " << c.K << " V " << c.V
+              << (c.cu.empty() ? "" : " packed"));
+    Generator gen(seed++);
+    const lla_test::Inputs in =
+        lla_test::random_inputs(gen, c.B, c.T, c.G, c.H, c.K, c.V, lla_test::min_levels(c.T - 1) + 1, DType::f64);
+    LogLinearAttentionOptions opt;
+    opt.return_final_state();
+    if (!c.cu.empty()) opt.cu_seqlens(lla_test::cu_tensor(c.cu));
+    NoGradGuard no_grad;
+    auto cpu_ref = [&](const lla_test::Inputs& x) { return log_linear_attention_with_state(x.q, x.k, x.v, x.g, x.ls, opt); };
+    const lla_test::Inputs in16 = rounded_to_bf16(in);
+    const LogLinearAttentionOutput want = cpu_ref(in), want16 = cpu_ref(in16);
+    auto on = [](const Tensor& t, DType d) { return t.to(d).to(Device::cuda()); };
+    auto check = [&](const LogLinearAttentionOutput& got, const LogLinearAttentionOutput& ref, double tol) {
+      CHECK(lla_test::rel_err(got.o.to(Device::cpu()).to(DType::f64), ref.o) < tol);
+      REQUIRE(got.final_state.levels.defined());
+      CHECK(got.final_state.positions == ref.final_state.positions);
+      CHECK(lla_test::rel_err(got.final_state.levels.to(Device::cpu()).to(DType::f64), ref.final_state.levels) < tol);
+      const int64_t L = ref.final_state.levels.size(2);  // the extra top level holds nothing
+      const std::vector<double> top = got.final_state.levels.to(Device::cpu()).narrow(2, L - 1, 1).to_vector<double>();
+      CHECK(std::all_of(top.begin(), top.end(), [](double x) { return x == 0.0; }));
+    };
+    {
+      lla::KernelVersionScope scope("v2");
+      INFO("bf16");
+      check(log_linear_attention_with_state(on(in16.q, DType::bf16), on(in16.k, DType::bf16), on(in16.v, DType::bf16),
+                                            on(in16.g, DType::f32), on(in16.ls, DType::bf16), opt),
+            want16, 2e-2);
+    }
+    {
+      lla::KernelVersionScope scope("v2");
+      Tf32Scope tf32(true);
+      INFO("f32 with TF32");
+      check(log_linear_attention_with_state(on(in.q, DType::f32), on(in.k, DType::f32), on(in.v, DType::f32),
+                                            on(in.g, DType::f32), on(in.ls, DType::f32), opt),
+            want, 1e-2);
+    }
+  }
+}
+
 TEST_CASE("log_linear_attention cuda matrix: T = 40000, TF32 against v1 in f32", "[cuda][log_linear_attention]") {
   // The long-T counterpart of the matrix's TF32 mode: every version with
   // f32 launchers, TF32 allowed, against v1's full-f32 path on the same
