@@ -3,6 +3,7 @@
 //
 // Build: cmake -S . -B build -G Ninja -DLOGLIN_CUDA=ON && ninja -C build bench_loglinear_cuda
 // Run:   build/bench/bench_loglinear_cuda [--versions v1,v2] [--max-T 32768] [--runs 10] [--only-T T] [--dims K,V]
+//        [--prefill]
 //
 // Shapes (PEERS.md): q, k [B, T, 1, 128] (one group), v [B, T, 32, 64],
 // g [B, T, 32], level_scales [B, T, 32, L] with L = bit_length(T - 1) + 1,
@@ -90,7 +91,11 @@ constexpr int64_t kTokens = 32768, kH = 32, kG = 1, kC = 64;
 // Head dims: PEERS.md's 128 and 64 unless --dims says otherwise (then the
 // peer's columns are not comparable and print as "-").
 int64_t kK = 128, kV = 64;
-bool peer_shape() { return kK == 128 && kV == 64; }
+// --prefill: the forward also returns the final state (prefill for
+// decoding); only the forward is timed.
+bool kPrefill = false;
+bool peer_shape() { return kK == 128 && kV == 64 && !kPrefill; }
+bool peer_shape();
 
 // PEERS.md, H100, bf16 inputs, g f32 (the peer's figures, not measured here).
 struct PeerRow {
@@ -177,6 +182,23 @@ Timing time_loglinear(int64_t T, DType dt, int runs) {
   Tensor v = make({B, T, kH, kV}, -1, 1, dt), g = make({B, T, kH}, -0.05, 0, DType::f32);
   Tensor ls = make({B, T, kH, L}, 0.5, 1.5, dt);
   const Tensor dout = randn({B, T, kH, kV}, DType::f32, gen).to(dt).to(dev);
+  if (kPrefill) {
+    Timing t;
+    try {
+      const LogLinearAttentionOptions opt = LogLinearAttentionOptions().return_final_state();
+      t.fwd_ms = bench::cuda_median_ms(
+          [&] {
+            NoGradGuard no_grad;
+            (void)log_linear_attention_with_state(q, k, v, g, ls, opt);
+          },
+          3, runs);
+    } catch (const Error& e) {
+      t.note = e.what();
+    }
+    cuda::synchronize(0);
+    cuda::empty_cache(0);
+    return t;
+  }
   return time_fwd_bwd(
       runs, [&] { (void)log_linear_attention(q, k, v, g, ls); },
       [&] {
@@ -239,6 +261,7 @@ int main(int argc, char** argv) {
     else if (a == "--max-T" && has_value) max_T = std::atoll(argv[++i]);
     else if (a == "--runs" && has_value) runs = std::max(1, std::atoi(argv[++i]));
     else if (a == "--only-T" && has_value) only_T = std::atoll(argv[++i]);
+    else if (a == "--prefill") kPrefill = true;
     else if (a == "--dims" && has_value) {
       const std::vector<std::string> d = split(argv[++i]);
       auto ok = [](int64_t x) { return x == 32 || x == 64 || x == 128 || x == 256; };
@@ -250,9 +273,10 @@ int main(int argc, char** argv) {
     }
     else {
       fmt::print(stderr, "usage: bench_loglinear_cuda [--versions v1,v2] [--max-T 32768] [--runs 10] [--only-T T] "
-                         "[--dims K,V]\n"
+                         "[--dims K,V] [--prefill]\n"
                          "  --only-T: one row of the table (for a profiler), no f32 row, no attention table\n"
-                         "  --dims: head dims other than PEERS.md's 128,64 (no peer columns, no attention table)\n");
+                         "  --dims: head dims other than PEERS.md's 128,64 (no peer columns, no attention table)\n"
+                         "  --prefill: time the forward with the final state (no_grad), no fwd+bwd, no peer columns\n");
       return 2;
     }
   }
