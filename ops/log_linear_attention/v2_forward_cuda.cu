@@ -363,50 +363,72 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, Fwd<E> 
 
 // levels[n, h, l] of the final state (SPEC section 4; v1's
 // final_state_kernel without an initial state): for the last position c of
-// each sequence, the rows of its chunk by level (levels <= log2 C, in
+// each sequence, the rows of its chunk by level (levels <= log2 C, binned in
 // registers), plus the nodes its chunk reads (one level each), all decayed
-// to c. One thread per (sequence, head, element of K x V); grid-stride.
+// to c. Grid (n_seqs * H, ceil(K V / kFinalThreads)), one thread per
+// element of K x V; the block first stages the last chunk's k and v rows,
+// their decays exp(G_c - G_i) and levels in shared memory.
 // Forward-only in v2: a call that wants a gradient through the final state
 // runs v1 (v2's supports()).
 constexpr int kChunkLevels = 7;  // levels 0 .. log2(64) inside one chunk
+constexpr int kFinalThreads = 256;
 
 template <class E>
-__global__ void fwd_final_state_kernel(GpuProblem p, Fwd<E> f, const E* nodes) {
-  const int64_t K = p.K, V = p.V, KV = K * V, L = p.L, total = p.n_seqs * p.H * KV;
-  const E* k = reinterpret_cast<const E*>(f.k);
-  const E* v = reinterpret_cast<const E*>(f.v);
-  for (int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; idx < total;
-       idx += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t seq = idx / (p.H * KV), h = (idx / KV) % p.H, e = idx % KV, x = e / V, y = e % V;
-    const GpuSeq s = p.seqs[seq];
-    const int64_t grp = h / (p.H / p.G), last = s.len - 1, c_abs = s.pos + last;
-    const double* Gd = f.Gd + s.row0 * p.H + h;  // row t at Gd[t * H]
-    const double Gl = Gd[last * p.H];
-    float in_chunk[kChunkLevels];
+size_t final_state_smem(int64_t K, int64_t V) {
+  return sizeof(E) * kC * static_cast<size_t>(K + V);
+}
+
+template <class E>
+__global__ void __launch_bounds__(kFinalThreads) fwd_final_state_kernel(GpuProblem p, Fwd<E> f, const E* nodes) {
+  extern __shared__ __align__(128) unsigned char smem[];
+  __shared__ float w_s[kC];
+  __shared__ int m_s[kC];
+  const int64_t K = p.K, V = p.V, KV = K * V, L = p.L;
+  const int64_t seq = blockIdx.x / p.H, h = blockIdx.x % p.H;
+  const GpuSeq s = p.seqs[seq];
+  const int64_t grp = h / (p.H / p.G), last = s.len - 1, c_abs = s.pos + last;
+  const int64_t i0 = gpu::first_row(s, s.n1, p.C);
+  const int nr = static_cast<int>(s.len - i0);  // rows of the last chunk, 1 .. 64
+  const double* Gd = f.Gd + s.row0 * p.H + h;   // row t at Gd[t * H]
+  const double Gl = Gd[last * p.H];
+  E* k_s = reinterpret_cast<E*>(smem);  // [nr][K]
+  E* v_s = k_s + kC * K;                // [nr][V]
+  const E* k = reinterpret_cast<const E*>(f.k) + s.row0 * p.G * K + grp * K;
+  const E* v = reinterpret_cast<const E*>(f.v) + s.row0 * p.H * V + h * V;
+  for (int64_t u = threadIdx.x; u < nr * K; u += blockDim.x) k_s[u] = k[(i0 + u / K) * p.G * K + u % K];
+  for (int64_t u = threadIdx.x; u < nr * V; u += blockDim.x) v_s[u] = v[(i0 + u / V) * p.H * V + u % V];
+  if (threadIdx.x < nr) {
+    const int64_t i = i0 + threadIdx.x;
+    w_s[threadIdx.x] = __expf(static_cast<float>(Gl - Gd[i * p.H]));
+    m_s[threadIdx.x] = gpu::level_of(s.pos + i, c_abs);
+  }
+  __syncthreads();
+  const int64_t e = int64_t(blockIdx.y) * kFinalThreads + threadIdx.x;
+  if (e >= KV) return;  // no barriers below
+  const int64_t x = e / V, y = e % V;
+  float in_chunk[kChunkLevels];
 #pragma unroll
-    for (int l = 0; l < kChunkLevels; ++l) in_chunk[l] = 0.0f;
-    for (int64_t i = gpu::first_row(s, s.n1, p.C); i < s.len; ++i) {
-      const int m = gpu::level_of(s.pos + i, c_abs);
-      const float w = __expf(static_cast<float>(Gl - Gd[i * p.H]));
-      const float kv = to_f(k[(s.row0 + i) * p.G * K + grp * K + x]) * to_f(v[(s.row0 + i) * p.H * V + h * V + y]);
+  for (int l = 0; l < kChunkLevels; ++l) in_chunk[l] = 0.0f;
+  for (int r = 0; r < nr; ++r) {
+    const float term = w_s[r] * to_f(k_s[r * K + x]) * to_f(v_s[r * V + y]);
+    const int m = m_s[r];
 #pragma unroll
-      for (int l = 0; l < kChunkLevels; ++l)
-        if (l == m) in_chunk[l] += w * kv;
+    for (int l = 0; l < kChunkLevels; ++l)
+      if (l == m) in_chunk[l] += term;
+  }
+  float* F = f.state_out + (seq * p.H + h) * L * KV + e;
+  for (int64_t l = 0; l < L; ++l) {
+    float acc = 0.0f;
+#pragma unroll
+    for (int m = 0; m < kChunkLevels; ++m)
+      if (m == l) acc = in_chunk[m];
+    const int jb = static_cast<int>(l) - static_cast<int>(p.c) - 1;  // the node level l holds, if any
+    if (jb >= 0 && (s.n1 >> jb) != 0 && gpu::reads_node(s, s.n1, jb)) {
+      const int64_t a = (s.n1 >> jb) - 1;
+      const double Ge = Gd[gpu::node_last_row(s, jb, a, p.C) * p.H];
+      acc += __expf(static_cast<float>(Gl - Ge)) * to_f(nodes[(gpu::node_index(s, jb, a) * p.H + h) * KV + e]);
     }
-    float* F = f.state_out + (seq * p.H + h) * L * KV + e;
-    for (int64_t l = 0; l < L; ++l) {
-      float acc = 0.0f;
-#pragma unroll
-      for (int m = 0; m < kChunkLevels; ++m)
-        if (m == l) acc = in_chunk[m];
-      const int jb = static_cast<int>(l) - static_cast<int>(p.c) - 1;  // the node level l holds, if any
-      if (jb >= 0 && (s.n1 >> jb) != 0 && gpu::reads_node(s, s.n1, jb)) {
-        const int64_t a = (s.n1 >> jb) - 1;
-        const double Ge = Gd[gpu::node_last_row(s, jb, a, p.C) * p.H];
-        acc += __expf(static_cast<float>(Gl - Ge)) * to_f(nodes[(gpu::node_index(s, jb, a) * p.H + h) * KV + e]);
-      }
-      F[l * KV] = acc;
-    }
+    F[l * KV] = acc;
   }
 }
 
@@ -449,7 +471,10 @@ void forward_kv(const GpuProblem& p, const Fwd<E>& f, E* nodes, cudaStream_t st)
       p, f, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
   if (f.state_out) {
-    fwd_final_state_kernel<E><<<cuda::blocks_for(p.n_seqs * p.H * K * V), cuda::kThreads, 0, st>>>(p, f, nodes);
+    const size_t s4 = final_state_smem<E>(K, V);
+    allow_smem(fwd_final_state_kernel<E>, s4);
+    const dim3 grid(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((K * V + kFinalThreads - 1) / kFinalThreads));
+    fwd_final_state_kernel<E><<<grid, kFinalThreads, s4, st>>>(p, f, nodes);
     LOGLIN_CUDA_LAUNCHED(kOp);
   }
 }
