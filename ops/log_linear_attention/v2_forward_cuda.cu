@@ -365,13 +365,15 @@ __global__ void __launch_bounds__(kBlock) fwd_chunk_kernel(GpuProblem p, Fwd<E> 
 // final_state_kernel without an initial state): for the last position c of
 // each sequence, the rows of its chunk by level (levels <= log2 C, binned in
 // registers), plus the nodes its chunk reads (one level each), all decayed
-// to c. Grid (n_seqs * H, ceil(K V / kFinalThreads)), one thread per
-// element of K x V; the block first stages the last chunk's k and v rows,
-// their decays exp(G_c - G_i) and levels in shared memory.
+// to c. Grid (n_seqs * H, ceil(K V / (kFinalThreads kFinalElems))), each
+// thread kFinalElems elements of K x V (so that the staging is amortised);
+// the block first stages the last chunk's k and v rows, their decays
+// exp(G_c - G_i) and levels in shared memory.
 // Forward-only in v2: a call that wants a gradient through the final state
 // runs v1 (v2's supports()).
 constexpr int kChunkLevels = 7;  // levels 0 .. log2(64) inside one chunk
 constexpr int kFinalThreads = 256;
+constexpr int kFinalElems = 8;
 
 template <class E>
 size_t final_state_smem(int64_t K, int64_t V) {
@@ -403,32 +405,33 @@ __global__ void __launch_bounds__(kFinalThreads) fwd_final_state_kernel(GpuProbl
     m_s[threadIdx.x] = gpu::level_of(s.pos + i, c_abs);
   }
   __syncthreads();
-  const int64_t e = int64_t(blockIdx.y) * kFinalThreads + threadIdx.x;
-  if (e >= KV) return;  // no barriers below
-  const int64_t x = e / V, y = e % V;
-  float in_chunk[kChunkLevels];
+  const int64_t e_end = gpu::imin(KV, int64_t(blockIdx.y + 1) * kFinalThreads * kFinalElems);
+  for (int64_t e = int64_t(blockIdx.y) * kFinalThreads * kFinalElems + threadIdx.x; e < e_end; e += kFinalThreads) {
+    const int64_t x = e / V, y = e % V;
+    float in_chunk[kChunkLevels];
 #pragma unroll
-  for (int l = 0; l < kChunkLevels; ++l) in_chunk[l] = 0.0f;
-  for (int r = 0; r < nr; ++r) {
-    const float term = w_s[r] * to_f(k_s[r * K + x]) * to_f(v_s[r * V + y]);
-    const int m = m_s[r];
+    for (int l = 0; l < kChunkLevels; ++l) in_chunk[l] = 0.0f;
+    for (int r = 0; r < nr; ++r) {
+      const float term = w_s[r] * to_f(k_s[r * K + x]) * to_f(v_s[r * V + y]);
+      const int m = m_s[r];
 #pragma unroll
-    for (int l = 0; l < kChunkLevels; ++l)
-      if (l == m) in_chunk[l] += term;
-  }
-  float* F = f.state_out + (seq * p.H + h) * L * KV + e;
-  for (int64_t l = 0; l < L; ++l) {
-    float acc = 0.0f;
-#pragma unroll
-    for (int m = 0; m < kChunkLevels; ++m)
-      if (m == l) acc = in_chunk[m];
-    const int jb = static_cast<int>(l) - static_cast<int>(p.c) - 1;  // the node level l holds, if any
-    if (jb >= 0 && (s.n1 >> jb) != 0 && gpu::reads_node(s, s.n1, jb)) {
-      const int64_t a = (s.n1 >> jb) - 1;
-      const double Ge = Gd[gpu::node_last_row(s, jb, a, p.C) * p.H];
-      acc += __expf(static_cast<float>(Gl - Ge)) * to_f(nodes[(gpu::node_index(s, jb, a) * p.H + h) * KV + e]);
+      for (int l = 0; l < kChunkLevels; ++l)
+        if (l == m) in_chunk[l] += term;
     }
-    F[l * KV] = acc;
+    float* F = f.state_out + (seq * p.H + h) * L * KV + e;
+    for (int64_t l = 0; l < L; ++l) {
+      float acc = 0.0f;
+#pragma unroll
+      for (int m = 0; m < kChunkLevels; ++m)
+        if (m == l) acc = in_chunk[m];
+      const int jb = static_cast<int>(l) - static_cast<int>(p.c) - 1;  // the node level l holds, if any
+      if (jb >= 0 && (s.n1 >> jb) != 0 && gpu::reads_node(s, s.n1, jb)) {
+        const int64_t a = (s.n1 >> jb) - 1;
+        const double Ge = Gd[gpu::node_last_row(s, jb, a, p.C) * p.H];
+        acc += __expf(static_cast<float>(Gl - Ge)) * to_f(nodes[(gpu::node_index(s, jb, a) * p.H + h) * KV + e]);
+      }
+      F[l * KV] = acc;
+    }
   }
 }
 
@@ -471,9 +474,13 @@ void forward_kv(const GpuProblem& p, const Fwd<E>& f, E* nodes, cudaStream_t st)
       p, f, nodes);
   LOGLIN_CUDA_LAUNCHED(kOp);
   if (f.state_out) {
+    // Always opt in: its static shared memory counts against the 48 KiB default too.
     const size_t s4 = final_state_smem<E>(K, V);
-    allow_smem(fwd_final_state_kernel<E>, s4);
-    const dim3 grid(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((K * V + kFinalThreads - 1) / kFinalThreads));
+    LOGLIN_CUDA_CHECK(cudaFuncSetAttribute(fwd_final_state_kernel<E>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           static_cast<int>(s4)),
+                      kOp);
+    const int64_t per_block = int64_t(kFinalThreads) * kFinalElems;
+    const dim3 grid(static_cast<unsigned>(p.n_seqs * p.H), static_cast<unsigned>((K * V + per_block - 1) / per_block));
     fwd_final_state_kernel<E><<<grid, kFinalThreads, s4, st>>>(p, f, nodes);
     LOGLIN_CUDA_LAUNCHED(kOp);
   }
