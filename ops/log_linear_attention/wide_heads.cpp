@@ -7,6 +7,7 @@
 #include "ops/log_linear_attention/kernel_versions.h"
 #include "ops/shape/view_ops.h"
 #if LOGLIN_WITH_CUDA
+#include "ops/log_linear_attention/v2_backward_cuda.h"
 #include "ops/log_linear_attention/v2_forward_cuda.h"
 #endif
 
@@ -70,13 +71,20 @@ std::optional<Tensor> wide_heads_through_narrow_calls(const Tensor& q, const Ten
       options.chunk_size() != 64 || !shapes_ok(q, k, v, g, level_scales))
     return std::nullopt;
   const int64_t K = q.size(3), V = v.size(3);
-  if (!(K == kWide || V == kWide) || !head_dim_ok(K) || !head_dim_ok(V)) return std::nullopt;
+  if (!head_dim_ok(K) || !head_dim_ok(V)) return std::nullopt;
   const Path path = v2_path(q, k, v, g, level_scales);
   if (path == Path::none) return std::nullopt;
+  const int dev = q.device().index;
   const std::string choice = kernel_version_choice();
-  if (!(choice == "auto" || choice == "v2") || !v2::device_ok(q.device().index)) return std::nullopt;
+  if (!(choice == "auto" || choice == "v2") || !v2::device_ok(dev)) return std::nullopt;
   const bool wants_grad = GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad() ||
                                                      g.requires_grad() || level_scales.requires_grad());
+  // TF32 training where the backward's f32 tiles do not fit (K = 64 or 128
+  // with V = 128): V panels of 64, whose backward has kernels.
+  const bool tf32_panels = path == Path::tf32 && wants_grad && K != kWide && V > kPanelV && V != kWide &&
+                           !v2::backward_shape_ok(K, V, 64, dev, true) &&
+                           v2::backward_shape_ok(K, kPanelV, 64, dev, true);
+  if (!(K == kWide || V == kWide || tf32_panels)) return std::nullopt;
   if (path == Path::bf16 && !wants_grad) return std::nullopt;  // v2's native 256 forward is faster
 
   if (K == kWide) {
@@ -90,7 +98,7 @@ std::optional<Tensor> wide_heads_through_narrow_calls(const Tensor& q, const Ten
     }
     return back_to(o, v.dtype() == DType::bf16 ? DType::bf16 : o.dtype());
   }
-  // V == 256: panels of 64 columns as heads of their own.
+  // V == 256 (or a TF32 V without backward kernels): panels of 64 columns as heads of their own.
   const int64_t B = v.size(0), T = v.size(1), H = v.size(2), P = V / kPanelV;
   const Tensor vp = reshape(v.is_contiguous() ? v : back_to(contiguous(as_f32(v)), v.dtype()), {B, T, H * P, kPanelV});
   const Tensor o = log_linear_attention(q, k, vp, repeat_heads(g, P), repeat_heads(level_scales, P), options);

@@ -224,6 +224,10 @@ TEST_CASE("log_linear_attention cuda matrix: the benchmark's head dims and odd o
   wide_v.name = "K 64 V 256";
   wide_v.B = 2, wide_v.T = 130, wide_v.G = 2, wide_v.H = 2, wide_v.K = 64, wide_v.V = 256;
   check_case(wide_v, 204);
+  Case tf32_panels;  // TF32 trains K = 128, V = 128 as V panels of 64 (its f32 backward tiles do not fit)
+  tf32_panels.name = "K 128 V 128";
+  tf32_panels.B = 1, tf32_panels.T = 260, tf32_panels.G = 1, tf32_panels.H = 2, tf32_panels.K = 128, tf32_panels.V = 128;
+  check_case(tf32_panels, 207);
   Case wide_kv;
   wide_kv.name = "K 256 V 256";
   wide_kv.B = 1, wide_kv.T = 200, wide_kv.G = 1, wide_kv.H = 2, wide_kv.K = 256, wide_kv.V = 256;
