@@ -95,7 +95,6 @@ int64_t kK = 128, kV = 64;
 // decoding); only the forward is timed.
 bool kPrefill = false;
 bool peer_shape() { return kK == 128 && kV == 64 && !kPrefill; }
-bool peer_shape();
 
 // PEERS.md, H100, bf16 inputs, g f32 (the peer's figures, not measured here).
 struct PeerRow {

@@ -166,19 +166,19 @@ V2BackwardCopies v2_carve_backward(Carver& w, const GpuProblem& p) {
   return c;
 }
 
+template <class T>
+void v2_count_forward(Carver& w, const GpuProblem& p) {
+  GpuForward<T, float> f;
+  T* nodes = nullptr;
+  v2_carve_forward(w, p, f, nodes);
+}
+
 size_t v2_workspace_bytes(const GpuProblem& p, const KernelCall& c, Pass pass) {
   const bool f32 = c.dtype == DType::f32;
   Carver w(nullptr);
   if (pass == Pass::forward) {
-    if (f32) {
-      GpuForward<float, float> f;
-      float* nodes = nullptr;
-      v2_carve_forward(w, p, f, nodes);
-    } else {
-      GpuForward<bf16, float> f;
-      bf16* nodes = nullptr;
-      v2_carve_forward(w, p, f, nodes);
-    }
+    if (f32) v2_count_forward<float>(w, p);
+    else v2_count_forward<bf16>(w, p);
     return w.used();
   }
   if (v2_native_backward(p, f32)) {
@@ -202,11 +202,8 @@ void v2_forward(const GpuProblem& p, const GpuForward<T, float>& f, void* ws) {
   else v2::forward_bf16(p, a, nodes);
 }
 
-void v2_check_no_states(const GpuBackward<bf16, float>& b) {
-  LOGLIN_CHECK(!b.fwd.state_in && !b.fwd.state_out && !b.dstate_out && !b.dstate_in,
-               "[{}] v2 takes no states (its supports() refuses them)", kOpName);
-}
-void v2_check_no_states(const GpuBackward<float, float>& b) {
+template <class T>
+void v2_check_no_states(const GpuBackward<T, float>& b) {
   LOGLIN_CHECK(!b.fwd.state_in && !b.fwd.state_out && !b.dstate_out && !b.dstate_in,
                "[{}] v2 takes no states (its supports() refuses them)", kOpName);
 }
@@ -346,11 +343,21 @@ std::string kernel_version_choice() {
   return env && *env ? std::string(env) : std::string("auto");
 }
 
-const KernelVersion& select_kernel_version(const GpuProblem& p, const KernelCall& c) {
+const KernelVersion* version_taking(const GpuProblem& p, const KernelCall& c) {
   const std::string choice = kernel_version_choice();
   if (is_auto(choice)) {
     for (const KernelVersion& v : kernel_versions())
-      if (v.in_auto && v.takes(p, c)) return v;
+      if (v.in_auto && v.takes(p, c)) return &v;
+    return nullptr;
+  }
+  const KernelVersion* v = find_kernel_version(choice);
+  return v && v->takes(p, c) ? v : nullptr;
+}
+
+const KernelVersion& select_kernel_version(const GpuProblem& p, const KernelCall& c) {
+  if (const KernelVersion* v = version_taking(p, c)) return *v;
+  const std::string choice = kernel_version_choice();
+  if (is_auto(choice)) {
     LOGLIN_FAIL("[{}] no CUDA kernel version takes this call ({}); registered: {}", kOpName, describe(p, c),
                 registered_names());
   }

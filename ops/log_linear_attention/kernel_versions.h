@@ -16,7 +16,8 @@
 //       positions, cu_seqlens, no initial state. f32 inputs on TF32 mma (the same
 //       kernels on f32 tiles) when the call allows TF32, K, V in
 //       {32, 64, 128} (the backward runs v1 where its tiles do not fit:
-//       K = V = 128, or K = 64, V = 128). A final state only without a
+//       K = V = 128, or K = 64, V = 128; the op's entry trains those as V
+//       panels of 64 instead, wide_heads.h). A final state only without a
 //       backward (prefill for decoding); no initial state. In auto: it
 //       takes every bf16 call, and every f32 call allowing TF32, that it
 //       supports.
@@ -110,6 +111,11 @@ std::string kernel_version_choice();
 // The version a call runs: the chosen one (an error if it cannot take the
 // call), or under auto the best that can. Errors name the op and the call.
 const KernelVersion& select_kernel_version(const GpuProblem& p, const KernelCall& c);
+
+// The version a call runs (as select_kernel_version), or null where that
+// would be an error: for callers with another road (the tensor-core roads of
+// log_linear_attention.cpp).
+const KernelVersion* version_taking(const GpuProblem& p, const KernelCall& c);
 
 // With native bf16 launchers: the version a bf16 call would run, or null when
 // the choice (auto or named) has none for this call, so that the entry point

@@ -6,10 +6,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
-#include <string>
 #include <cmath>
+#include <cstdlib>
 #include <optional>
+#include <string>
 #include <type_traits>
 
 #include "autograd/grad_mode.h"
@@ -319,7 +319,8 @@ LogLinearAttentionOutput log_linear_attention_with_state(const Tensor& q, const 
 #if LOGLIN_WITH_CUDA
   // K or V = 256 headed for v2: narrower v2 calls (wide_heads.h).
   if (on_cuda(q))
-    if (std::optional<Tensor> o = lla::wide_heads_through_narrow_calls(q, k, v, g, level_scales, options))
+    if (std::optional<Tensor> o = lla::wide_heads_through_narrow_calls(q, k, v, g, level_scales, options,
+                                                                       wants_grad(q, k, v, g, level_scales, nullptr)))
       return LogLinearAttentionOutput{std::move(*o), LogLinearState{}};
 #endif
   if (is_bf16(q) || is_bf16(k) || is_bf16(v) || is_bf16(level_scales)) {
@@ -467,18 +468,7 @@ std::optional<Tensor> tf32_tensor_core_attention(const Tensor& q, const Tensor& 
   call.allow_tf32 = true;
   // The version the choice gives this call, if it is a tensor-core one (it
   // has native bf16 launchers too; v1 has neither).
-  const std::string choice = lla::kernel_version_choice();
-  const lla::KernelVersion* ver = nullptr;
-  if (choice.empty() || choice == "auto") {
-    for (const lla::KernelVersion& x : lla::kernel_versions())
-      if (x.in_auto && x.takes(plan.prob, call)) {
-        ver = &x;
-        break;
-      }
-  } else {
-    ver = lla::find_kernel_version(choice);
-    if (ver && !ver->takes(plan.prob, call)) ver = nullptr;
-  }
+  const lla::KernelVersion* ver = lla::version_taking(plan.prob, call);
   if (!ver || !ver->forward_bf16) return std::nullopt;
   return cuda_forward<float, float>(*ver, lay, plan, call, q, k, v, g, level_scales, nullptr).o;
 #else

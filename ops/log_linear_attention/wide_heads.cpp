@@ -1,7 +1,6 @@
 // K or V = 256 on v2 through narrower calls (wide_heads.h).
 #include "ops/log_linear_attention/wide_heads.h"
 
-#include "autograd/grad_mode.h"
 #include "ops/autocast.h"
 #include "ops/elementwise/binary.h"
 #include "ops/log_linear_attention/kernel_versions.h"
@@ -66,7 +65,7 @@ Tensor repeat_heads(const Tensor& x, int64_t P) {
 
 std::optional<Tensor> wide_heads_through_narrow_calls(const Tensor& q, const Tensor& k, const Tensor& v,
                                                       const Tensor& g, const Tensor& level_scales,
-                                                      const LogLinearAttentionOptions& options) {
+                                                      const LogLinearAttentionOptions& options, bool wants_grad) {
   if (!q.device().is_cuda() || options.has_initial_state() || options.return_final_state() ||
       options.chunk_size() != 64 || !shapes_ok(q, k, v, g, level_scales))
     return std::nullopt;
@@ -77,8 +76,6 @@ std::optional<Tensor> wide_heads_through_narrow_calls(const Tensor& q, const Ten
   const int dev = q.device().index;
   const std::string choice = kernel_version_choice();
   if (!(choice == "auto" || choice == "v2") || !v2::device_ok(dev)) return std::nullopt;
-  const bool wants_grad = GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad() ||
-                                                     g.requires_grad() || level_scales.requires_grad());
   // TF32 training where the backward's f32 tiles do not fit (K = 64 or 128
   // with V = 128): V panels of 64, whose backward has kernels.
   const bool tf32_panels = path == Path::tf32 && wants_grad && K != kWide && V > kPanelV && V != kWide &&
@@ -106,7 +103,7 @@ std::optional<Tensor> wide_heads_through_narrow_calls(const Tensor& q, const Ten
 }
 #else
 std::optional<Tensor> wide_heads_through_narrow_calls(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
-                                                      const Tensor&, const LogLinearAttentionOptions&) {
+                                                      const Tensor&, const LogLinearAttentionOptions&, bool) {
   return std::nullopt;  // no v2 without CUDA
 }
 #endif

@@ -28,9 +28,10 @@ namespace loglin::lla {
 // {32, 64, 128, 256} (or TF32 with a gradient wanted where v2's f32
 // backward has no kernel for K x V), chunk 64, no initial or final state;
 // for bf16 only when a gradient is wanted. nullopt otherwise, with nothing
-// computed.
+// computed. wants_grad: the op's backward can be asked for (the entry's
+// check: grad mode on and an input requiring a gradient).
 std::optional<Tensor> wide_heads_through_narrow_calls(const Tensor& q, const Tensor& k, const Tensor& v,
                                                       const Tensor& g, const Tensor& level_scales,
-                                                      const LogLinearAttentionOptions& options);
+                                                      const LogLinearAttentionOptions& options, bool wants_grad);
 
 }  // namespace loglin::lla
