@@ -12,7 +12,7 @@
 // bf16 inputs, as the peer did). A version without native bf16 launchers
 // (v1) converts the bf16 inputs to f32 inside the op; those conversions are
 // timed as part of it. Two extra rows per version: f32 inputs at T = 1024,
-// in full f32 and with TF32 allowed (set_log_linear_attention_allow_tf32;
+// in full f32 and with TF32 allowed (float32 matmul precision "high";
 // Triton's dot uses TF32 on f32 inputs unless told otherwise; PEERS.md does
 // not say which the peer ran; v1 has no TF32 path and computes in f32 either
 // way).
@@ -73,7 +73,9 @@
 #include "core/cuda_memory.h"
 #include "core/device.h"
 #include "core/rng.h"
+#include "ops/kernel_registry.h"
 #include "ops/log_linear_attention/kernel_versions.h"
+#include "ops/precision.h"
 #include "ops/ops.h"
 
 #if LOGLIN_WITH_CUDA
@@ -291,15 +293,14 @@ int main(int argc, char** argv) {
              kPeerPeakGiB);
   fmt::print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const std::string& name : versions) {
-    lla::KernelVersionScope scope(name);
+    KernelVersionScope scope("log_linear_attention", name);
     auto row = [&](int64_t T, DType dt, double peer_fwd, double peer_fb, bool tf32 = false) {
       if (!peer_shape()) peer_fwd = peer_fb = NAN;
       const int64_t B = kTokens / T;
       const Flops f = count_flops(B, T, kG, kH, kK, kV, kC);
-      const bool saved = log_linear_attention_allow_tf32();
-      set_log_linear_attention_allow_tf32(tf32);
+      const Float32MatmulPrecisionGuard precision(tf32 ? Float32MatmulPrecision::high
+                                                       : Float32MatmulPrecision::highest);
       const Timing t = time_loglinear(T, dt, runs);
-      set_log_linear_attention_allow_tf32(saved);
       fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |{}\n", T, B, name,
                  tf32 ? std::string("f32 (TF32)") : std::string(dtype_name(dt)), fmt_ms(t.fwd_ms), fmt_ms(t.fwd_bwd_ms), fmt_ms(peer_fwd), fmt_ms(peer_fb),
                  fmt_ratio(peer_fwd, t.fwd_ms), fmt_ratio(peer_fb, t.fwd_bwd_ms), fmt_tflops(f.fwd, t.fwd_ms),

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "ops/ops.h"
+#include "core/rng.h"
+#include "ops/elementwise/binary.h"
+#include "ops/reduce/reduce.h"
 
 namespace loglin {
 namespace {

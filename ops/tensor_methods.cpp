@@ -1,6 +1,8 @@
 // The differentiable Tensor members declared in core/tensor.h, forwarding to
 // the ops of the same names.
-#include "ops/ops.h"
+#include "ops/matmul/matmul.h"
+#include "ops/reduce/reduce.h"
+#include "ops/shape/view_ops.h"
 
 namespace loglin {
 

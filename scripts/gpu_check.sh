@@ -7,14 +7,10 @@
 # GPU_CHECK_TESTS=0 skips tests and sanitizer (benchmarks only); GPU_CHECK_NCU=0
 # skips the Nsight Compute profile.
 set -uo pipefail
-cd "$(dirname "$0")/.."
-out=${OUT:-gpu_check}
-mkdir -p "$out"
+source "$(dirname "$0")/gpu_common.sh"
 bash scripts/setup.sh
 start=$(date +%s)
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOGLIN_CUDA=ON \
-  -DCMAKE_CUDA_ARCHITECTURES=${LOGLIN_CUDA_ARCH:-90} >"$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
-cmake --build build-gpu -j"$(nproc)" -- -k 0 >"$out/build.log" 2>&1 || { grep -E "error" -A5 "$out/build.log" | head -60; exit 1; }
+{ gpu_configure && gpu_compile; } || exit 1
 built=$(date +%s)
 
 test_rc=0
@@ -49,7 +45,7 @@ if [ "${GPU_CHECK_BENCH:-1}" != 0 ]; then
 fi
 benched=$(date +%s)
 
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1 | sed 's/^/gpu: /'
+gpu_info
 build-gpu/loglin version
 [ -f "$out/ctest.log" ] && tail -n 3 "$out/ctest.log"
 for f in attention.md conv1d.md loglinear.md train_throughput.md; do [ -s "$out/$f" ] && { echo; cat "$out/$f"; }; done

@@ -27,8 +27,8 @@
 # 900). Expect about a minute per training run (four runs) after the build;
 # where one call has a time limit, build first and rerun with DP_BUILD=0.
 set -uo pipefail
-cd "$(dirname "$0")/.."
 out=${OUT:-gpu_dp_check}
+source "$(dirname "$0")/gpu_common.sh"
 runs=${DP_RUNS:-build-gpu/dp_runs}
 steps=${DP_STEPS:-200}
 gpus=${DP_GPUS:-2}
@@ -39,19 +39,18 @@ start=$(date +%s)
 
 if [ "${DP_BUILD:-1}" != 0 ]; then
   bash scripts/setup.sh >/dev/null 2>&1
-  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOGLIN_CUDA=ON \
-    -DCMAKE_CUDA_ARCHITECTURES=${LOGLIN_CUDA_ARCH:-90} >"$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
+  gpu_configure || exit 1
   if ! grep -q "loglin: NCCL " "$out/configure.log"; then
     grep "loglin:" "$out/configure.log"
     echo "CMake found no NCCL (nccl.h and libnccl next to CUDA): several GPUs cannot be used; install NCCL and rerun"
     exit 1
   fi
-  cmake --build build-gpu -j"$(nproc)" --target loglin_cli test_distributed -- -k 0 >"$out/build.log" 2>&1 ||
-    { grep -E "error" -A5 "$out/build.log" | head -60; exit 1; }
+  gpu_compile loglin_cli test_distributed || exit 1
 fi
 built=$(date +%s)
 loglin=build-gpu/loglin
 $loglin version
+gpu_commit
 nvidia-smi --query-gpu=index,name,driver_version --format=csv,noheader 2>/dev/null | sed 's/^/gpu /'
 ngpu=$($loglin version | sed -n 's/.*devices: \([0-9]*\).*/\1/p')
 ngpu=${ngpu:-0}

@@ -9,14 +9,10 @@
 # LOGLINEAR_ARGS is passed to the bench (default: --versions v1,v2 --runs 5);
 # LLA_PROFILE="1024 32768" adds an ncu kernel table per T.
 set -uo pipefail
-cd "$(dirname "$0")/.."
-out=${OUT:-gpu_check}
-mkdir -p "$out"
+source "$(dirname "$0")/gpu_common.sh"
 bash scripts/setup.sh >/dev/null 2>&1
 t0=$(date +%s)
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOGLIN_CUDA=ON \
-  -DCMAKE_CUDA_ARCHITECTURES=${LOGLIN_CUDA_ARCH:-90} >"$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
-cmake --build build-gpu -j"$(nproc)" -- -k 0 >"$out/build.log" 2>&1 || { grep -E "error" -A5 "$out/build.log" | head -60; exit 1; }
+gpu_build || exit 1
 t1=$(date +%s); echo "build: $((t1 - t0)) s"
 
 if [ "${LLA_TESTS:-1}" != 0 ]; then

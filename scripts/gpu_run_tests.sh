@@ -4,12 +4,10 @@
 # in $OUT/<n>.log and its exit status in the summary. Usage:
 #   scripts/gpu_run_tests.sh "test_ops|[cuda][attention]" "test_core|[cuda]" ...
 set -uo pipefail
-cd "$(dirname "$0")/.."
-out=${OUT:-gpu_check}
-mkdir -p "$out"
-[ -d build-gpu ] || cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOGLIN_CUDA=ON \
-  -DCMAKE_CUDA_ARCHITECTURES=${LOGLIN_CUDA_ARCH:-90} >"$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
-cmake --build build-gpu -j"$(nproc)" >"$out/build.log" 2>&1 || { grep -E "error" -A5 "$out/build.log" | head -60; exit 1; }
+source "$(dirname "$0")/gpu_common.sh"
+gpu_info
+[ -d build-gpu ] || gpu_configure || exit 1
+gpu_compile || exit 1
 n=0
 for spec in "$@"; do
   n=$((n + 1))

@@ -7,14 +7,10 @@
 # log-linear Mamba-2). Logs go to $OUT (default gpu_check); tables print last.
 # Knobs: TF32_TESTS=0 skips the tests; TRAIN_SHAPE (default 8192x2).
 set -uo pipefail
-cd "$(dirname "$0")/.."
-out=${OUT:-gpu_check}
-mkdir -p "$out"
+source "$(dirname "$0")/gpu_common.sh"
 bash scripts/setup.sh >/dev/null 2>&1
 t0=$(date +%s)
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOGLIN_CUDA=ON \
-  -DCMAKE_CUDA_ARCHITECTURES=${LOGLIN_CUDA_ARCH:-90} >"$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
-cmake --build build-gpu -j"$(nproc)" >"$out/build.log" 2>&1 || { grep -E "error" -A5 "$out/build.log" | head -60; exit 1; }
+gpu_build || exit 1
 echo "build: $(($(date +%s) - t0)) s"
 
 if [ "${TF32_TESTS:-1}" != 0 ]; then

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # On the GPU machine: build the program and train each configs/gpu_*.yaml for a
 # few steps (transformer 600, the Mamba-2 models 60), printing the loss curve.
+# Build logs go to $OUT (default gpu_check).
 set -uo pipefail
-cd "$(dirname "$0")/.."
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOGLIN_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null 2>&1
-cmake --build build-gpu -j16 --target loglin_cli >/dev/null 2>&1 || echo BUILD FAILED
+source "$(dirname "$0")/gpu_common.sh"
+gpu_build loglin_cli || echo BUILD FAILED
 for spec in "transformer 600 50" "mamba2 60 10" "loglinear_mamba2 60 10"; do
   set -- $spec
   rm -rf /tmp/run_$1

@@ -8,15 +8,11 @@
 # (the profiled TxB, default 8192x2), THROUGHPUT_ARGS (the timed bench's
 # arguments, default: that arch at 8192x2 and 2048x8, 10 steps).
 set -uo pipefail
-cd "$(dirname "$0")/.."
-out=${OUT:-gpu_check}
-mkdir -p "$out"
+source "$(dirname "$0")/gpu_common.sh"
 bash scripts/setup.sh >/dev/null 2>&1
 arch=${TRAIN_PROFILE_ARCH:-loglinear_mamba2}
 t0=$(date +%s)
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOGLIN_CUDA=ON \
-  -DCMAKE_CUDA_ARCHITECTURES=${LOGLIN_CUDA_ARCH:-90} >"$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
-cmake --build build-gpu -j"$(nproc)" -- -k 0 >"$out/build.log" 2>&1 || { grep -E "error" -A5 "$out/build.log" | head -60; exit 1; }
+gpu_build || exit 1
 echo "build: $(($(date +%s) - t0)) s"
 filter=${TRAIN_PROFILE_TESTS-"[cuda]~[long]"}
 if [ -n "$filter" ]; then

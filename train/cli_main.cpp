@@ -12,6 +12,8 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "distributed/launch_rank.h"
+#include "ops/kernel_registry.h"
+#include "ops/precision.h"
 #include "train/cli/commands.h"
 
 namespace {
@@ -25,6 +27,7 @@ commands:
   info CONFIG       the architecture a config builds and its parameter table
   plot RUN          draw train/val loss against tokens as a PNG (gnuplot)
   gradcheck [OP]    check every op's backward against finite differences
+  kernels           list the ops' CUDA kernel versions and which one each takes
   tokenizer ...     train a BPE tokenizer on text; encode or decode with one
   config ...        check a config (with --set overrides); list every key
   version           print the version and build options
@@ -65,6 +68,11 @@ int main(int argc, char** argv) {
   std::string cmd = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
   try {
+    // A typo in LOGLIN_KERNELS or LOGLIN_FLOAT32_MATMUL_PRECISION fails here,
+    // before any work, not at the first call of an op.
+    loglin::check_kernel_environment();
+    (void)loglin::float32_matmul_precision();
+    if (cmd == "kernels") return loglin::cli::kernels_command(rest);
     if (cmd == "train") return loglin::cli::train_command(rest);
     if (cmd == "eval") return loglin::cli::eval_command(rest);
     if (cmd == "generate") return loglin::cli::generate_command(rest);

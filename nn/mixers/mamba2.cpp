@@ -4,7 +4,7 @@
 
 #include "autograd/grad_mode.h"
 #include "ops/log_linear_attention/log_linear_attention.h"
-#include "ops/log_linear_attention/scalar_decay_attention.h"
+#include "ops/scalar_decay_attention/scalar_decay_attention.h"
 #include "ops/ops.h"
 
 namespace loglin::nn {

@@ -12,11 +12,17 @@
 #include <cstdint>
 #include <type_traits>
 
+#include <fmt/format.h>
+
 #include "autograd/node.h"
 #include "core/dispatch.h"
 #include "ops/attention/causal_attention_cpu.h"
+#include "ops/attention/causal_attention_versions.h"
 #include "ops/autocast.h"
+#include "ops/explain.h"
+#include "ops/kernel_registry.h"
 #include "ops/op_checks.h"
+#include "ops/precision.h"
 #if LOGLIN_WITH_CUDA
 #include "ops/attention/causal_attention_cuda.h"
 #endif
@@ -100,9 +106,6 @@ Tensor converted(const Tensor& y, DType t, bool bthd) {
   return y.permute({0, 2, 1, 3}).to(t).permute({0, 2, 1, 3});
 }
 
-// f32 inputs on CUDA run the bf16 tensor-core path while bf16 autocast is on.
-bool bf16_autocast(const Tensor& q) { return on_cuda(q) && autocast_dtype() == DType::bf16; }
-
 DType acc_dtype(DType t) { return t == DType::f64 ? DType::f64 : DType::f32; }
 
 #if LOGLIN_WITH_CUDA
@@ -128,15 +131,55 @@ void dispatch_cuda(DType t, F&& f) {
 }
 #endif
 
-// Whether q, k, v of this call run the tensor-core forward (and, unless it is
-// switched off, backward): bf16 on CUDA with a head dim it takes.
-bool tensor_cores(const Dims& d, const Tensor& q) {
-#if LOGLIN_WITH_CUDA
-  return on_cuda(q) && q.dtype() == DType::bf16 && cuda::causal_attention_fwd_tc_supported(d.D, q.device().index);
-#else
-  (void)d, (void)q;
-  return false;
-#endif
+// ---- the plan ----
+
+struct Planned {
+  KernelPlan plan;
+  bool tc = false;  // the tensor-core kernels run the forward and the backward
+};
+
+std::string describe(const Dims& d, double scale, bool bthd) {
+  return fmt::format("q [{}, {}, {}, {}], S = {}, scale {:.4g}{}", d.B, d.H, d.T, d.D, d.S, scale,
+                     bthd ? ", [B, T, H, D] output" : "");
+}
+
+// Which implementation runs the call, in which dtype, and why.
+Planned make_plan(const Dims& d, const Tensor& q, double scale, bool bthd) {
+  Planned p;
+  KernelPlan& k = p.plan;
+  k.op = kOp;
+  k.call = describe(d, scale, bthd);
+  k.device = q.device();
+  k.input_dtype = k.compute_dtype = q.dtype();
+  if (!on_cuda(q)) {
+    k.version = "cpu";
+    k.reason = "the CPU loops";
+    if (q.dtype() == DType::bf16) {
+      k.compute_dtype = DType::f32;
+      k.reason += "; bf16 is storage only on the CPU, so they compute in f32";
+    }
+    return p;
+  }
+  if (q.dtype() == DType::f32 && autocast_dtype() == DType::bf16) {
+    k.compute_dtype = DType::bf16;
+    k.autocast = true;
+  }
+  const CausalAttentionCall call{k.compute_dtype, d.D, q.device().index};
+  const CausalAttentionVersion& v = kernels::select_version(
+      kOp, causal_attention_versions(), [&](const CausalAttentionVersion& x) { return x.takes(call); },
+      fmt::format("{} inputs, head dim {}", dtype_name(call.dtype), d.D));
+  k.version = v.name;
+  p.tc = v.tensor_cores;
+  if (!kernels::is_auto(kernel_version_choice(kOp))) k.reason = "chosen by " + kernels::choice_source(kOp);
+  else if (p.tc) k.reason = fmt::format("bf16 with head dim {} on tensor cores", d.D);
+  else if (call.dtype == DType::bf16) k.reason = fmt::format("head dim {}: the tensor-core kernels take 64 and 128", d.D);
+  else
+    k.reason = fmt::format("{} runs the SIMT kernels (tensor cores take bf16 or bf16 autocast{})",
+                           dtype_name(call.dtype),
+                           call.dtype == DType::f32 && float32_matmul_allows_tf32()
+                               ? "; there is no TF32 kernel, so precision high changes nothing here"
+                               : "");
+  return p;
 }
 
 struct Forward {
@@ -194,7 +237,7 @@ std::vector<Tensor> backward(const Dims& d, double scale, bool tc, const Tensor&
       using A = cuda::attn_acc_t<T>;
       if constexpr (std::is_same_v<T, bf16>) {
         // A tensor-core forward gets a tensor-core backward.
-        if (tc && cuda::causal_attention_tc_backward_enabled()) {
+        if (tc) {
           cuda::causal_attention_bwd_tc<T>(cuda_shape(d, scale), st, q.data<T>(), k.data<T>(), v.data<T>(),
                                            o.data<T>(), lse.data<float>(), dout.data<T>(), delta.data<float>(),
                                            dq.data<T>(), dk.data<T>(), dv.data<T>(), dev);
@@ -217,19 +260,10 @@ std::vector<Tensor> backward(const Dims& d, double scale, bool tc, const Tensor&
   return {dq, dk, dv};
 }
 
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale, bool bthd) {
-  const Dims d = check_inputs(q, k, v, scale);
-  if (q.dtype() == DType::bf16 && !on_cuda(q)) {
-    // bf16 is storage only on the cpu: compute in f32; gradients return to
-    // bf16 through the same differentiable conversions.
-    return converted(attention(q.to(DType::f32), k.to(DType::f32), v.to(DType::f32), scale, bthd), DType::bf16,
-                     bthd);
-  }
-  if (q.dtype() == DType::f32 && bf16_autocast(q)) {
-    return converted(attention(q.to(DType::bf16), k.to(DType::bf16), v.to(DType::bf16), scale, bthd), DType::f32,
-                     bthd);
-  }
-  const bool tc = tensor_cores(d, q);
+// Runs the plan on inputs already in its compute dtype and records the backward.
+Tensor run(const Planned& p, const Dims& d, double scale, const Tensor& q, const Tensor& k, const Tensor& v,
+           bool bthd) {
+  const bool tc = p.tc;
   const Need need = !on_cuda(q) ? Need::contiguous : (tc ? Need::aligned_rows : Need::unit_rows);
   // Views of the inputs where their layout allows: saved as they are.
   const Tensor qc = prepared(q, need), kc = prepared(k, need), vc = prepared(v, need);
@@ -243,6 +277,17 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale
   return f.o;
 }
 
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale, bool bthd) {
+  const Dims d = check_inputs(q, k, v, scale);
+  const Planned p = make_plan(d, q, scale, bthd);
+  explain(kOp, p.plan.str());
+  const DType in = q.dtype(), at = p.plan.compute_dtype;
+  if (at == in) return run(p, d, scale, q, k, v, bthd);
+  // bf16 on the cpu (f32 math) or f32 under bf16 autocast (bf16 math): the
+  // differentiable conversions bring the gradients back to the inputs' dtype.
+  return converted(run(p, d, scale, q.to(at), k.to(at), v.to(at), bthd), in, bthd);
+}
+
 }  // namespace
 
 Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale) {
@@ -251,6 +296,10 @@ Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, doubl
 
 Tensor causal_attention_bthd(const Tensor& q, const Tensor& k, const Tensor& v, double scale) {
   return attention(q, k, v, scale, /*bthd=*/true);
+}
+
+KernelPlan plan_causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale) {
+  return make_plan(check_inputs(q, k, v, scale), q, scale, /*bthd=*/false).plan;
 }
 
 }  // namespace loglin

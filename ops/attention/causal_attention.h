@@ -2,6 +2,7 @@
 // without materialising the [T, S] score matrix of a head.
 #pragma once
 #include "core/tensor.h"
+#include "ops/plan.h"
 
 namespace loglin {
 
@@ -19,5 +20,10 @@ Tensor causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, doubl
 // contiguous [B, T, H, D] buffer, so y.permute({0, 2, 1, 3}).reshape({B, T,
 // H * D}) is free. Same values and gradients.
 Tensor causal_attention_bthd(const Tensor& q, const Tensor& k, const Tensor& v, double scale);
+
+// What causal_attention would do with these inputs (checked as the op checks
+// them): the implementation (cpu, or the CUDA version of
+// causal_attention_versions.h), the compute dtype and why. Runs nothing.
+KernelPlan plan_causal_attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale);
 
 }  // namespace loglin

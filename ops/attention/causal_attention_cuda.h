@@ -85,9 +85,5 @@ void causal_attention_bwd_tc(const AttentionShape& s, AttentionStrides st, const
                              const T* o, const float* lse, const T* dout, float* delta, T* dq, T* dk, T* dv,
                              int device);
 
-// Whether the op's backward takes the tensor-core kernels when its forward
-// did (on by default). Off, bf16 runs the SIMT backward: tests compare the two.
-void set_causal_attention_tc_backward(bool enabled);
-bool causal_attention_tc_backward_enabled();
 
 }  // namespace loglin::cuda

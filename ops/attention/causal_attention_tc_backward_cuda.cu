@@ -43,8 +43,6 @@ constexpr int kN = kTile / 16;       // 16-wide column blocks of a [16, kTile] s
 constexpr int kPad = 8;              // bf16 row padding: rows stay 16-byte aligned, banks staggered
 constexpr int kLdW = kTile + kPad;   // pitch of the per-warp score scratch (f32 and bf16)
 
-std::atomic<bool> g_tc_backward{true};
-
 using FragA = wmma::fragment<wmma::matrix_a, 16, 16, 16, bf, wmma::row_major>;
 using FragBRow = wmma::fragment<wmma::matrix_b, 16, 16, 16, bf, wmma::row_major>;
 using FragBCol = wmma::fragment<wmma::matrix_b, 16, 16, 16, bf, wmma::col_major>;
@@ -421,9 +419,6 @@ void launch_bwd_tc(const AttentionShape& s, const AttentionStrides& st, const bf
 }
 
 }  // namespace
-
-void set_causal_attention_tc_backward(bool enabled) { g_tc_backward.store(enabled); }
-bool causal_attention_tc_backward_enabled() { return g_tc_backward.load(); }
 
 template <class T>
 void causal_attention_bwd_tc(const AttentionShape& s, AttentionStrides st, const T* q, const T* k, const T* v,

@@ -7,9 +7,14 @@
 // inside its one backward kernel).
 #include "ops/conv1d/causal_conv1d.h"
 
+#include <fmt/format.h>
+
 #include "autograd/node.h"
 #include "core/dispatch.h"
 #include "ops/conv1d/causal_conv1d_cpu.h"
+#include "ops/conv1d/causal_conv1d_versions.h"
+#include "ops/explain.h"
+#include "ops/kernel_registry.h"
 #include "ops/kernel_args.h"
 #include "ops/op_checks.h"
 #if LOGLIN_WITH_CUDA
@@ -44,7 +49,37 @@ void check_inputs(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   }
 }
 
+constexpr const char* kOp = "causal_conv1d";
+
+// The implementation that runs a call (cpu, or a registered CUDA version).
+KernelPlan make_plan(const Tensor& x, const Tensor& weight) {
+  const int64_t B = x.shape()[0], T_ = x.shape()[1], C = x.shape()[2], W = weight.shape()[1];
+  KernelPlan p;
+  p.op = kOp;
+  p.call = fmt::format("x [{}, {}, {}], W = {}", B, T_, C, W);
+  p.device = x.device();
+  p.input_dtype = p.compute_dtype = x.dtype();
+  if (!on_cuda(x)) {
+    p.reason = "the CPU loops";
+    return p;
+  }
+  const CausalConv1dCall call{W, B * T_};
+  const CausalConv1dVersion& v = kernels::select_version(
+      kOp, causal_conv1d_versions(), [&](const CausalConv1dVersion& c) { return c.takes(call); },
+      fmt::format("W = {}, {} rows", W, B * T_));
+  p.version = v.name;
+  if (!kernels::is_auto(kernel_version_choice(kOp))) p.reason = "chosen by " + kernels::choice_source(kOp);
+  else if (p.version == "v2") p.reason = "W <= 8: the taps fit in registers";
+  else p.reason = fmt::format("W = {} (or over 2^30 rows): v2 keeps at most 8 taps in registers", W);
+  return p;
+}
+
 }  // namespace
+
+KernelPlan plan_causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  check_inputs(x, weight, bias);
+  return make_plan(x, weight);
+}
 
 // x (B,T,C), weight (C,W), bias (C) or undefined -> out (B,T,C) = act(conv).
 Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, ConvActivation act) {
@@ -52,6 +87,9 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, 
   const int64_t B = x.shape()[0], T_ = x.shape()[1], C = x.shape()[2], W = weight.shape()[1];
   const bool silu = act == ConvActivation::silu;
   LOGLIN_CHECK(act == ConvActivation::none || silu, "[causal_conv1d] unknown activation {}", static_cast<int>(act));
+  const KernelPlan plan = make_plan(x, weight);
+  explain(kOp, plan.str());
+  const bool simple_kernel = plan.version == "v1";
   const RowView xv = row_view(x);
   const Tensor xr = xv.t.detach();
   const int64_t ldx = xv.stride;
@@ -63,7 +101,7 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, 
 #if LOGLIN_WITH_CUDA
     if (on_cuda(x))
       return cuda::causal_conv1d_fwd<T>(xr.data<T>(), ldx, wt.data<T>(), bp, out.data<T>(), B, T_, C, W, act,
-                                        x.device().index);
+                                        simple_kernel ? cuda::ConvKernel::v1 : cuda::ConvKernel::v2, x.device().index);
 #endif
     if (silu) cpu::causal_conv1d_fwd_cpu<true, T>(xr.data<T>(), ldx, wt.data<T>(), bp, out.data<T>(), B, T_, C, W);
     else cpu::causal_conv1d_fwd_cpu<false, T>(xr.data<T>(), ldx, wt.data<T>(), bp, out.data<T>(), B, T_, C, W);
@@ -73,7 +111,7 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, 
   // bias; the backward recomputes the pre-activation from them.
   autograd::record(
       "causal_conv1d", {x, weight, bias}, {out},
-      [xr, ldx, wt = wt.detach(), bc, B, T_, C, W, act, silu](autograd::BackwardContext& ctx) {
+      [xr, ldx, wt = wt.detach(), bc, B, T_, C, W, act, silu, simple_kernel](autograd::BackwardContext& ctx) {
         const RowView gv = row_view(ctx.grads[0]);
         const Tensor& g = gv.t;
         const int64_t ldg = gv.stride;
@@ -93,7 +131,7 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, 
               part = Tensor::empty({cuda::causal_conv1d_bwd_chunks(B * T_), W + 1, C}, g.dtype(), g.device());
             cuda::causal_conv1d_bwd<T>(g.data<T>(), ldg, xr.data<T>(), ldx, wt.data<T>(), bp, dxp, dwp, dbp,
                                        data_or_null<T>(part), B, T_, C, W, act,
-                                       g.device().index);
+                                       simple_kernel ? cuda::ConvKernel::v1 : cuda::ConvKernel::v2, g.device().index);
             return;
           }
 #endif

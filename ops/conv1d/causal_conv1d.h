@@ -11,10 +11,15 @@
 #pragma once
 #include "core/tensor.h"
 #include "ops/conv1d/causal_conv1d_math.h"
+#include "ops/plan.h"
 
 namespace loglin {
 
 Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                      ConvActivation activation = ConvActivation::none);
+
+// What causal_conv1d would run for these inputs (cpu, or the CUDA version of
+// causal_conv1d_versions.h) and why. Runs nothing.
+KernelPlan plan_causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias);
 
 }  // namespace loglin

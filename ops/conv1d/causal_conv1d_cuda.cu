@@ -510,15 +510,19 @@ void dispatch_v2(bool vec, int W, bool silu, F&& f) {
 
 }  // namespace
 
+bool causal_conv1d_v2_takes(int64_t W, int64_t rows) { return W <= kMaxRegTaps && rows <= kMaxV2Rows; }
+
 template <class T>
 void causal_conv1d_fwd(const T* x, int64_t ldx, const T* wt, const T* bias, T* out, int64_t B, int64_t T_,
-                       int64_t C, int64_t W, ConvActivation act, int device) {
+                       int64_t C, int64_t W, ConvActivation act, ConvKernel kernel, int device) {
   const int64_t rows = B * T_;
   if (rows == 0 || C == 0) return;
   cudaStream_t s = stream(device);
   const ConvArgs<T> a{x, ldx, nullptr, 0, wt, bias, out, nullptr, rows, T_, C, static_cast<int>(W), 0};
   const bool silu = act == ConvActivation::silu;
-  if (W <= kMaxRegTaps && rows <= kMaxV2Rows) {
+  LOGLIN_CHECK(kernel == ConvKernel::v1 || causal_conv1d_v2_takes(W, rows),
+               "[{}] kernel v2 does not take W = {} over {} rows", kOp, W, rows);
+  if (kernel == ConvKernel::v2) {
     const bool vec = vector_ok<T>(C, {ldx}, {x, out});
     dispatch_v2<T>(vec, static_cast<int>(W), silu, [&](auto v, auto kw, auto act) {
       launch_fwd_v2<T, decltype(v)::value, decltype(kw)::value, decltype(act)::value>(a, s, device);
@@ -534,7 +538,8 @@ void causal_conv1d_fwd(const T* x, int64_t ldx, const T* wt, const T* bias, T* o
 
 template <class T>
 void causal_conv1d_bwd(const T* dy, int64_t ldy, const T* x, int64_t ldx, const T* wt, const T* bias, T* dx, T* dwt,
-                       T* db, T* part, int64_t B, int64_t T_, int64_t C, int64_t W, ConvActivation act, int device) {
+                       T* db, T* part, int64_t B, int64_t T_, int64_t C, int64_t W, ConvActivation act,
+                       ConvKernel kernel, int device) {
   const bool want_dx = dx != nullptr, want_dw = dwt != nullptr || db != nullptr;
   if ((!want_dx && !want_dw) || C == 0) return;
   const int64_t rows = B * T_;
@@ -545,7 +550,9 @@ void causal_conv1d_bwd(const T* dy, int64_t ldy, const T* x, int64_t ldx, const 
   const ConvArgs<T> a{x,    ldx, dy, ldy, wt, bias, dx, part, rows, T_, C, static_cast<int>(W),
                       causal_conv1d_bwd_chunk_rows(rows)};
   const bool silu = act == ConvActivation::silu;
-  if (W <= kMaxRegTaps && rows <= kMaxV2Rows) {
+  LOGLIN_CHECK(kernel == ConvKernel::v1 || causal_conv1d_v2_takes(W, rows),
+               "[{}] kernel v2 does not take W = {} over {} rows", kOp, W, rows);
+  if (kernel == ConvKernel::v2) {
     const bool vec = vector_ok<T>(C, {ldx, ldy}, {x, dy, dx});
     dispatch_v2<T>(vec, static_cast<int>(W), silu, [&](auto v, auto kw, auto act) {
       launch_bwd_v2<T, decltype(v)::value, decltype(kw)::value, decltype(act)::value>(a, want_dx, want_dw, chunks, s);
@@ -572,14 +579,14 @@ void causal_conv1d_bwd(const T* dy, int64_t ldy, const T* x, int64_t ldx, const 
 }
 
 template void causal_conv1d_fwd<float>(const float*, int64_t, const float*, const float*, float*, int64_t, int64_t,
-                                       int64_t, int64_t, ConvActivation, int);
+                                       int64_t, int64_t, ConvActivation, ConvKernel, int);
 template void causal_conv1d_fwd<double>(const double*, int64_t, const double*, const double*, double*, int64_t,
-                                        int64_t, int64_t, int64_t, ConvActivation, int);
+                                        int64_t, int64_t, int64_t, ConvActivation, ConvKernel, int);
 template void causal_conv1d_bwd<float>(const float*, int64_t, const float*, int64_t, const float*, const float*,
                                        float*, float*, float*, float*, int64_t, int64_t, int64_t, int64_t,
-                                       ConvActivation, int);
+                                       ConvActivation, ConvKernel, int);
 template void causal_conv1d_bwd<double>(const double*, int64_t, const double*, int64_t, const double*,
                                         const double*, double*, double*, double*, double*, int64_t, int64_t, int64_t,
-                                        int64_t, ConvActivation, int);
+                                        int64_t, ConvActivation, ConvKernel, int);
 
 }  // namespace loglin::cuda

@@ -25,10 +25,15 @@ inline int64_t causal_conv1d_bwd_chunk_rows(int64_t rows) {
   return std::max<int64_t>((rows + n - 1) / n, 1);
 }
 
+// The two kernel families (the registry entries of causal_conv1d_versions.h):
+// v2 keeps the taps in registers (W <= 8, B*T <= 2^30), v1 takes any size.
+enum class ConvKernel { v1, v2 };
+bool causal_conv1d_v2_takes(int64_t W, int64_t rows);
+
 // out[b,t,c] = act(bias[c] + sum_j wt[j,c] * x[b, t-(W-1)+j, c]); bias may be null.
 template <class T>
 void causal_conv1d_fwd(const T* x, int64_t ldx, const T* wt, const T* bias, T* out, int64_t B, int64_t T_,
-                       int64_t C, int64_t W, ConvActivation act, int device);
+                       int64_t C, int64_t W, ConvActivation act, ConvKernel kernel, int device);
 
 // With dz = dy * act'(z) (z recomputed from x, wt and bias):
 //   dx[b,s,c] = sum_j wt[j,c] * dz[b, s+(W-1)-j, c] over the taps that land before T,
@@ -37,6 +42,7 @@ void causal_conv1d_fwd(const T* x, int64_t ldx, const T* wt, const T* bias, T* o
 // [causal_conv1d_bwd_chunks(B*T_), W+1, C], needed when dwt or db is wanted.
 template <class T>
 void causal_conv1d_bwd(const T* dy, int64_t ldy, const T* x, int64_t ldx, const T* wt, const T* bias, T* dx, T* dwt,
-                       T* db, T* part, int64_t B, int64_t T_, int64_t C, int64_t W, ConvActivation act, int device);
+                       T* db, T* part, int64_t B, int64_t T_, int64_t C, int64_t W, ConvActivation act,
+                       ConvKernel kernel, int device);
 
 }  // namespace loglin::cuda

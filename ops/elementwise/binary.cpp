@@ -4,6 +4,7 @@
 #include "core/dispatch.h"
 #include "ops/elementwise/elementwise_math.h"
 #include "ops/elementwise/elementwise_run.h"
+#include "ops/elementwise/sum_to_shape_of_product.h"
 #include "ops/elementwise/unary.h"
 #include "ops/op_checks.h"
 #include "ops/reduce/reduce.h"

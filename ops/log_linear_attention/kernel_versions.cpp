@@ -12,11 +12,12 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "ops/log_linear_attention/chunk_cpu.h"
+#include "ops/kernel_registry.h"
+#include "ops/log_linear_attention/checks.h"
 #if LOGLIN_WITH_CUDA
-#include "ops/log_linear_attention/log_linear_attention_cuda.h"
-#include "ops/log_linear_attention/v2_backward_cuda.h"
-#include "ops/log_linear_attention/v2_forward_cuda.h"
+#include "ops/log_linear_attention/cuda_v1/log_linear_attention_v1.h"
+#include "ops/log_linear_attention/cuda_v2/v2_backward_cuda.h"
+#include "ops/log_linear_attention/cuda_v2/v2_forward_cuda.h"
 #endif
 
 namespace loglin::lla {
@@ -255,6 +256,7 @@ KernelVersion v2_tensor_core() {
             "allowed, K, V in {32, 64, 128}; chunk 64; no initial state, a final state without backward";
   v.rank = 2;
   v.in_auto = true;
+  v.tensor_cores = true;
   v.backward_reuses_forward_workspace = true;
   v.supports = v2_supports;
   v.workspace_bytes = v2_workspace_bytes;
@@ -266,33 +268,14 @@ KernelVersion v2_tensor_core() {
 }
 #endif
 
-// The setter's choice ("" = the environment decides).
-std::string& override_choice() {
-  static std::string s;
-  return s;
-}
-
-std::string registered_names() {
-  std::string out;
-  for (const KernelVersion& v : kernel_versions()) {
-    if (!out.empty()) out += ", ";
-    out += std::string(v.name) + " (" + v.about + ")";
-  }
-  return out.empty() ? std::string("none (this build has no CUDA backend)") : out;
-}
-
 std::string describe(const GpuProblem& p, const KernelCall& c) {
   const char* math = c.dtype != DType::f32 ? ""
                      : c.allow_tf32       ? ", TF32 allowed"
-                                          : ", TF32 not allowed (set_log_linear_attention_allow_tf32 or LOGLIN_LLA_TF32=1)";
+                                          : ", TF32 not allowed (float32 matmul precision highest; set it to high)";
   return fmt::format("{} inputs, K = {}, V = {}, G = {}, H = {}, L = {}, chunk {}{}{}{}", dtype_name(c.dtype), p.K, p.V,
                      p.G, p.H, p.L, p.C, c.state_in ? ", initial state" : "",
                      c.state_out ? (c.backward ? ", final state with gradient" : ", final state") : "", math);
 }
-
-const char* choice_source() { return override_choice().empty() ? "LOGLIN_LLA_KERNEL" : "set_kernel_version"; }
-
-bool is_auto(const std::string& choice) { return choice.empty() || choice == "auto"; }
 
 }  // namespace
 
@@ -327,54 +310,20 @@ const KernelVersion* find_kernel_version(const std::string& name) {
   return nullptr;
 }
 
-void set_kernel_version(const std::string& name) {
-  if (!is_auto(name))
-    LOGLIN_CHECK(find_kernel_version(name) != nullptr,
-                 "[{}] set_kernel_version: no CUDA kernel version '{}'; choose auto or one of: {}", kOpName, name,
-                 registered_names());
-  override_choice() = name;  // "auto" overrides the environment too; "" hands back to it
-}
-
-std::string KernelVersionScope::kernel_version_choice_override() { return override_choice(); }
-
-std::string kernel_version_choice() {
-  if (!override_choice().empty()) return override_choice();
-  const char* env = std::getenv("LOGLIN_LLA_KERNEL");
-  return env && *env ? std::string(env) : std::string("auto");
-}
-
 const KernelVersion* version_taking(const GpuProblem& p, const KernelCall& c) {
-  const std::string choice = kernel_version_choice();
-  if (is_auto(choice)) {
-    for (const KernelVersion& v : kernel_versions())
-      if (v.in_auto && v.takes(p, c)) return &v;
-    return nullptr;
-  }
-  const KernelVersion* v = find_kernel_version(choice);
-  return v && v->takes(p, c) ? v : nullptr;
+  return kernels::version_taking(kOpName, kernel_versions(), [&](const KernelVersion& v) { return v.takes(p, c); });
 }
 
 const KernelVersion& select_kernel_version(const GpuProblem& p, const KernelCall& c) {
-  if (const KernelVersion* v = version_taking(p, c)) return *v;
-  const std::string choice = kernel_version_choice();
-  if (is_auto(choice)) {
-    LOGLIN_FAIL("[{}] no CUDA kernel version takes this call ({}); registered: {}", kOpName, describe(p, c),
-                registered_names());
-  }
-  const KernelVersion* v = find_kernel_version(choice);
-  LOGLIN_CHECK(v != nullptr, "[{}] {} names CUDA kernel version '{}', which does not exist; choose auto or one of: {}",
-               kOpName, choice_source(), choice, registered_names());
-  LOGLIN_CHECK(v->takes(p, c),
-               "[{}] CUDA kernel version '{}' (chosen by {}) does not take this call ({}); choose auto or another of: {}",
-               kOpName, choice, choice_source(), describe(p, c), registered_names());
-  return *v;
+  return kernels::select_version(
+      kOpName, kernel_versions(), [&](const KernelVersion& v) { return v.takes(p, c); }, describe(p, c));
 }
 
 const KernelVersion* select_native_bf16_version(const GpuProblem& p, const KernelCall& c) {
   KernelCall b = c;
   b.dtype = DType::bf16;
-  const std::string choice = kernel_version_choice();
-  if (is_auto(choice)) {
+  const std::string choice = kernel_version_choice(kOpName);
+  if (kernels::is_auto(choice)) {
     // Under auto a native bf16 version wins only when it outranks the best
     // version for the f32 path the entry would take otherwise.
     KernelCall f = c;

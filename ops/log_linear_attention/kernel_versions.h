@@ -1,15 +1,14 @@
 // The CUDA implementations of log_linear_attention, side by side, and the one
 // dispatcher that picks between them (llm.c's numbered kernel versions, kept
 // in the library rather than pasted). Plain C++17 (no CUDA types, no
-// Tensor): the entry point (log_linear_attention.cpp), the tests and the
-// benchmark include it.
+// Tensor): the plan (plan.cpp), the tests and the benchmark include it.
 //
 // Versions:
 //   v1  simple: the SIMT port of the chunked CPU code
-//       (log_linear_attention_cuda.{h,cu}); f32 and f64; bf16 inputs are
+//       (cuda_v1/log_linear_attention_v1.{h,cu}); f32 and f64; bf16 inputs are
 //       converted to f32 by the entry point. Every problem, states included.
 //       The reference the fast versions are tested against.
-//   v2  tensor cores (v2_forward_cuda, v2_backward_cuda, KERNELS_PLAN.md):
+//   v2  tensor cores (cuda_v2/: v2_forward_cuda, v2_backward_cuda; KERNELS_PLAN.md):
 //       bf16 q, k, v, level_scales with f32 g on bf16 mma; K, V in
 //       {32, 64, 128, 256} (backward kernels for K, V <= 128; 256 runs v1's
 //       backward on f32 copies), chunk 64, any G | H, any T up to 2^22
@@ -17,34 +16,36 @@
 //       kernels on f32 tiles) when the call allows TF32, K, V in
 //       {32, 64, 128} (the backward runs v1 where its tiles do not fit:
 //       K = V = 128, or K = 64, V = 128; the op's entry trains those as V
-//       panels of 64 instead, wide_heads.h). A final state only without a
+//       panels of 64 instead, head_split.h). A final state only without a
 //       backward (prefill for decoding); no initial state. In auto: it
 //       takes every bf16 call, and every f32 call allowing TF32, that it
 //       supports.
 //
-// Choosing one:
-//   - LOGLIN_LLA_KERNEL=auto (or unset): the highest-ranked registered version
-//     with in_auto that supports the call (dtype, K, V, chunk, states; see
-//     supports());
-//   - LOGLIN_LLA_KERNEL=<name>: that version; a call it does not support is a
-//     clear error, never a silent fall-back;
-//   - set_kernel_version("<name>" or "auto") from C++ (tests, benchmarks)
-//     overrides the environment until set_kernel_version("")
-//     (KernelVersionScope does both).
-// The forward's version also runs that call's backward.
+// Choosing one: the project's kernel registry (ops/kernel_registry.h) under
+// the op name log_linear_attention:
+//   - LOGLIN_KERNELS=log_linear_attention=auto (or unset): the highest-ranked
+//     version with in_auto that supports the call (dtype, K, V, chunk,
+//     states; see supports());
+//   - LOGLIN_KERNELS=log_linear_attention=<name>: that version; a call it
+//     does not support is a clear error, never a silent fall-back;
+//   - set_kernel_version("log_linear_attention", "<name>" or "auto") from C++
+//     (tests, benchmarks), or a KernelVersionScope.
+// The forward's version also runs that call's backward. The plan
+// (plan.cpp) makes the choice and says why.
 //
-// Adding a version (v3): write its launchers in their own .cu files with the
+// Adding a version (v3): write its launchers in a folder cuda_v3/ with the
 // signatures of KernelVersion below, define its KernelVersion in
 // kernel_versions.cpp as v1_simple() and v2_tensor_core() are, and add that
-// one call to the list in kernel_versions(). tests/ops/test_log_linear_attention_cuda_matrix.cpp
-// then runs the whole test matrix on it, and bench/loglinear_cuda.cpp times it.
+// one call to the list in kernel_versions().
+// tests/ops/test_log_linear_attention_cuda_matrix.cpp then runs the whole
+// test matrix on it, and bench/loglinear_cuda.cpp times it.
 #pragma once
 #include <cstddef>
 #include <string>
 #include <vector>
 
 #include "core/dtype.h"
-#include "ops/log_linear_attention/chunk_cuda.h"
+#include "ops/log_linear_attention/cuda/chunk_cuda.h"
 
 namespace loglin::lla {
 
@@ -57,7 +58,7 @@ struct KernelCall {
   bool state_in = false;   // an initial state is given
   bool state_out = false;  // the final state is wanted (forward) / has a gradient (backward)
   bool dstate_in = false;  // backward: the initial state's gradient is wanted
-  bool allow_tf32 = false; // f32 inputs may run on TF32 tensor cores (log_linear_attention_allow_tf32())
+  bool allow_tf32 = false; // f32 inputs may run on TF32 tensor cores (float32 matmul precision "high")
   bool backward = true;    // a gradient may be asked for (false: grad mode off or no input requires grad)
 };
 
@@ -75,10 +76,11 @@ using BackwardFn = void (*)(const GpuProblem&, const GpuBackward<T, A>&, void* w
 // carves what it needs from it. A null launcher means "this dtype is not
 // supported"; supports() may refuse more (head dims, chunk size, ...).
 struct KernelVersion {
-  const char* name = "";   // "v1": what LOGLIN_LLA_KERNEL and set_kernel_version take
+  const char* name = "";   // "v1": what LOGLIN_KERNELS=log_linear_attention=... and set_kernel_version take
   const char* about = "";  // one line for tables and error messages
   int rank = 0;            // auto picks the highest rank that supports a call
   bool in_auto = true;     // false: only when chosen by name (a version not yet validated on a GPU)
+  bool tensor_cores = false;  // f32 calls it takes run on TF32 tensor cores
   // The entry point keeps the forward's workspace until the backward and
   // passes it in GpuBackward::forward_workspace (v2 reuses its tree and G
   // rather than rebuilding them); only while a graph is recorded.
@@ -101,42 +103,17 @@ const std::vector<KernelVersion>& kernel_versions();
 // The version called `name`, or null.
 const KernelVersion* find_kernel_version(const std::string& name);
 
-// "auto" or a registered name (a clear error lists the names otherwise)
-// overrides LOGLIN_LLA_KERNEL; "" hands the choice back to it. Not thread
-// safe: meant for tests and benchmarks.
-void set_kernel_version(const std::string& name);
-// The current choice: the setter's, else LOGLIN_LLA_KERNEL's, else "auto".
-std::string kernel_version_choice();
-
 // The version a call runs: the chosen one (an error if it cannot take the
 // call), or under auto the best that can. Errors name the op and the call.
 const KernelVersion& select_kernel_version(const GpuProblem& p, const KernelCall& c);
 
 // The version a call runs (as select_kernel_version), or null where that
-// would be an error: for callers with another road (the tensor-core roads of
-// log_linear_attention.cpp).
+// would be an error: for the plan's other roads.
 const KernelVersion* version_taking(const GpuProblem& p, const KernelCall& c);
 
 // With native bf16 launchers: the version a bf16 call would run, or null when
-// the choice (auto or named) has none for this call, so that the entry point
+// the choice (auto or named) has none for this call, so that the plan
 // converts the inputs to f32 instead (as v1 needs).
 const KernelVersion* select_native_bf16_version(const GpuProblem& p, const KernelCall& c);
-
-// Selects `name` for its lifetime, then restores the previous choice.
-class KernelVersionScope {
- public:
-  explicit KernelVersionScope(const std::string& name) : saved_(kernel_version_choice_override()) {
-    set_kernel_version(name);
-  }
-  ~KernelVersionScope() { set_kernel_version(saved_); }
-  KernelVersionScope(const KernelVersionScope&) = delete;
-  KernelVersionScope& operator=(const KernelVersionScope&) = delete;
-
-  // The setter's value ("" when only the environment decides).
-  static std::string kernel_version_choice_override();
-
- private:
-  std::string saved_;
-};
 
 }  // namespace loglin::lla

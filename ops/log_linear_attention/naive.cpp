@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "core/tensor.h"
-#include "ops/log_linear_attention/chunk_cpu.h"
+#include "ops/log_linear_attention/cpu/chunk_cpu.h"
 #include "ops/log_linear_attention/log_linear_attention.h"
 
 namespace loglin {

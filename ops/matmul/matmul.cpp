@@ -1,6 +1,5 @@
 #include "ops/matmul/matmul.h"
 
-#include <atomic>
 #include <optional>
 #include <utility>
 
@@ -9,6 +8,7 @@
 #include "ops/autocast.h"
 #include "ops/matmul/matmul_cpu.h"
 #include "ops/op_checks.h"
+#include "ops/precision.h"
 #include "ops/reduce/reduce.h"
 #include "ops/shape/view_ops.h"
 #if LOGLIN_WITH_CUDA
@@ -18,8 +18,6 @@
 
 namespace loglin {
 namespace {
-
-std::atomic<bool> allow_tf32{false};
 
 // The geometry both backends share: a [..., M, K] @ b [..., K, N].
 struct Product {
@@ -150,7 +148,7 @@ Tensor cuda_batched_matmul(Tensor a, Tensor b, const Product& p, std::optional<D
   cuda::GemmArgs g;
   g.M = M, g.N = N, g.K = K;
   g.in = in, g.out = out_dtype;
-  g.allow_tf32 = matmul_allow_tf32();
+  g.allow_tf32 = float32_matmul_allows_tf32();
   g.a = operand_packing_if_needed(a);
   g.b = operand_packing_if_needed(b);
   g.ldc = N;
@@ -260,8 +258,6 @@ Tensor autocast_matmul(const Tensor&, const Tensor&, DType) { LOGLIN_FAIL("[matm
 
 }  // namespace
 
-void set_matmul_allow_tf32(bool allow) { allow_tf32.store(allow, std::memory_order_relaxed); }
-bool matmul_allow_tf32() { return allow_tf32.load(std::memory_order_relaxed); }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   check_defined("matmul", {&a, &b});

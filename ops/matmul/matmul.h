@@ -6,6 +6,9 @@
 // On CUDA: f64 and f32 in their own precision, bf16 x bf16 -> bf16 with f32
 // accumulation, and under an AutocastGuard(DType::bf16) (ops/autocast.h)
 // f32 x f32 is computed as bf16 x bf16 with f32 accumulation into f32.
+// Under set_float32_matmul_precision("high") (ops/precision.h) f32 products
+// on CUDA may round their inputs to TF32 (tensor cores, about 1e-3 relative
+// error); "highest" (the default) keeps full f32.
 #pragma once
 #include "core/tensor.h"
 
@@ -13,10 +16,5 @@ namespace loglin {
 
 Tensor matmul(const Tensor& a, const Tensor& b);
 
-// Whether f32 products on CUDA may round their inputs to TF32 (tensor cores,
-// about 1e-3 relative error) instead of computing in full f32. Off by
-// default; process-wide.
-void set_matmul_allow_tf32(bool allow);
-bool matmul_allow_tf32();
 
 }  // namespace loglin

@@ -5,7 +5,6 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
-#include "ops/elementwise/binary.h"
 #include "ops/op_checks.h"
 #if LOGLIN_WITH_CUDA
 #include "ops/reduce/reduce_cuda.h"
@@ -123,6 +122,29 @@ Tensor sum_raw(const Tensor& x, const ReducePlan& p, double scale) {
   return out;
 }
 
+// g * scale in g's dtype, rounded as mul(g, scale) rounds it (x * T(scale)):
+// mean's backward. reduce sits below elementwise (whose backward passes sum
+// with sum_to_shape), so it scales by itself rather than call mul.
+Tensor scaled(const Tensor& g, double scale) {
+  Tensor in = g.is_contiguous() ? g : core::contiguous_copy(g);
+  Tensor out = Tensor::empty(g.shape(), g.dtype(), g.device());
+  dispatch_float(g.dtype(), "mean", [&]<class T>() {
+#if LOGLIN_WITH_CUDA
+    if (on_cuda(g)) {
+      cuda::scale<T>(in.data<T>(), out.data<T>(), out.numel(), scale, g.device().index);
+      return;
+    }
+#endif
+    const T* x = in.data<T>();
+    T* o = out.data<T>();
+    const T s = static_cast<T>(scale);
+    const int64_t n = out.numel();
+#pragma omp parallel for simd if (n > (1 << 15))
+    for (int64_t i = 0; i < n; ++i) o[i] = x[i] * s;
+  });
+  return out;
+}
+
 // Gradient of a reduction: g (shaped like the output) broadcast back to x's shape.
 Tensor expand_back(const Tensor& g, const Shape& kept_shape, const Shape& in_shape) {
   return g.reshape(kept_shape).expand(in_shape);
@@ -188,7 +210,7 @@ Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
   Tensor out = sum_raw(x, p, scale);
   autograd::record("mean", {x}, {out},
                    [kept = p.kept_shape, in = x.shape(), scale](autograd::BackwardContext& ctx) {
-                     return std::vector<Tensor>{expand_back(mul(ctx.grads[0], scale), kept, in)};
+                     return std::vector<Tensor>{expand_back(scaled(ctx.grads[0], scale), kept, in)};
                    });
   return out;
 }

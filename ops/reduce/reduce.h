@@ -1,5 +1,7 @@
 // Reductions over dims (with keepdim), and sum_to_shape, which undoes
-// broadcasting in backward passes (and its fused form for products).
+// broadcasting in backward passes. (Its fused form for products, mul's
+// backward, is ops/elementwise/sum_to_shape_of_product.h: reduce sits below
+// elementwise and uses no elementwise op.)
 #pragma once
 #include "core/tensor.h"
 
@@ -14,10 +16,5 @@ Tensor max(const Tensor& x);
 
 // Sums `g` down to `shape`, which g's shape must be a broadcast of.
 Tensor sum_to_shape(const Tensor& g, const Shape& shape);
-
-// sum_to_shape(mul(g, a), shape) without the full-size product where the
-// summed dims end in a trailing block (ops/reduce/sum_to_shape_of_product.cpp).
-// For backward functions: that fused path records no autograd history.
-Tensor sum_to_shape_of_product(const Tensor& g, const Tensor& a, const Shape& shape);
 
 }  // namespace loglin

@@ -8,6 +8,7 @@
 //    R; R is cut into segments when there are too few columns to fill the
 //    GPU, and a second pass adds the segments' partials.
 // Both schemes fix the summation order by shape alone: deterministic.
+// Also mean's backward, g times 1/n (a plain map; reduce calls no mul).
 #include "core/cuda_launch.cuh"
 #include "ops/reduce/reduce_cuda.h"
 #include "ops/reduce/team_reduce.cuh"
@@ -150,6 +151,14 @@ __global__ void sum_middle_kernel(const I* x, O* out, int64_t outer, int64_t R, 
   }
 }
 
+// ---- mean backward ----
+
+template <class T>
+__global__ void scale_kernel(const T* x, T* out, int64_t n, T s) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    out[i] = x[i] * s;
+}
+
 // ---- max backward ----
 
 template <class T>
@@ -206,6 +215,13 @@ void sum_middle(const T* x, T* out, int64_t outer, int64_t R, int64_t inner, dou
 }
 
 template <class T>
+void scale(const T* x, T* out, int64_t n, double s, int device) {
+  if (n == 0) return;
+  scale_kernel<T><<<blocks_for(n), kThreads, 0, stream(device)>>>(x, out, n, static_cast<T>(s));
+  LOGLIN_CUDA_LAUNCHED("mean");
+}
+
+template <class T>
 void max_rows(const T* x, T* out, int64_t* argmax, int64_t rows, int64_t cols, int device) {
   if (rows == 0) return;
   cudaStream_t s = stream(device);
@@ -232,6 +248,7 @@ void max_rows_backward(const T* g, const int64_t* argmax, T* dx, int64_t rows, i
 #define LOGLIN_REDUCE_INSTANTIATE(T)                                                              \
   template void sum_rows<T>(const T*, T*, int64_t, int64_t, double, int);                         \
   template void sum_middle<T>(const T*, T*, int64_t, int64_t, int64_t, double, int);              \
+  template void scale<T>(const T*, T*, int64_t, double, int);                                     \
   template void max_rows<T>(const T*, T*, int64_t*, int64_t, int64_t, int);                       \
   template void max_rows_backward<T>(const T*, const int64_t*, T*, int64_t, int64_t, int);
 LOGLIN_REDUCE_INSTANTIATE(float)

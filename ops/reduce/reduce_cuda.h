@@ -17,6 +17,11 @@ void sum_rows(const T* x, T* out, int64_t rows, int64_t cols, double scale, int 
 template <class T>
 void sum_middle(const T* x, T* out, int64_t outer, int64_t R, int64_t inner, double scale, int device);
 
+// out[i] = x[i] * T(s) over n contiguous elements: mean's backward, rounded
+// as mul(x, s) rounds it.
+template <class T>
+void scale(const T* x, T* out, int64_t n, double s, int device);
+
 // x is [rows, cols] with cols > 0; out[r] = max_c x[r, c] and argmax[r] its
 // column: the first NaN if any, else the first maximal element (as the CPU).
 template <class T>

@@ -1,7 +1,7 @@
 // Gradcheck cases for rotary_embedding: contiguous input and a strided
 // (transposed) one, as the attention layer passes head slices.
 #include "ops/gradcheck_cases.h"
-#include "ops/ops.h"
+#include "ops/rotary/rotary.h"
 
 namespace loglin {
 

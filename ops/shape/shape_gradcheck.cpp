@@ -1,7 +1,8 @@
 // Gradcheck cases for the view ops (reshape, permute, slice, ...). The output
 // is multiplied by a fixed tensor so that every element's gradient differs.
+#include "ops/elementwise/binary.h"
 #include "ops/gradcheck_cases.h"
-#include "ops/ops.h"
+#include "ops/shape/cat.h"
 
 namespace loglin {
 

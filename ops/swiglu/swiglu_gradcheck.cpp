@@ -1,6 +1,6 @@
 // Gradcheck cases for swiglu: a plain pair, and a pair of strided views.
 #include "ops/gradcheck_cases.h"
-#include "ops/ops.h"
+#include "ops/swiglu/swiglu.h"
 
 namespace loglin {
 

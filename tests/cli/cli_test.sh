@@ -65,6 +65,16 @@ check "generate bad flag" 1 "unknown option '--tokenz'" -- "$loglin" generate ru
 check "truncated checkpoint" 1 "truncated" -- bash -c "truncate -s 100 run/checkpoints/step_000006/model.safetensors && '$loglin' eval run/checkpoints/step_000006"
 check "gradcheck one op" 0 "passed, 0 failed" -- "$loglin" gradcheck matmul
 check "gradcheck unknown op" 1 "no op named" -- "$loglin" gradcheck nope
+check "kernels lists the registry" 0 "\\| causal_conv1d \\|" -- "$loglin" kernels
+check "kernels shows the precision" 0 "float32 matmul precision: high" -- env LOGLIN_FLOAT32_MATMUL_PRECISION=high "$loglin" kernels
+if "$loglin" version | grep -q "CUDA backend: built"; then
+  check "kernels takes the env choice" 0 "\\| causal_attention \\| simt \\|" -- env LOGLIN_KERNELS=causal_attention=simt "$loglin" kernels
+  check "LOGLIN_KERNELS with an unknown version" 1 "no CUDA kernel version 'v9'" -- env LOGLIN_KERNELS=causal_conv1d=v9 "$loglin" kernels
+fi
+check "LOGLIN_KERNELS with an unknown op" 1 "not an op with kernel versions" -- env LOGLIN_KERNELS=nope=v1 "$loglin" kernels
+check "LOGLIN_KERNELS malformed" 1 "is not op=version" -- env LOGLIN_KERNELS=v1 "$loglin" kernels
+check "bad float32 precision" 1 "choose highest" -- env LOGLIN_FLOAT32_MATMUL_PRECISION=medium "$loglin" version
+check "explain prints the plan" 0 "\\[explain\\] log_linear_attention: .* -> cpu in f32" -- env LOGLIN_EXPLAIN=1 "$loglin" train tiny.yaml --set training.steps=1 --set logging.run_dir=explain_run
 # --cuda: the GPU against the cpu where a GPU answers, else a clear error.
 if "$loglin" version | grep -q "devices: [1-9]"; then
   check "gradcheck --cuda" 0 "passed, 0 failed \\(cuda against the cpu\\)" -- "$loglin" gradcheck --cuda rms_norm

@@ -11,6 +11,7 @@
 #include "ops/ops.h"
 #include "test_util.h"
 #include "ops/autocast.h"
+#include "ops/kernel_registry.h"
 #if LOGLIN_WITH_CUDA
 #include "ops/attention/causal_attention_cuda.h"
 #endif
@@ -98,10 +99,9 @@ void check_autocast_vs_cpu(int64_t B, int64_t H, int64_t T, int64_t S, int64_t D
 }
 
 #if LOGLIN_WITH_CUDA
-// Runs the bf16 backward on the SIMT kernels while alive.
+// Runs bf16 on the SIMT kernels while alive (the kernel registry's choice).
 struct SimtBackward {
-  SimtBackward() { cuda::set_causal_attention_tc_backward(false); }
-  ~SimtBackward() { cuda::set_causal_attention_tc_backward(true); }
+  KernelVersionScope scope{"causal_attention", "simt"};
 };
 #endif
 
@@ -253,11 +253,11 @@ TEST_CASE("cuda causal_attention under bf16 autocast returns f32 close to f32", 
   check_autocast_vs_cpu(1, 2, 1, 129, 128, 23);
 }
 
-TEST_CASE("cuda causal_attention bf16 tensor-core backward agrees with the SIMT one and repeats exactly",
+TEST_CASE("cuda causal_attention bf16 tensor-core version agrees with the SIMT one and repeats exactly",
           "[cuda][ops][attention]") {
   LOGLIN_REQUIRE_CUDA();
 #if LOGLIN_WITH_CUDA
-  REQUIRE(cuda::causal_attention_tc_backward_enabled());
+  REQUIRE(kernel_version_choice("causal_attention") == "auto");
   struct Case {
     int64_t B, H, T, S, D;
   };
@@ -271,8 +271,7 @@ TEST_CASE("cuda causal_attention bf16 tensor-core backward agrees with the SIMT 
       SimtBackward simt_guard;
       simt = run(in, Device::cuda(), DType::bf16, scale);
     }
-    CHECK(cuda::causal_attention_tc_backward_enabled());
-    CHECK(loglin_test::max_abs_diff(tc.y.to_vector<double>(), simt.y.to_vector<double>()) == 0);  // one forward
+    CHECK(kernel_version_choice("causal_attention") == "auto");
     check_close(tc, simt, 1e-12, 2e-2);
     // One owner per gradient row, no atomics: a second run is bit-identical.
     const Result again = run(in, Device::cuda(), DType::bf16, scale);
@@ -311,7 +310,7 @@ TEST_CASE("cuda causal_attention reads strided bf16 q, k, v and dO in place (ten
     check_strided_vs_cpu(1, 2, 150, 170, 40, DType::bf16, l, false, 54);   // SIMT in bf16 storage
   }
 #if LOGLIN_WITH_CUDA
-  SimtBackward simt_guard;  // tensor-core forward, SIMT backward
+  SimtBackward simt_guard;  // bf16 on the SIMT version
   check_strided_vs_cpu(2, 2, 200, 230, 64, DType::bf16, Layout::model, true, 55);
   check_strided_vs_cpu(1, 2, 100, 100, 128, DType::bf16, Layout::transposed, false, 56);
 #endif

@@ -11,6 +11,7 @@
 #include "autograd/engine.h"
 #include "catch.h"
 #include "ops/autocast.h"
+#include "ops/kernel_registry.h"
 #include "ops/log_linear_attention/kernel_versions.h"
 #include "ops/ops.h"
 #include "test_log_linear_attention_util.h"
@@ -140,7 +141,7 @@ TEST_CASE("log_linear_attention cuda: f32 inputs under bf16 autocast run v2 in b
   {
     // v2 has no f32 launchers: f32 inputs that missed the autocast path
     // would be refused here, not silently computed in f32.
-    lla::KernelVersionScope scope("v2");
+    KernelVersionScope scope("log_linear_attention", "v2");
     AutocastGuard autocast(DType::bf16);
     o = log_linear_attention(q, k, v, g, ls);
   }

@@ -12,7 +12,7 @@
 // (|do| |o|)^2), since they cancel, exactly at T = 1):
 //   f64 to 1e-10 where the version has f64 launchers;
 //   f32 to 1e-4;
-//   f32 with TF32 allowed (set_log_linear_attention_allow_tf32) to 1e-2:
+//   f32 under float32 matmul precision "high" (TF32) to 1e-2:
 //   TF32 keeps 10 mantissa bits of each product's inputs (2^-11 relative
 //   rounding, truncated: up to 2^-10), accumulation and the tree in f32; a
 //   version without a TF32 path (v1) computes in f32 and meets it easily;
@@ -39,7 +39,9 @@
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
 #include "catch.h"
+#include "ops/kernel_registry.h"
 #include "ops/log_linear_attention/kernel_versions.h"
+#include "ops/precision.h"
 #include "ops/ops.h"
 #include "test_log_linear_attention_util.h"
 #include "test_util.h"
@@ -105,13 +107,10 @@ struct Mode {
 };
 constexpr Mode kModes[] = {{DType::f64, false}, {DType::f32, false}, {DType::f32, true}, {DType::bf16, false}};
 
-// Sets set_log_linear_attention_allow_tf32 for its lifetime.
+// Float32 matmul precision "high" (TF32) or "highest" for its lifetime.
 struct Tf32Scope {
-  bool saved = log_linear_attention_allow_tf32();
-  explicit Tf32Scope(bool on) { set_log_linear_attention_allow_tf32(on); }
-  ~Tf32Scope() { set_log_linear_attention_allow_tf32(saved); }
-  Tf32Scope(const Tf32Scope&) = delete;
-  Tf32Scope& operator=(const Tf32Scope&) = delete;
+  Float32MatmulPrecisionGuard guard;
+  explicit Tf32Scope(bool on) : guard(on ? Float32MatmulPrecision::high : Float32MatmulPrecision::highest) {}
 };
 
 bool refused(const Error& e) { return loglin_test::contains(e.what(), "does not take this call"); }
@@ -156,7 +155,7 @@ void check_case(const Case& c, uint64_t seed) {
   REQUIRE(!lla::kernel_versions().empty());
   for (const lla::KernelVersion& ver : lla::kernel_versions()) {
     INFO("kernel version " << ver.name);
-    lla::KernelVersionScope scope(ver.name);
+    KernelVersionScope scope("log_linear_attention", ver.name);
     for (const Mode& mode : kModes) {
       const DType dt = mode.dtype;
       INFO("dtype " << dtype_name(dt) << (mode.tf32 ? " with TF32 allowed" : ""));
@@ -249,13 +248,13 @@ TEST_CASE("log_linear_attention cuda matrix: K or V = 256 forward without gradie
     NoGradGuard no_grad;
     auto on = [](const Tensor& t, DType d) { return t.to(d).to(Device::cuda()); };
     {
-      lla::KernelVersionScope scope("v2");
+      KernelVersionScope scope("log_linear_attention", "v2");
       const Tensor o = log_linear_attention(on(in16.q, DType::bf16), on(in16.k, DType::bf16), on(in16.v, DType::bf16),
                                             on(in16.g, DType::f32), on(in16.ls, DType::bf16));
       CHECK(lla_test::rel_err(o.to(Device::cpu()).to(DType::f64), want16) < 2e-2);
     }
     {
-      lla::KernelVersionScope scope("v2");
+      KernelVersionScope scope("log_linear_attention", "v2");
       Tf32Scope tf32(true);
       const Tensor o = log_linear_attention(on(in.q, DType::f32), on(in.k, DType::f32), on(in.v, DType::f32),
                                             on(in.g, DType::f32), on(in.ls, DType::f32));
@@ -323,7 +322,7 @@ static void check_fast_versions_against_v1(int64_t T, double dg_tol) {
   const Tensor dout = randn(in.v.shape(), DType::f32, gen).to(DType::bf16).to(DType::f32);
   Run want;
   {
-    lla::KernelVersionScope scope("v1");
+    KernelVersionScope scope("log_linear_attention", "v1");
     want = run(c, in, Tensor(), dout, Tensor(), DType::bf16, Device::cuda());
   }
   const double dg_floor = lla_test::dg_terms_norm(want.o, dout);
@@ -331,7 +330,7 @@ static void check_fast_versions_against_v1(int64_t T, double dg_tol) {
   for (const lla::KernelVersion& ver : lla::kernel_versions()) {
     if (ver.forward_bf16 == nullptr) continue;
     INFO("kernel version " << ver.name << ", T = " << T);
-    lla::KernelVersionScope scope(ver.name);
+    KernelVersionScope scope("log_linear_attention", ver.name);
     const Run got = run(c, in, Tensor(), dout, Tensor(), DType::bf16, Device::cuda());
     check_run(got, want, dg_floor, 2e-2, "v1 (f32 compute) on the same bf16 inputs", dg_tol);
     ++fast;
@@ -400,14 +399,14 @@ TEST_CASE("log_linear_attention cuda matrix: prefill, the final state without gr
       CHECK(std::all_of(top.begin(), top.end(), [](double x) { return x == 0.0; }));
     };
     {
-      lla::KernelVersionScope scope("v2");
+      KernelVersionScope scope("log_linear_attention", "v2");
       INFO("bf16");
       check(log_linear_attention_with_state(on(in16.q, DType::bf16), on(in16.k, DType::bf16), on(in16.v, DType::bf16),
                                             on(in16.g, DType::f32), on(in16.ls, DType::bf16), opt),
             want16, 2e-2);
     }
     {
-      lla::KernelVersionScope scope("v2");
+      KernelVersionScope scope("log_linear_attention", "v2");
       Tf32Scope tf32(true);
       INFO("f32 with TF32");
       check(log_linear_attention_with_state(on(in.q, DType::f32), on(in.k, DType::f32), on(in.v, DType::f32),
@@ -430,7 +429,7 @@ TEST_CASE("log_linear_attention cuda matrix: T = 40000, TF32 against v1 in f32",
   const Tensor dout = randn(in.v.shape(), DType::f32, gen);
   Run want;
   {
-    lla::KernelVersionScope scope("v1");
+    KernelVersionScope scope("log_linear_attention", "v1");
     Tf32Scope full(false);
     want = run(c, in, Tensor(), dout, Tensor(), DType::f32, Device::cuda());
   }
@@ -438,7 +437,7 @@ TEST_CASE("log_linear_attention cuda matrix: T = 40000, TF32 against v1 in f32",
   for (const lla::KernelVersion& ver : lla::kernel_versions()) {
     if (ver.forward_f32 == nullptr) continue;
     INFO("kernel version " << ver.name);
-    lla::KernelVersionScope scope(ver.name);
+    KernelVersionScope scope("log_linear_attention", ver.name);
     Tf32Scope tf32(true);
     const Run got = run(c, in, Tensor(), dout, Tensor(), DType::f32, Device::cuda());
     check_run(got, want, dg_floor, 1e-2, "v1 in f32 on the same inputs");
@@ -451,7 +450,7 @@ TEST_CASE("log_linear_attention cuda: auto runs f32 on TF32 tensor cores only wh
   // f64 reference to f32 accuracy (v1); with it on, to TF32 accuracy (v2's
   // tensor cores), clearly worse than f32 and clearly better than bf16.
   LOGLIN_REQUIRE_CUDA();
-  lla::KernelVersionScope scope("auto");
+  KernelVersionScope scope("log_linear_attention", "auto");
   Generator gen(502);
   const lla_test::Inputs in = lla_test::random_inputs(gen, 2, 300, 1, 4, 64, 64, 0, DType::f64);
   const Tensor want = log_linear_attention(in.q, in.k, in.v, in.g, in.ls);
@@ -468,37 +467,37 @@ TEST_CASE("log_linear_attention cuda: auto runs f32 on TF32 tensor cores only wh
   CHECK(err_tf32 < 1e-2);
   // Named v2 without the switch: a clear refusal that says how to allow it.
   Tf32Scope off(false);
-  lla::KernelVersionScope v2("v2");
+  KernelVersionScope v2("log_linear_attention", "v2");
   auto c = [](const Tensor& t) { return t.to(DType::f32).to(Device::cuda()); };
   const std::string msg =
       loglin_test::error_message([&] { (void)log_linear_attention(c(in.q), c(in.k), c(in.v), c(in.g), c(in.ls)); });
   CHECK(loglin_test::contains(msg, "TF32 not allowed"));
-  CHECK(loglin_test::contains(msg, "LOGLIN_LLA_TF32"));
+  CHECK(loglin_test::contains(msg, "float32 matmul precision"));
 }
 
 TEST_CASE("log_linear_attention kernel versions: registry and selection", "[log_linear_attention]") {
   // Runs on every build: the names, the setter and its errors. In builds
   // without CUDA the registry is empty.
-  const std::string before = lla::kernel_version_choice();
-  CHECK(loglin_test::contains(loglin_test::error_message([] { lla::set_kernel_version("v999"); }), "v999"));
-  CHECK(lla::kernel_version_choice() == before);
+  const std::string before = kernel_version_choice("log_linear_attention");
+  CHECK(loglin_test::contains(loglin_test::error_message([] { set_kernel_version("log_linear_attention", "v999"); }), "v999"));
+  CHECK(kernel_version_choice("log_linear_attention") == before);
   for (const lla::KernelVersion& v : lla::kernel_versions()) {
     INFO("version " << v.name);
     CHECK(lla::find_kernel_version(v.name) == &v);
     CHECK(v.workspace_bytes != nullptr);
     CHECK((v.forward_f32 != nullptr || v.forward_bf16 != nullptr));
     {
-      lla::KernelVersionScope scope(v.name);
-      CHECK(lla::kernel_version_choice() == v.name);
+      KernelVersionScope scope("log_linear_attention", v.name);
+      CHECK(kernel_version_choice("log_linear_attention") == v.name);
     }
-    CHECK(lla::kernel_version_choice() == before);
+    CHECK(kernel_version_choice("log_linear_attention") == before);
   }
 #if LOGLIN_WITH_CUDA
   REQUIRE(lla::find_kernel_version("v1") != nullptr);
   CHECK(lla::find_kernel_version("v1")->forward_f64 != nullptr);
 #endif
-  lla::set_kernel_version("auto");
-  CHECK(lla::kernel_version_choice() == "auto");
-  lla::set_kernel_version("");
-  CHECK(lla::kernel_version_choice() == before);
+  set_kernel_version("log_linear_attention", "auto");
+  CHECK(kernel_version_choice("log_linear_attention") == "auto");
+  set_kernel_version("log_linear_attention", "");
+  CHECK(kernel_version_choice("log_linear_attention") == before);
 }

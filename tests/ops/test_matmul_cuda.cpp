@@ -3,11 +3,12 @@
 // views that must be packed), attention-shaped batches (transposed keys,
 // permuted heads that leave the batch unmergeable, broadcast batch dims),
 // forward and both gradients, in f32 and f64; bf16 autocast and bf16 inputs
-// against f32; the TF32 switch.
+// against f32; the float32 matmul precision setting.
 #include <functional>
 #include <string>
 
 #include "catch.h"
+#include "ops/precision.h"
 #include "core/rng.h"
 #include "ops/autocast.h"
 #include "ops/ops.h"
@@ -57,11 +58,11 @@ void check_case(const Case& c, DType dtype, double tol, uint64_t seed) {
 
 Tensor mm(const Tensor& a, const Tensor& b) { return matmul(a, b); }
 
-// Restores the TF32 switch however the test ends.
+// Restores the precision setting however the test ends.
 struct Tf32Scope {
-  bool saved = matmul_allow_tf32();
-  explicit Tf32Scope(bool on) { set_matmul_allow_tf32(on); }
-  ~Tf32Scope() { set_matmul_allow_tf32(saved); }
+  Float32MatmulPrecisionGuard guard;
+  explicit Tf32Scope(bool on)
+      : guard(on ? Float32MatmulPrecision::high : Float32MatmulPrecision::highest) {}
 };
 
 }  // namespace
@@ -183,13 +184,13 @@ TEST_CASE("cuda: bf16 autocast leaves cpu and f64 products alone, bf16 inputs gi
   LL_CHECK_ERROR(AutocastGuard(DType::f64), "[autocast]");
 }
 
-TEST_CASE("cuda: matmul uses TF32 only when allowed", "[cuda][matmul]") {
+TEST_CASE("cuda: matmul uses TF32 only under float32 matmul precision high", "[cuda][matmul]") {
   LOGLIN_REQUIRE_CUDA();
   Generator gen(16);
   Tensor a = randn({1024, 1024}, DType::f32, gen), b = randn({1024, 1024}, DType::f32, gen);
   Tensor ref = matmul(a.to(DType::f64), b.to(DType::f64));
   Tensor ag = a.to(Device::cuda()), bg = b.to(Device::cuda());
-  CHECK(!matmul_allow_tf32());
+  CHECK(!float32_matmul_allows_tf32());
   double err_off = 0, err_on = 0;
   {
     Tf32Scope tf32(false);
@@ -197,13 +198,13 @@ TEST_CASE("cuda: matmul uses TF32 only when allowed", "[cuda][matmul]") {
   }
   {
     Tf32Scope tf32(true);
-    CHECK(matmul_allow_tf32());
+    CHECK(float32_matmul_allows_tf32());
     err_on = rel_err(matmul(ag, bg).to(Device::cpu()), ref);
   }
   INFO("rel err with TF32 off " << err_off << ", on " << err_on);
   CHECK(err_off < 1e-5);
   CHECK(err_on < 5e-3);
-  CHECK(!matmul_allow_tf32());
+  CHECK(!float32_matmul_allows_tf32());
 }
 
 TEST_CASE("cuda: matmul errors name the op", "[cuda][matmul]") {

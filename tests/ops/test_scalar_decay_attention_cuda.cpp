@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "catch.h"
+#include "ops/precision.h"
 #include "core/rng.h"
 #include "ops/autocast.h"
 #include "ops/ops.h"
@@ -123,17 +124,13 @@ TEST_CASE("scalar_decay_attention cuda: under bf16 autocast the tensor-core road
   CHECK(compare_autocast(11, 2, 333, 1, 2, 64, 64, ScalarDecayOptions().chunk_size(32)) < 1e-4);
 }
 
-TEST_CASE("scalar_decay_attention cuda: with TF32 allowed f32 runs the TF32 tensor cores", "[cuda][scalar_decay]") {
+TEST_CASE("scalar_decay_attention cuda: under precision high f32 runs the TF32 tensor cores", "[cuda][scalar_decay]") {
   LOGLIN_REQUIRE_CUDA();
-  // f32 inputs, no autocast, set_log_linear_attention_allow_tf32(true): K, V
+  // f32 inputs, no autocast, float32 matmul precision "high": K, V
   // in {32, 64, 128} take log-linear attention's TF32 kernels (o carries
   // TF32 rounding, well above f32's 1e-6, well below bf16's); K = 40 keeps
   // the f32 SIMT scan.
-  struct Allow {
-    bool saved = log_linear_attention_allow_tf32();
-    Allow() { set_log_linear_attention_allow_tf32(true); }
-    ~Allow() { set_log_linear_attention_allow_tf32(saved); }
-  } allow;
+  Float32MatmulPrecisionGuard allow(Float32MatmulPrecision::high);
   auto err = [](uint64_t seed, int64_t K, int64_t V) {
     const auto [x, dout] = problem(seed, 2, 700, 1, 4, K, V);
     const Run cpu = run(x, DType::f32, Device::cpu(), ScalarDecayOptions(), dout);

@@ -9,6 +9,7 @@ namespace loglin::cli {
 int eval_command(const std::vector<std::string>& args);
 int generate_command(const std::vector<std::string>& args);
 int info_command(const std::vector<std::string>& args);
+int kernels_command(const std::vector<std::string>& args);
 int plot_command(const std::vector<std::string>& args);
 int config_command(const std::vector<std::string>& args);
 int gradcheck_command(const std::vector<std::string>& args);

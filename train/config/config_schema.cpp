@@ -70,8 +70,9 @@ std::vector<KeySpec> build_schema() {
   k.push_back(LOGLIN_CONFIG_KEY(training.seed, "seed for init, data order and sampling").min(0));
   k.push_back(LOGLIN_CONFIG_KEY(training.device, "auto = cuda when present, else cpu").device_name());
   k.push_back(LOGLIN_CONFIG_KEY(training.precision,
-                                "bf16-mixed: bf16 compute, f32 master weights; tf32: f32 with TF32 tensor-core "
-                                "products in matmul and log-linear attention (both CUDA)")
+                                "bf16-mixed: bf16 compute, f32 master weights; tf32: f32 under float32 matmul "
+                                "precision high (TF32 tensor-core products in matmul, log-linear and scalar-decay "
+                                "attention; CUDA)")
                   .one_of({"f32", "bf16-mixed", "tf32"}));
   k.push_back(LOGLIN_CONFIG_KEY(training.eval_every, "steps between evaluations; 0 = only at the end").min(0));
   k.push_back(LOGLIN_CONFIG_KEY(training.eval_batches, "batches per evaluation").min(1));

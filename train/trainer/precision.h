@@ -3,16 +3,15 @@
 //     in bf16 (ops/autocast.h) while parameters, norms, softmax, losses and
 //     the optimizer stay in f32;
 //   - tf32 (Tf32Scope, held for a whole run, backward passes included): f32
-//     everywhere, but f32 matmuls and log-linear attention may round their
-//     product inputs to TF32 on tensor cores;
-//   - f32: neither.
+//     everywhere, with float32 matmul precision "high" (ops/precision.h), so
+//     every op with TF32 kernels (matmul, log-linear and scalar-decay
+//     attention) may round its product inputs to TF32 on tensor cores;
+//   - f32: neither (precision "highest" unless the environment says high).
 #pragma once
 #include <optional>
-#include <string>
 
 #include "ops/autocast.h"
-#include "ops/log_linear_attention/log_linear_attention.h"
-#include "ops/matmul/matmul.h"
+#include "ops/precision.h"
 
 namespace loglin {
 
@@ -26,28 +25,16 @@ class PrecisionScope {
   std::optional<AutocastGuard> guard_;
 };
 
-// Allows TF32 in matmul and log_linear_attention for its lifetime when
-// `on`, then restores both switches.
+// Sets float32 matmul precision "high" for its lifetime when `on`, then
+// restores the previous setting.
 class Tf32Scope {
  public:
-  explicit Tf32Scope(bool on)
-      : on_(on), saved_matmul_(matmul_allow_tf32()), saved_lla_(log_linear_attention_allow_tf32()) {
-    if (on_) {
-      set_matmul_allow_tf32(true);
-      set_log_linear_attention_allow_tf32(true);
-    }
+  explicit Tf32Scope(bool on) {
+    if (on) guard_.emplace(Float32MatmulPrecision::high);
   }
-  ~Tf32Scope() {
-    if (on_) {
-      set_matmul_allow_tf32(saved_matmul_);
-      set_log_linear_attention_allow_tf32(saved_lla_);
-    }
-  }
-  Tf32Scope(const Tf32Scope&) = delete;
-  Tf32Scope& operator=(const Tf32Scope&) = delete;
 
  private:
-  bool on_, saved_matmul_, saved_lla_;
+  std::optional<Float32MatmulPrecisionGuard> guard_;
 };
 
 }  // namespace loglin

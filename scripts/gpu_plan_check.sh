@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The check for the plan/registry refactor (issue [1/6]) on the GPU machine,
+# in one call: build everything for sm_90, run every [cuda] test program,
+# compute-sanitizer memcheck over the kernel-version tests (every registered
+# version of every op against the CPU), then bench_loglinear_cuda's PEERS.md
+# table for v2, and print a short summary last. Logs in $OUT (or gpu_check).
+#   PLAN_CHECK_BENCH=0 skips the benchmark; BENCH_ARGS overrides its arguments.
+set -uo pipefail
+source "$(dirname "$0")/gpu_common.sh"
+start=$(date +%s)
+gpu_build || exit 1
+built=$(date +%s)
+
+results=()
+for spec in "test_ops|[cuda]~[long]" "test_nn|[cuda]" "test_core|[cuda]" "test_train|[cuda]"; do
+  prog=${spec%%|*}
+  filter=${spec#*|}
+  log="$out/$prog.log"
+  timeout 500 build-gpu/tests/$prog "$filter" >"$log" 2>&1
+  rc=$?
+  results+=("| $prog \"$filter\" | rc $rc | $(grep -E '^(All tests passed|test cases:)' "$log" | tail -1) |")
+  [ $rc -eq 0 ] || grep -E "FAILED|with expansion|due to|exception|what\(\)" -A3 "$log" | head -30
+done
+tested=$(date +%s)
+
+sanitizer=skipped
+if command -v compute-sanitizer >/dev/null; then
+  sanitizer=clean
+  compute-sanitizer --tool memcheck --error-exitcode 9 build-gpu/tests/test_ops "[kernel_versions]" \
+    >"$out/sanitizer.log" 2>&1 || sanitizer="ERRORS (see sanitizer.log)"
+  tail -3 "$out/sanitizer.log"
+fi
+sanitized=$(date +%s)
+
+if [ "${PLAN_CHECK_BENCH:-1}" != 0 ]; then
+  timeout 300 build-gpu/bench/bench_loglinear_cuda ${BENCH_ARGS:---versions v2 --runs 5} >"$out/loglinear.md" 2>&1
+  echo
+  cat "$out/loglinear.md"
+fi
+benched=$(date +%s)
+
+echo
+LOGLIN_EXPLAIN=1 build-gpu/loglin kernels
+echo
+gpu_info
+echo "| test program | result | summary |"
+echo "|---|---|---|"
+printf '%s\n' "${results[@]}"
+echo "| compute-sanitizer memcheck [kernel_versions] | $sanitizer | |"
+echo "| seconds: build $((built - start)), tests $((tested - built)), sanitizer $((sanitized - tested)), bench $((benched - sanitized)) | | |"
