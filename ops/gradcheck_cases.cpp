@@ -21,6 +21,7 @@ const std::vector<GradcheckCase>& gradcheck_cases() {
     add_dropout_gradcheck_cases(c);
     add_log_linear_attention_gradcheck_cases(c);
     add_scalar_decay_gradcheck_cases(c);
+    add_gated_delta_rule_gradcheck_cases(c);
     add_rotary_gradcheck_cases(c);
     add_attention_gradcheck_cases(c);
     add_swiglu_gradcheck_cases(c);

@@ -57,6 +57,7 @@ void add_conv1d_gradcheck_cases(std::vector<GradcheckCase>& cases);
 void add_dropout_gradcheck_cases(std::vector<GradcheckCase>& cases);
 void add_log_linear_attention_gradcheck_cases(std::vector<GradcheckCase>& cases);
 void add_scalar_decay_gradcheck_cases(std::vector<GradcheckCase>& cases);
+void add_gated_delta_rule_gradcheck_cases(std::vector<GradcheckCase>& cases);
 void add_rotary_gradcheck_cases(std::vector<GradcheckCase>& cases);
 void add_attention_gradcheck_cases(std::vector<GradcheckCase>& cases);
 void add_swiglu_gradcheck_cases(std::vector<GradcheckCase>& cases);

@@ -10,6 +10,7 @@
 #include "ops/elementwise/unary.h"
 #include "ops/embedding/embedding.h"
 #include "ops/explain.h"
+#include "ops/gated_delta_rule/gated_delta_rule.h"
 #include "ops/kernel_registry.h"
 #include "ops/log_linear_attention/log_linear_attention.h"
 #include "ops/scalar_decay_attention/scalar_decay_attention.h"

@@ -29,4 +29,13 @@ Tensor CausalConv1d::step(const Tensor& x_t, Tensor& state) const {
   return y;
 }
 
+Tensor CausalConv1d::prefill(const Tensor& x, Tensor& state) const {
+  // [state ; x] is W-1+T rows; its last T outputs see only real inputs.
+  const int64_t T = x.size(1), W = options.kernel_size();
+  Tensor window = cat({state, x}, 1);  // [B, W-1+T, C]
+  Tensor y = causal_conv1d(window, weight, bias, options.activation()).narrow(1, W - 1, T);
+  state = window.narrow(1, T, W - 1).contiguous();
+  return y;
+}
+
 }  // namespace loglin::nn

@@ -27,6 +27,9 @@ class CausalConv1d : public Module {
   // time; state [B, W-1, C] holds the previous inputs (zeros at the start)
   // and is advanced in place.
   Tensor step(const Tensor& x_t, Tensor& state) const;
+  // Several time steps at once (a prompt): x [B, T, C] -> [B, T, C], the
+  // same as T calls of step(); the state advances by T.
+  Tensor prefill(const Tensor& x, Tensor& state) const;
   Tensor initial_state(int64_t batch) const;
   std::string type_name() const override { return "CausalConv1d"; }
 

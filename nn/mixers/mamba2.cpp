@@ -28,6 +28,17 @@ struct Mamba2State : MixerState {
 
 int64_t levels_for_length(int64_t max_seq_len) { return bit_length(std::max<int64_t>(max_seq_len - 1, 0)) + 1; }
 
+DecayInit mamba2_decay_init(int64_t heads, double dt_min, double dt_max, Generator& gen) {
+  std::vector<float> a(heads), dtb(heads);
+  for (int64_t h = 0; h < heads; ++h) {
+    a[h] = static_cast<float>(std::log(1.0 + 15.0 * gen.uniform()));
+    double dt = std::exp(std::log(dt_min) + gen.uniform() * (std::log(dt_max) - std::log(dt_min)));
+    dt = std::max(dt, 1e-4);
+    dtb[h] = static_cast<float>(dt + std::log(-std::expm1(-dt)));
+  }
+  return {Tensor::from_vector(a, {heads}), Tensor::from_vector(dtb, {heads})};
+}
+
 struct Mamba2Mixer::Parts {
   Tensor z;       // [..., d_inner]
   Tensor x;       // [..., H, P]
@@ -55,17 +66,10 @@ Mamba2Mixer::Mamba2Mixer(const Mamba2Options& o, bool log_linear, Generator& gen
   conv = register_module(
       "conv", std::make_shared<CausalConv1d>(
                   CausalConv1dOptions(conv_dim_, o.conv_kernel()).activation(ConvActivation::silu), gen));
-  // Mamba-2's init: A in U[1, 16]; dt log-uniform in [dt_min, dt_max] and
-  // dt_bias its inverse softplus; D = 1.
-  std::vector<float> a(H), dtb(H);
-  for (int64_t h = 0; h < H; ++h) {
-    a[h] = static_cast<float>(std::log(1.0 + 15.0 * gen.uniform()));
-    double dt = std::exp(std::log(o.dt_min()) + gen.uniform() * (std::log(o.dt_max()) - std::log(o.dt_min())));
-    dt = std::max(dt, 1e-4);
-    dtb[h] = static_cast<float>(dt + std::log(-std::expm1(-dt)));
-  }
-  A_log = register_parameter("A_log", Tensor::from_vector(a, {H}));
-  dt_bias = register_parameter("dt_bias", Tensor::from_vector(dtb, {H}));
+  // Mamba-2's init (mamba2_decay_init); D = 1.
+  DecayInit decay = mamba2_decay_init(H, o.dt_min(), o.dt_max(), gen);
+  A_log = register_parameter("A_log", decay.A_log);
+  dt_bias = register_parameter("dt_bias", decay.dt_bias);
   D = register_parameter("D", Tensor::ones({H}));
   if (log_linear) Lambda = register_parameter("Lambda", Tensor::ones({H, L}));
   norm = register_module("norm", std::make_shared<RMSNorm>(NormOptions(d_inner_).eps(o.norm_eps())));

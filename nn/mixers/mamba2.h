@@ -40,6 +40,15 @@ struct Mamba2Options {
 // max_seq_len tokens: bit_length(max_seq_len - 1) + 1.
 int64_t levels_for_length(int64_t max_seq_len);
 
+// Mamba-2's init of the decay parameters of H heads, g = -exp(A_log) *
+// softplus(. + dt_bias): A uniform in [1, 16]; dt log-uniform in [dt_min,
+// dt_max] and dt_bias its inverse softplus. Both [H], f32. Gated DeltaNet
+// uses it too.
+struct DecayInit {
+  Tensor A_log, dt_bias;
+};
+DecayInit mamba2_decay_init(int64_t heads, double dt_min, double dt_max, Generator& gen);
+
 class Mamba2Mixer : public Mixer {
  public:
   Tensor forward(const Tensor& x) const override;

@@ -4,6 +4,7 @@
 
 #include "autograd/grad_mode.h"
 #include "nn/mixers/attention.h"
+#include "nn/mixers/gated_deltanet.h"
 #include "nn/mixers/mamba2.h"
 #include "ops/ops.h"
 
@@ -17,6 +18,20 @@ std::shared_ptr<Mixer> make_mixer(const LMOptions& o, double out_std, Generator&
                                                      .init_std(o.init_std())
                                                      .out_init_std(out_std),
                                                  gen);
+  if (o.arch() == "gated_deltanet" || o.arch() == "loglinear_gated_deltanet") {
+    auto go = GatedDeltaNetOptions(o.d_model())
+                  .n_heads(o.n_heads())
+                  .head_dim(o.head_dim())
+                  .expand_v(o.expand_v())
+                  .conv_kernel(o.conv_kernel())
+                  .chunk_size(o.chunk_size())
+                  .max_seq_len(o.max_seq_len())
+                  .norm_eps(o.norm_eps())
+                  .init_std(o.init_std())
+                  .out_init_std(out_std);
+    if (o.arch() == "gated_deltanet") return std::make_shared<GatedDeltaNet>(go, gen);
+    return std::make_shared<LogLinearGatedDeltaNet>(go, gen);
+  }
   auto mo = Mamba2Options(o.d_model())
                 .expand(o.expand())
                 .head_dim(o.head_dim())
@@ -30,7 +45,10 @@ std::shared_ptr<Mixer> make_mixer(const LMOptions& o, double out_std, Generator&
                 .out_init_std(out_std);
   if (o.arch() == "mamba2") return std::make_shared<Mamba2>(mo, gen);
   if (o.arch() == "loglinear_mamba2") return std::make_shared<LogLinearMamba2>(mo, gen);
-  LOGLIN_FAIL("[LanguageModel] unknown arch '{}' (expected transformer, mamba2 or loglinear_mamba2)", o.arch());
+  LOGLIN_FAIL(
+      "[LanguageModel] unknown arch '{}' (expected transformer, mamba2, loglinear_mamba2, gated_deltanet or "
+      "loglinear_gated_deltanet)",
+      o.arch());
 }
 
 }  // namespace

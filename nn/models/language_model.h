@@ -1,7 +1,8 @@
 // A decoder-only language model: embedding, N pre-norm blocks (mixer +
 // residual, then an optional SwiGLU MLP + residual), a final RMSNorm and the
 // LM head (tied to the embedding or not). The mixer is chosen per model:
-// softmax attention, Mamba-2 or log-linear Mamba-2.
+// softmax attention, Mamba-2, log-linear Mamba-2, Gated DeltaNet or
+// log-linear Gated DeltaNet.
 #pragma once
 #include <memory>
 #include <string>
@@ -20,14 +21,15 @@ namespace loglin::nn {
 
 struct LMOptions {
   LMOptions(std::string arch, int64_t vocab_size) : arch_(std::move(arch)), vocab_size_(vocab_size) {}
-  LOGLIN_ARG(std::string, arch);  // transformer | mamba2 | loglinear_mamba2
+  LOGLIN_ARG(std::string, arch);  // transformer | mamba2 | loglinear_mamba2 | gated_deltanet | loglinear_gated_deltanet
   LOGLIN_ARG(int64_t, vocab_size);
   LOGLIN_ARG(int64_t, d_model) = 256;
   LOGLIN_ARG(int64_t, n_layers) = 4;
-  LOGLIN_ARG(int64_t, n_heads) = 4;    // attention
-  LOGLIN_ARG(int64_t, head_dim) = 64;  // Mamba-2 P
+  LOGLIN_ARG(int64_t, n_heads) = 4;    // attention, Gated DeltaNet H
+  LOGLIN_ARG(int64_t, head_dim) = 64;  // Mamba-2 P, Gated DeltaNet K
   LOGLIN_ARG(int64_t, d_state) = 64;   // Mamba-2 N
   LOGLIN_ARG(int64_t, expand) = 2;
+  LOGLIN_ARG(int64_t, expand_v) = 2;  // Gated DeltaNet V = expand_v * K
   LOGLIN_ARG(int64_t, n_groups) = 1;
   LOGLIN_ARG(int64_t, conv_kernel) = 4;
   LOGLIN_ARG(int64_t, chunk_size) = 64;

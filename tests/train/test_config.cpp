@@ -131,7 +131,8 @@ TEST_CASE("config: a wrong type names the line and the expected type", "[train]"
   CHECK(contains(parse_error("model:\n  arch: mamba2\n  d_model: [1, 2]\n"),
                  "x.yaml:3: 'model.d_model' expects an integer (>= 1), got a list"));
   CHECK(contains(parse_error("model:\n  arch: [mamba2]\n"),
-                 "x.yaml:2: 'model.arch' expects one of transformer | mamba2 | loglinear_mamba2, got a list"));
+                 "x.yaml:2: 'model.arch' expects one of transformer | mamba2 | loglinear_mamba2 | gated_deltanet | "
+                 "loglinear_gated_deltanet, got a list"));
   CHECK(contains(parse_error("model:\n  arch: mamba2\n---\nmodel:\n  arch: mamba2\n"),
                  "x.yaml: holds 2 YAML documents"));
   CHECK(contains(parse_error("model:\n  arch: mamba2\n  d_model:\n"),
@@ -146,8 +147,9 @@ TEST_CASE("config: a wrong type names the line and the expected type", "[train]"
 
 TEST_CASE("config: a missing required key is named", "[train]") {
   std::string e = parse_error("data:\n  batch_size: 4\n");
-  CHECK(contains(
-      e, "[config] x.yaml: missing required key 'model.arch' (one of transformer | mamba2 | loglinear_mamba2)"));
+  CHECK(contains(e,
+                 "[config] x.yaml: missing required key 'model.arch' (one of transformer | mamba2 | loglinear_mamba2 | "
+                 "gated_deltanet | loglinear_gated_deltanet)"));
   CHECK(contains(parse_error(""), "missing required key 'model.arch'"));
   CHECK(contains(parse_error("model:\n"), "missing required key 'model.arch'"));
 }
@@ -164,8 +166,10 @@ TEST_CASE("config: out-of-range values and bad choices are named with the allowe
   CHECK(contains(parse_error("model:\n  arch: mamba2\ncheckpoint:\n  keep_last: 0\n"),
                  "x.yaml:4: 'checkpoint.keep_last' must be >= 1, got 0"));
   CHECK(contains(parse_error("model:\n  arch: transfomer\n"),
-                 "x.yaml:2: 'model.arch' must be one of transformer | mamba2 | loglinear_mamba2, got 'transfomer' (did "
-                 "you mean 'transformer'?)"));
+                 "x.yaml:2: 'model.arch' must be one of transformer | mamba2 | loglinear_mamba2 | gated_deltanet | "
+                 "loglinear_gated_deltanet, got 'transfomer' (did you mean 'transformer'?)"));
+  CHECK(contains(parse_error("model:\n  arch: gated_deltanet\n  expand_v: 0\n"),
+                 "x.yaml:3: 'model.expand_v' must be >= 1, got 0"));
   CHECK(contains(parse_error("model:\n  arch: mamba2\ntraining:\n  device: gpu\n"),
                  "x.yaml:4: 'training.device' must be one of auto | cpu | cuda | cuda:N, got 'gpu'"));
   CHECK(contains(parse_error("model:\n  arch: mamba2\ntraining:\n  device: cuda:x\n"),
@@ -244,6 +248,13 @@ TEST_CASE("config: cross-key checks", "[train]") {
   // Mamba-only keys do not constrain a transformer, and vice versa.
   CHECK_NOTHROW(parse_config("model:\n  arch: transformer\n  head_dim: 60\n", "x.yaml"));
   CHECK_NOTHROW(parse_config("model:\n  arch: mamba2\n  n_heads: 7\n", "x.yaml"));
+  // Gated DeltaNet's heads and head dim are free of d_model.
+  TrainConfig g = parse_config("model:\n  arch: loglinear_gated_deltanet\n  d_model: 96\n  n_heads: 5\n  head_dim: "
+                               "48\n  expand_v: 3\n",
+                               "x.yaml");
+  CHECK(g.model.n_heads == 5);
+  CHECK(g.model.head_dim == 48);
+  CHECK(g.model.expand_v == 3);
 }
 
 TEST_CASE("config: a token budget on its own replaces the default step count", "[train]") {
@@ -285,7 +296,8 @@ TEST_CASE("config: the reference table lists every key", "[train]") {
   const std::string md = loglin::config_reference_markdown();
   CHECK(contains(md, "| key | type | default | allowed | description |"));
   for (const auto& key : loglin::config_key_paths()) CHECK(contains(md, "| `" + key + "` |"));
-  CHECK(contains(md, "| `model.arch` | choice | (required) | transformer \\| mamba2 \\| loglinear_mamba2 |"));
+  CHECK(contains(md, "| `model.arch` | choice | (required) | transformer \\| mamba2 \\| loglinear_mamba2 \\| "
+                     "gated_deltanet \\| loglinear_gated_deltanet |"));
   CHECK(contains(md, "| `optimizer.lr` | number | `0.003` | > 0 |"));
   CHECK(contains(md, "| `data.mqar.num_pairs` | integer | `8` | >= 1 |"));
 }

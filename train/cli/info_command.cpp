@@ -24,9 +24,12 @@ int info_command(const std::vector<std::string>& argv) {
   nn::LanguageModel model(o);
   fmt::print("arch {} | layers {} | d_model {} | vocab {} | max_seq_len {} | mlp {}\n", o.arch(), o.n_layers(),
              o.d_model(), o.vocab_size(), o.max_seq_len(), o.mlp() ? fmt::format("SwiGLU {}", o.mlp_hidden()) : "none");
-  if (o.arch() != "transformer")
+  if (o.arch() == "mamba2" || o.arch() == "loglinear_mamba2")
     fmt::print("mixer: expand {}, head dim {}, state {}, groups {}, conv {}, chunk {}\n", o.expand(), o.head_dim(),
                o.d_state(), o.n_groups(), o.conv_kernel(), o.chunk_size());
+  if (o.arch() == "gated_deltanet" || o.arch() == "loglinear_gated_deltanet")
+    fmt::print("mixer: heads {}, key dim {}, value dim {} (expand_v {}), conv {}, chunk {}\n", o.n_heads(),
+               o.head_dim(), o.expand_v() * o.head_dim(), o.expand_v(), o.conv_kernel(), o.chunk_size());
   // info describes a config anywhere, so a device this machine lacks is a note here, not an error.
   std::string where;
   try {

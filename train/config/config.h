@@ -16,13 +16,14 @@
 namespace loglin {
 
 struct ModelConfig {
-  std::string arch;  // required: transformer | mamba2 | loglinear_mamba2
+  std::string arch;  // required: transformer | mamba2 | loglinear_mamba2 | gated_deltanet | loglinear_gated_deltanet
   int d_model = 256;
   int n_layers = 4;
-  int n_heads = 4;    // attention heads (transformer)
-  int head_dim = 64;  // mamba head dim P
+  int n_heads = 4;    // attention heads (transformer), Gated DeltaNet heads H
+  int head_dim = 64;  // mamba head dim P, Gated DeltaNet key dim K
   int d_state = 64;   // mamba state size N
   int expand = 2;
+  int expand_v = 2;  // Gated DeltaNet value dim V = expand_v * head_dim
   int n_groups = 1;
   int conv_kernel = 4;
   int chunk_size = 64;

@@ -11,14 +11,19 @@ std::vector<KeySpec> build_schema() {
   std::vector<KeySpec> k;
   // model
   k.push_back(LOGLIN_CONFIG_KEY(model.arch, "sequence mixer of every block")
-                  .one_of({"transformer", "mamba2", "loglinear_mamba2"})
+                  .one_of(
+                      {"transformer", "mamba2", "loglinear_mamba2", "gated_deltanet", "loglinear_gated_deltanet"})
                   .needed());
   k.push_back(LOGLIN_CONFIG_KEY(model.d_model, "width of the residual stream").min(1));
   k.push_back(LOGLIN_CONFIG_KEY(model.n_layers, "number of blocks").min(1));
-  k.push_back(LOGLIN_CONFIG_KEY(model.n_heads, "attention heads (transformer); must divide d_model").min(1));
-  k.push_back(LOGLIN_CONFIG_KEY(model.head_dim, "Mamba-2 head dim P; must divide d_model * expand").min(1));
+  k.push_back(LOGLIN_CONFIG_KEY(model.n_heads, "attention heads (transformer; must divide d_model); Gated DeltaNet heads")
+                  .min(1));
+  k.push_back(LOGLIN_CONFIG_KEY(model.head_dim,
+                                "Mamba-2 head dim P (must divide d_model * expand); Gated DeltaNet q/k head dim K")
+                  .min(1));
   k.push_back(LOGLIN_CONFIG_KEY(model.d_state, "Mamba-2 state size N").min(1));
   k.push_back(LOGLIN_CONFIG_KEY(model.expand, "Mamba-2 inner width = expand * d_model").min(1));
+  k.push_back(LOGLIN_CONFIG_KEY(model.expand_v, "Gated DeltaNet value head dim V = expand_v * head_dim").min(1));
   k.push_back(LOGLIN_CONFIG_KEY(model.n_groups, "Mamba-2 B/C groups; must divide the head count").min(1));
   k.push_back(LOGLIN_CONFIG_KEY(model.conv_kernel, "width of the causal depthwise convolution").min(1));
   k.push_back(LOGLIN_CONFIG_KEY(model.chunk_size, "chunk length of the chunked scan kernels").min(1).pow2());

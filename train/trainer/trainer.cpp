@@ -38,6 +38,7 @@ nn::LMOptions lm_options(const ModelConfig& c, int64_t vocab_size) {
       .head_dim(c.head_dim)
       .d_state(c.d_state)
       .expand(c.expand)
+      .expand_v(c.expand_v)
       .n_groups(c.n_groups)
       .conv_kernel(c.conv_kernel)
       .chunk_size(c.chunk_size)
