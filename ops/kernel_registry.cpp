@@ -8,6 +8,7 @@
 
 #include "ops/attention/causal_attention_versions.h"
 #include "ops/conv1d/causal_conv1d_versions.h"
+#include "ops/gated_delta_rule/kernel_versions.h"
 #include "ops/log_linear_attention/kernel_versions.h"
 
 namespace loglin {
@@ -86,6 +87,7 @@ std::vector<OpKernelVersions> registered_kernel_versions() {
       {"log_linear_attention", kernels::infos_of(lla::kernel_versions())},
       {"causal_attention", kernels::infos_of(causal_attention_versions())},
       {"causal_conv1d", kernels::infos_of(causal_conv1d_versions())},
+      {"gated_delta_rule", kernels::infos_of(gdr::gated_delta_rule_versions())},
   };
 }
 

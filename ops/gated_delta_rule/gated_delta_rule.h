@@ -13,11 +13,15 @@
 //     with its reverse-mode backward; for tests.
 //   - cpu/: the chunked WY forward and the hand-written backward; CPU tensors
 //     run it (OpenMP over (sequence, head)).
+//   - kernel_versions.h: the CUDA versions (cuda_v1/: the per-level
+//     recurrence, simple and correct), chosen through the kernel registry
+//     under the name gated_delta_rule. v1 is not in auto until it is
+//     validated on a GPU: on CUDA tensors choose it with
+//     LOGLIN_KERNELS=gated_delta_rule=v1 (auto gives a clear error).
 //   - step.h: decoding, one token per sequence on a GatedDeltaState.
 // The entry (gated_delta_rule.cpp) checks the inputs, makes a plan
 // (plan_gated_delta_rule() returns it; LOGLIN_EXPLAIN=1 prints it), runs it
-// and records the backward. CUDA tensors are refused with a clear error
-// until the kernels of issue [3/6] land.
+// and records the backward (record.h: one record path for CPU and CUDA).
 //
 // Shapes: q, k [B, T, G, K] with G dividing H (head h reads group
 // h / (H / G)); v [B, T, H, V]; g [B, T, H] (log decay <= 0; f32, or f64

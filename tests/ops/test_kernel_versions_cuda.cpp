@@ -3,7 +3,8 @@
 // An op that registers versions without a runner here fails the test, so a
 // new op cannot skip it. (log_linear_attention's full matrix of shapes and
 // dtypes is tests/ops/test_log_linear_attention_cuda_matrix.cpp; here each
-// of its versions runs one case of each dtype it takes.)
+// of its versions runs one case of each dtype it takes; the gated delta
+// rule's matrix is tests/ops/test_gated_delta_rule_cuda.cpp.)
 #include <functional>
 #include <map>
 #include <string>
@@ -103,11 +104,32 @@ void run_log_linear_attention(const std::string& version) {
   }
 }
 
+void run_gated_delta_rule(const std::string&) {
+  Generator gen(14);
+  const int64_t T = 150;
+  const Tensor k = randn({1, T, 1, 12}, DType::f64, gen);
+  const std::vector<Tensor> in{randn({1, T, 1, 12}, DType::f64, gen) * 0.3, k / sqrt(sum(k * k, {-1}, true)),
+                               randn({1, T, 2, 20}, DType::f64, gen), rand({1, T, 2}, -0.4, 0.0, DType::f64, gen),
+                               rand({1, T, 2}, 0.05, 0.95, DType::f64, gen),
+                               rand({1, T, 2, 9}, 0.5, 1.5, DType::f64, gen)};
+  const Fn plain = [](const std::vector<Tensor>& x) { return gated_delta_rule(x[0], x[1], x[2], x[3], x[4]); };
+  const Fn log_linear = [](const std::vector<Tensor>& x) {
+    return log_linear_gated_delta_rule(x[0], x[1], x[2], x[3], x[4], x[5]);
+  };
+  const std::vector<Tensor> in_plain(in.begin(), in.begin() + 5);
+  for (DType dt : {DType::f32, DType::f64}) {
+    INFO(dtype_name(dt));
+    check_against_cpu(plain, in_plain, {true, true, true, true, true}, dt, tol_of(dt));
+    check_against_cpu(log_linear, in, {true, true, true, true, true, true}, dt, tol_of(dt));
+  }
+}
+
 const std::map<std::string, std::function<void(const std::string&)>>& runners() {
   static const std::map<std::string, std::function<void(const std::string&)>> m = {
       {"causal_attention", run_causal_attention},
       {"causal_conv1d", run_causal_conv1d},
       {"log_linear_attention", run_log_linear_attention},
+      {"gated_delta_rule", run_gated_delta_rule},
   };
   return m;
 }

@@ -60,7 +60,7 @@ LlaInputs lla_inputs(DType dt, int64_t T = 40) {
 }  // namespace
 
 TEST_CASE("kernel registry: every op with versions is listed, and the choice is checked", "[ops][plan]") {
-  for (const char* op : {"log_linear_attention", "causal_attention", "causal_conv1d"}) {
+  for (const char* op : {"log_linear_attention", "causal_attention", "causal_conv1d", "gated_delta_rule"}) {
     INFO(op);
     CHECK(has_op(op));
     CHECK(kernel_version_choice(op) == "auto");
