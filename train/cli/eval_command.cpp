@@ -1,5 +1,5 @@
 // `loglin eval CHECKPOINT [--batches N]`: validation loss, perplexity and
-// bits per byte (MQAR: accuracy) of a saved model.
+// bits per byte (MQAR: accuracy, per test setting and their mean) of a saved model.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -21,7 +21,8 @@ int eval_command(const std::vector<std::string>& argv) {
 Evaluates a checkpoint (a step_NNNNNN directory, or a run directory: its
 latest checkpoint) on the validation split of the data it was trained on.
 
-  --batches N   evaluate the first N validation batches (default: all)
+  --batches N   evaluate the first N validation batches (default: all; the
+                MQAR test settings take turns, batch by batch)
 )", stdout);
     return 0;
   }
@@ -38,7 +39,18 @@ latest checkpoint) on the validation split of the data it was trained on.
   fmt::print("targets:    {}\n", e.targets);
   fmt::print("val loss:   {:.4f}\n", e.loss);
   if (e.accuracy >= 0) {
-    fmt::print("accuracy:   {:.2f}%\n", 100 * e.accuracy);
+    const size_t settings = data.accuracy_groups().size();
+    if (settings > 1) {  // a Zoology-style test list: their mean, then each setting reached
+      if (e.accuracy_by_task.size() < settings)
+        fmt::print("accuracy:   {:.2f}% (mean of the {} of {} test settings that --batches {} reaches)\n",
+                   100 * e.accuracy, e.accuracy_by_task.size(), settings, args.get_int("--batches", 0));
+      else
+        fmt::print("accuracy:   {:.2f}% (mean of {} test settings, seq_len x pairs below)\n", 100 * e.accuracy,
+                   settings);
+      for (const auto& [task, a] : e.accuracy_by_task) fmt::print("  {:<9} {:.2f}%\n", task + ":", 100 * a);
+    } else {
+      fmt::print("accuracy:   {:.2f}%\n", 100 * e.accuracy);
+    }
   } else {
     fmt::print("perplexity: {:.3f}\nbits/byte:  {:.4f}\n", e.perplexity, e.bits_per_byte);
   }

@@ -41,6 +41,15 @@ struct ModelConfig {
   bool operator==(const ModelConfig&) const = default;
 };
 
+// One MQAR setting of a mixture or a test list: `examples` examples of
+// seq_len tokens holding num_pairs key-value pairs.
+struct MqarTaskConfig {
+  int seq_len = 0;
+  int num_pairs = 0;
+  int examples = 0;
+  bool operator==(const MqarTaskConfig&) const = default;
+};
+
 struct MqarConfig {
   int num_pairs = 8;
   int vocab_size = 64;
@@ -48,6 +57,16 @@ struct MqarConfig {
   int num_queries = 0;  // 0 = as many as pairs
   int train_examples = 20000;
   int val_examples = 1000;
+  // none | zoology: the Zoology setup (vocab 8192 and, when train_mix is
+  // empty, its five training settings), filled in by validation.
+  std::string preset = "none";
+  // Training settings mixed in one pool (rows drawn in proportion to their
+  // examples). Empty: the single setting (seq_len, num_pairs,
+  // train_examples). When given, validation sets seq_len, num_pairs and
+  // train_examples to the mixture's longest, most pairs and total.
+  std::vector<MqarTaskConfig> train_mix;
+  // Settings scored one by one. Empty: val_examples of each training setting.
+  std::vector<MqarTaskConfig> test_configs;
   bool operator==(const MqarConfig&) const = default;
 };
 

@@ -42,8 +42,15 @@ std::string to_yaml(const TrainConfig& config) {
       }
       open = section;
     }
-    std::string line = fmt::format("{}{}: {}", std::string(2 * depth_of(key.path), ' '),
-                                   key.path.substr(key.path.rfind('.') + 1), format_value(key, config));
+    const std::string indent(2 * depth_of(key.path), ' ');
+    const std::string leaf = key.path.substr(key.path.rfind('.') + 1);
+    if (is_list(key)) {  // one entry a line; nothing after the colon (null) reads back as the empty default
+      out += fmt::format("{:<36} # {}\n", fmt::format("{}{}:", indent, leaf), key.help);
+      for (const auto& t : *std::get<TaskList*>(key.field(const_cast<TrainConfig&>(config))))
+        out += fmt::format("{}  - {}\n", indent, format_task(t));
+      continue;
+    }
+    std::string line = fmt::format("{}{}: {}", indent, leaf, format_value(key, config));
     out += fmt::format("{:<36} # {}\n", line, key.help);
   }
   return out;
@@ -54,7 +61,10 @@ std::string config_reference_markdown() {
   TrainConfig defaults;
   std::string out = "| key | type | default | allowed | description |\n|---|---|---|---|---|\n";
   for (const auto& key : schema()) {
-    std::string def = key.required ? std::string("(required)") : fmt::format("`{}`", format_value(key, defaults));
+    const std::string value = format_value(key, defaults);
+    std::string def = key.required                    ? std::string("(required)")
+                      : is_list(key) && value.empty() ? std::string("(none)")
+                                                      : fmt::format("`{}`", value);
     out += fmt::format("| `{}` | {} | {} | {} | {} |\n", key.path, type_name(key), cell(def), cell(allowed_text(key)),
                        cell(key.help));
   }

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -39,6 +40,71 @@ std::string expectation(const KeySpec& key) {
   return allowed.empty() ? out : fmt::format("{} ({})", out, allowed);
 }
 
+// Reads a list key (data.mqar.train_mix, data.mqar.test_configs) from its
+// YAML node: a non-empty list of {seq_len, num_pairs, examples} maps, each
+// key given once and checked like a key of its own
+// ('data.mqar.train_mix[1].num_pairs'). where names the key, at() a node's
+// line; origins, when given, records where each entry was
+// ("data.mqar.train_mix[1]" -> "x.yaml:14") for the cross-key checks.
+void read_task_list(const KeySpec& key, TrainConfig& config, const YAML::Node& v, const std::string& where,
+                    const std::function<std::string(const YAML::Mark&)>& at, Origins* origins) {
+  TaskList& field = *std::get<TaskList*>(key.field(config));
+  if (v.IsNull()) {  // "train_mix:" with nothing after it: the default (no list)
+    field.clear();
+    return;
+  }
+  LOGLIN_CHECK(v.IsSequence(), "[config] {}: '{}' expects a list of {{seq_len, num_pairs, examples}} entries, got {}",
+               where, key.path, node_kind(v));
+  LOGLIN_CHECK(v.size() > 0,
+               "[config] {}: '{}' is an empty list; give at least one entry such as {{seq_len: 64, num_pairs: 4, "
+               "examples: 1000}}, or leave the key out for the default",
+               where, key.path);
+  std::vector<std::string> names;
+  for (const auto& f : kTaskFields) names.push_back(f.name);
+  TaskList out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const YAML::Node e = v[i];
+    const std::string entry = fmt::format("{}[{}]", key.path, i);
+    const std::string here = at(e.Mark());
+    LOGLIN_CHECK(e.IsMap(),
+                 "[config] {}: '{}' expects a map such as {{seq_len: 64, num_pairs: 4, examples: 1000}}, got {}", here,
+                 entry, node_kind(e));
+    MqarTaskConfig t;
+    std::set<std::string> got;
+    for (const auto& kv : e) {
+      const YAML::Node k = kv.first;
+      const YAML::Node val = kv.second;
+      const std::string kwhere = at(k.Mark());
+      LOGLIN_CHECK(k.IsScalar(), "[config] {}: keys must be plain names (in '{}')", kwhere, entry);
+      const std::string name = entry + "." + k.Scalar();
+      const TaskField* f = nullptr;
+      for (const auto& c : kTaskFields)
+        if (k.Scalar() == c.name) f = &c;
+      if (!f) {
+        const std::string near = closest_match(k.Scalar(), names);
+        LOGLIN_FAIL("[config] {}: unknown key '{}' ({})", kwhere, name,
+                    near.empty() ? "an entry takes seq_len, num_pairs and examples"
+                                 : fmt::format("did you mean '{}.{}'?", entry, near));
+      }
+      LOGLIN_CHECK(got.insert(f->name).second, "[config] {}: duplicate key '{}'", kwhere, name);
+      int value = 0;
+      KeySpec spec(name, [&value](TrainConfig&) -> FieldRef { return &value; }, "");
+      spec.min(f->min);
+      LOGLIN_CHECK(!val.IsNull(), "[config] {}: '{}' has no value (expects {})", kwhere, name, expectation(spec));
+      LOGLIN_CHECK(val.IsScalar(), "[config] {}: '{}' expects {}, got {}", kwhere, name, expectation(spec),
+                   node_kind(val));
+      assign_value(spec, config, val.Scalar(), val.Tag() == "!", kwhere);
+      t.*(f->member) = value;
+    }
+    for (const auto& f : kTaskFields)
+      LOGLIN_CHECK(got.count(f.name), "[config] {}: '{}' lacks '{}' (an entry needs seq_len, num_pairs and examples)",
+                   here, entry, f.name);
+    if (origins) (*origins)[entry] = here;
+    out.push_back(t);
+  }
+  field = std::move(out);
+}
+
 struct Loader {
   const std::string& source;
   TrainConfig& config;
@@ -48,6 +114,10 @@ struct Loader {
   std::string at(const YAML::Mark& m) const { return m.is_null() ? source : fmt::format("{}:{}", source, m.line + 1); }
 
   void assign(const KeySpec& key, const YAML::Node& v, const std::string& where) {
+    if (is_list(key)) {
+      read_task_list(key, config, v, where, [this](const YAML::Mark& m) { return at(m); }, &origins);
+      return;
+    }
     if (v.IsNull()) {
       // "sample_prompt:" with nothing after it reads as the empty string;
       // for any other type an empty value is a mistake, not a default.
@@ -100,9 +170,24 @@ void apply_override(const std::string& spec, TrainConfig& config, Origins& origi
   }
   assign_value(*key, config, spec.substr(eq + 1), false, where);
   origins[path] = where;
+  if (is_list(*key))  // the entries are the override's now, not the file's lines
+    for (auto it = origins.lower_bound(path + "["); it != origins.end() && it->first.rfind(path + "[", 0) == 0;)
+      it = origins.erase(it);
 }
 
 }  // namespace
+
+void assign_list_text(const KeySpec& key, TrainConfig& config, const std::string& text, const std::string& where) {
+  YAML::Node v;
+  try {
+    v = YAML::Load(text);
+    read_task_list(key, config, v, where, [&where](const YAML::Mark&) { return where; }, nullptr);
+  } catch (const YAML::Exception& e) {
+    LOGLIN_FAIL("[config] {}: '{}' is not valid YAML: {} (write it as [{{seq_len: 64, num_pairs: 4, examples: "
+                "1000}}, ...])",
+                where, key.path, e.msg);
+  }
+}
 
 std::string unknown_key_message(const std::string& path) {
   const size_t dot = path.rfind('.');

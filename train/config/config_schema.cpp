@@ -46,12 +46,25 @@ std::vector<KeySpec> build_schema() {
   k.push_back(LOGLIN_CONFIG_KEY(data.batch_size, "sequences per micro-batch").min(1));
   k.push_back(LOGLIN_CONFIG_KEY(data.val_fraction, "share of the data held out for evaluation").above(0).max(0.5));
   k.push_back(LOGLIN_CONFIG_KEY(data.cache_dir, "where downloads and tokenized data are cached"));
-  k.push_back(LOGLIN_CONFIG_KEY(data.mqar.num_pairs, "key-value pairs per MQAR example").min(1));
+  k.push_back(LOGLIN_CONFIG_KEY(data.mqar.num_pairs, "key-value pairs per MQAR example (with train_mix: its most)")
+                  .min(1));
   k.push_back(LOGLIN_CONFIG_KEY(data.mqar.vocab_size, "MQAR vocabulary; keys and values use separate halves").min(4));
-  k.push_back(LOGLIN_CONFIG_KEY(data.mqar.seq_len, "MQAR example length").min(2));
+  k.push_back(LOGLIN_CONFIG_KEY(data.mqar.seq_len, "MQAR example length (with train_mix: its longest)").min(2));
   k.push_back(LOGLIN_CONFIG_KEY(data.mqar.num_queries, "queries per example; 0 = as many as pairs").min(0));
-  k.push_back(LOGLIN_CONFIG_KEY(data.mqar.train_examples, "MQAR training examples").min(1));
-  k.push_back(LOGLIN_CONFIG_KEY(data.mqar.val_examples, "MQAR validation examples").min(1));
+  k.push_back(LOGLIN_CONFIG_KEY(data.mqar.train_examples, "MQAR training examples (with train_mix: its total)").min(1));
+  k.push_back(
+      LOGLIN_CONFIG_KEY(data.mqar.val_examples, "MQAR validation examples of each test setting, when no test_configs")
+          .min(1));
+  k.push_back(LOGLIN_CONFIG_KEY(data.mqar.preset,
+                                "zoology: vocab 8192 and, when train_mix is not given, the Zoology mixture "
+                                "(64,4,100k) (128,8,20k) (256,16,20k) (256,32,20k) (256,64,20k)")
+                  .one_of({"none", "zoology"}));
+  k.push_back(LOGLIN_CONFIG_KEY(data.mqar.train_mix,
+                                "training settings in one pool, drawn in proportion to their examples; sets "
+                                "seq_len, num_pairs, train_examples to its longest, most, total"));
+  k.push_back(LOGLIN_CONFIG_KEY(data.mqar.test_configs,
+                                "test settings, each scored on its own (val_accuracy/SEQxPAIRS); none: val_examples "
+                                "of each training setting"));
   // optimizer
   k.push_back(LOGLIN_CONFIG_KEY(optimizer.name, "optimizer").one_of({"adamw", "sgd"}));
   k.push_back(LOGLIN_CONFIG_KEY(optimizer.lr, "peak learning rate").above(0));

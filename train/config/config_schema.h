@@ -15,7 +15,21 @@
 
 namespace loglin::config_detail {
 
-using FieldRef = std::variant<int*, int64_t*, double*, bool*, std::string*>;
+// A list key (data.mqar.train_mix, data.mqar.test_configs) holds MqarTaskConfig entries.
+using TaskList = std::vector<MqarTaskConfig>;
+using FieldRef = std::variant<int*, int64_t*, double*, bool*, std::string*, TaskList*>;
+
+// The keys of one list entry ({seq_len: 64, num_pairs: 4, examples: 1000}), each required, with its lower bound.
+struct TaskField {
+  const char* name;
+  int MqarTaskConfig::*member;
+  int min;
+};
+inline constexpr TaskField kTaskFields[] = {
+    {"seq_len", &MqarTaskConfig::seq_len, 2},
+    {"num_pairs", &MqarTaskConfig::num_pairs, 1},
+    {"examples", &MqarTaskConfig::examples, 1},
+};
 
 struct KeySpec {
   std::string path;  // "data.mqar.num_pairs"
@@ -89,9 +103,16 @@ using Origins = std::map<std::string, std::string>;
 void assign_value(const KeySpec& key, TrainConfig& config, const std::string& text, bool quoted,
                   const std::string& where);
 // A key's value as YAML (strings quoted when needed), the inverse of assign_value.
+// A list is written in flow style on one line ("" when empty).
 std::string format_value(const KeySpec& key, const TrainConfig& config);
-// "integer", "number", "bool", "string", "choice".
+// "integer", "number", "bool", "string", "choice", "list".
 std::string type_name(const KeySpec& key);
+bool is_list(const KeySpec& key);
+// One list entry in YAML flow style: "{seq_len: 64, num_pairs: 4, examples: 1000}".
+std::string format_task(const MqarTaskConfig& t);
+// A list key given as YAML text (--set 'data.mqar.train_mix=[{seq_len: 64, ...}]'):
+// parsed and checked as in a file. Lives in config_load.cpp, with yaml-cpp.
+void assign_list_text(const KeySpec& key, TrainConfig& config, const std::string& text, const std::string& where);
 // "> 0", "[0, 1)", "transformer | mamba2", "" when anything of the type goes.
 std::string allowed_text(const KeySpec& key);
 

@@ -145,14 +145,32 @@ std::string type_name(const KeySpec& key) {
           return "number";
         else if constexpr (std::is_same_v<T, std::string>)
           return "string";
+        else if constexpr (std::is_same_v<T, TaskList>)
+          return "list";
         else
           return "integer";
       },
       key.field(probe));
 }
 
+bool is_list(const KeySpec& key) {
+  TrainConfig probe;
+  return std::holds_alternative<TaskList*>(key.field(probe));
+}
+
+std::string format_task(const MqarTaskConfig& t) {
+  std::string out;
+  for (const auto& f : kTaskFields) out += fmt::format("{}{}: {}", out.empty() ? "{" : ", ", f.name, t.*f.member);
+  return out + "}";
+}
+
 std::string allowed_text(const KeySpec& key) {
   if (key.device) return "auto | cpu | cuda | cuda:N";
+  if (is_list(key)) {
+    std::string out;
+    for (const auto& f : kTaskFields) out += fmt::format("{}{} >= {}", out.empty() ? "entries {" : ", ", f.name, f.min);
+    return out + "}";
+  }
   if (!key.choices.empty()) {
     std::string out;
     for (const auto& c : key.choices) out += (out.empty() ? "" : " | ") + c;
@@ -192,6 +210,8 @@ void assign_value(const KeySpec& key, TrainConfig& config, const std::string& te
                         quote_if_needed(text), near.empty() ? "" : fmt::format(" (did you mean '{}'?)", near));
           }
           *field = text;
+        } else if constexpr (std::is_same_v<T, TaskList>) {
+          assign_list_text(key, config, text, where);
         } else {
           int64_t v = 0;
           if (quoted || !parse_integer(text, v)) wrong_type("an integer");
@@ -215,7 +235,11 @@ std::string format_value(const KeySpec& key, const TrainConfig& config) {
           return format_double(*field);
         else if constexpr (std::is_same_v<T, std::string>)
           return key.choices.empty() && !key.device ? yaml_quote(*field) : *field;
-        else
+        else if constexpr (std::is_same_v<T, TaskList>) {
+          std::string out;
+          for (const auto& t : *field) out += (out.empty() ? "[" : ", ") + format_task(t);
+          return out.empty() ? out : out + "]";
+        } else
           return fmt::format("{}", *field);
       },
       key.field(const_cast<TrainConfig&>(config)));

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -50,11 +51,29 @@ TrainData::TrainData(const DataConfig& cfg, const std::function<void(const std::
     o.batch_size = cfg.batch_size;
     o.train_examples = cfg.mqar.train_examples;
     o.val_examples = cfg.mqar.val_examples;
+    for (const auto& t : cfg.mqar.train_mix) o.train_mix.push_back({t.seq_len, t.num_pairs, t.examples});
+    for (const auto& t : cfg.mqar.test_configs) o.test_configs.push_back({t.seq_len, t.num_pairs, t.examples});
     mqar_ = std::make_unique<MqarDataset>(o);
     vocab_size_ = o.vocab_size;
-    description_ = fmt::format("mqar: {} pairs, {} queries, vocab {}, length {}, {} train / {} val examples",
-                               mqar_->options().num_pairs, mqar_->options().num_queries, o.vocab_size, o.seq_len,
-                               o.train_examples, o.val_examples);
+    for (const auto& t : mqar_->test_tasks()) {
+      accuracy_groups_.push_back(t.name());
+      longest_seq_len_ = std::max(longest_seq_len_, t.seq_len);
+    }
+    for (const auto& t : mqar_->train_tasks()) longest_seq_len_ = std::max(longest_seq_len_, t.seq_len);
+    if (cfg.mqar.train_mix.empty() && cfg.mqar.test_configs.empty()) {
+      description_ = fmt::format("mqar: {} pairs, {} queries, vocab {}, length {}, {} train / {} val examples",
+                                 mqar_->options().num_pairs, mqar_->options().num_queries, o.vocab_size, o.seq_len,
+                                 o.train_examples, o.val_examples);
+    } else {
+      auto list = [](const std::vector<MqarTask>& ts) {
+        std::string out;
+        for (const auto& t : ts) out += fmt::format("{}{}: {}", out.empty() ? "" : ", ", t.name(), t.examples);
+        return out;
+      };
+      description_ = fmt::format("mqar: vocab {}, queries {}; train mix (seq_len x pairs: examples) {}; test {}",
+                                 o.vocab_size, o.num_queries == 0 ? "= pairs" : std::to_string(o.num_queries),
+                                 list(mqar_->train_tasks()), list(mqar_->test_tasks()));
+    }
     return;
   }
   tokenizer_ = make_tokenizer(cfg.tokenizer, cfg.tokenizer_path);
@@ -74,6 +93,7 @@ TrainData::TrainData(const DataConfig& cfg, const std::function<void(const std::
   if (tf.built()) log(fmt::format("tokenized into {} ({} tokens)", tf.path().string(), tf.size()));
   TextDatasetOptions dop;
   dop.seq_len = cfg.seq_len;
+  longest_seq_len_ = cfg.seq_len;
   dop.batch_size = cfg.batch_size;
   dop.val_fraction = cfg.val_fraction;
   text_ = std::make_unique<TextDataset>(tf.tokens(), dop);
@@ -86,6 +106,7 @@ TrainData::TrainData(const DataConfig& cfg, const std::function<void(const std::
 Batch TrainData::next_train_batch(Generator& gen) { return mqar_ ? mqar_->next_train_batch(gen) : text_->next_train_batch(gen); }
 int64_t TrainData::num_val_batches() const { return mqar_ ? mqar_->num_val_batches() : text_->num_val_batches(); }
 Batch TrainData::val_batch(int64_t i) const { return mqar_ ? mqar_->val_batch(i) : text_->val_batch(i); }
+int64_t TrainData::val_batch_group(int64_t i) const { return mqar_ ? mqar_->val_batch_task(i) : 0; }
 DataPosition TrainData::position(const Generator& gen) const {
   return mqar_ ? mqar_->position(gen) : text_->position(gen);
 }

@@ -28,6 +28,12 @@ class TrainData {
 
   int64_t vocab_size() const { return vocab_size_; }
   bool is_mqar() const { return mqar_ != nullptr; }
+  // MQAR: the test settings scored one by one ("64x4", "256x64"; empty for
+  // text), and which of them validation batch i holds.
+  const std::vector<std::string>& accuracy_groups() const { return accuracy_groups_; }
+  int64_t val_batch_group(int64_t i) const;
+  // The longest sequence a batch can hold (MQAR: of the training and test settings).
+  int64_t longest_seq_len() const { return longest_seq_len_; }
   // Tokenizer (null for MQAR, which has no text).
   const Tokenizer* tokenizer() const { return tokenizer_.get(); }
   // UTF-8 bytes of each token id, for bits per byte (empty for MQAR).
@@ -39,7 +45,9 @@ class TrainData {
   std::unique_ptr<TextDataset> text_;
   std::unique_ptr<MqarDataset> mqar_;
   std::vector<int32_t> token_bytes_;
+  std::vector<std::string> accuracy_groups_;
   int64_t vocab_size_ = 0;
+  int64_t longest_seq_len_ = 0;
   std::string description_;
 };
 

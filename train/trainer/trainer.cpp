@@ -58,7 +58,7 @@ EvalResult evaluate(const nn::LanguageModel& model, const TrainData& data, int64
   if (max_batches > 0) n = std::min(n, max_batches);
   LOGLIN_CHECK(n > 0, "[eval] the dataset has no validation batches (raise data.val_fraction or the corpus size)");
   double nats = 0, bytes = 0;
-  Accuracy acc;
+  std::vector<Accuracy> acc(data.accuracy_groups().size());  // MQAR: one per test setting
   for (int64_t i = 0; i < n; ++i) {
     Batch b = data.val_batch(i);
     Tensor logits = model.forward(b.inputs);
@@ -72,13 +72,17 @@ EvalResult evaluate(const nn::LanguageModel& model, const TrainData& data, int64
     if (count == 0) continue;
     nats += cross_entropy(logits, b.targets.to(logits.device()), kIgnoreIndex).item() * static_cast<double>(count);
     r.targets += count;
-    if (data.is_mqar()) acc += token_accuracy(logits, b.targets);
+    if (data.is_mqar()) acc[data.val_batch_group(i)] += token_accuracy(logits, b.targets);
   }
   LOGLIN_CHECK(r.targets > 0, "[eval] no validation targets");
   r.loss = nats / static_cast<double>(r.targets);
   r.perplexity = std::exp(r.loss);
   if (bytes > 0) r.bits_per_byte = nats / bytes / std::log(2.0);
-  if (data.is_mqar()) r.accuracy = acc.value();
+  if (data.is_mqar()) {  // the mean over the settings evaluated (the first max_batches may not reach them all)
+    MqarScores scores = mqar_scores(data.accuracy_groups(), acc);
+    r.accuracy = scores.mean;
+    r.accuracy_by_task = std::move(scores.by_task);
+  }
   return r;
 }
 
@@ -90,7 +94,14 @@ namespace {
 std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : "null"; }
 
 std::string eval_line(const EvalResult& e) {
-  if (e.accuracy >= 0) return fmt::format("val loss {:.4f} | accuracy {:.2f}%", e.loss, 100 * e.accuracy);
+  if (e.accuracy >= 0) {
+    std::string line = fmt::format("val loss {:.4f} | accuracy {:.2f}%", e.loss, 100 * e.accuracy);
+    if (e.accuracy_by_task.size() > 1)
+      for (size_t g = 0; g < e.accuracy_by_task.size(); ++g)
+        line += fmt::format("{}{} {:.1f}%", g == 0 ? " (" : ", ", e.accuracy_by_task[g].first,
+                            100 * e.accuracy_by_task[g].second);
+    return e.accuracy_by_task.size() > 1 ? line + ")" : line;
+  }
   return fmt::format("val loss {:.4f} | ppl {:.2f} | bpb {:.4f}", e.loss, e.perplexity, e.bits_per_byte);
 }
 
@@ -159,9 +170,10 @@ TrainSummary Trainer::run() {
   // Initialised on the cpu (the same weights for a seed on any device), then moved.
   nn::LanguageModel model(lm_options(cfg_.model, data.vocab_size()), model_gen);
   model.to(device);
-  LOGLIN_CHECK(cfg_.data.dataset == "mqar" ? cfg_.data.mqar.seq_len <= cfg_.model.max_seq_len
-                                           : cfg_.data.seq_len <= cfg_.model.max_seq_len,
-               "[train] data.seq_len is longer than model.max_seq_len ({})", cfg_.model.max_seq_len);
+  LOGLIN_CHECK(data.longest_seq_len() <= cfg_.model.max_seq_len,
+               "[train] the data's longest sequence ({} tokens{}) is longer than model.max_seq_len ({})",
+               data.longest_seq_len(),
+               data.is_mqar() ? ", of data.mqar's training and test settings" : ", data.seq_len", cfg_.model.max_seq_len);
   log(fmt::format("model: {} with {} layers, d_model {}, {:.2f}M parameters, on {} in {}", cfg_.model.arch,
                   cfg_.model.n_layers, cfg_.model.d_model, model.num_parameters() / 1e6, device.str(), t.precision));
 
@@ -311,11 +323,14 @@ TrainSummary Trainer::run() {
         e = evaluate(model, data, t.eval_batches);
       }
       model.train();
-      metrics->write("eval", step + 1, {{"tokens", std::to_string((step + 1) * tokens_per_step)},
-                                       {"val_loss", json_number(e.loss)},
-                                       {"val_ppl", json_number(e.perplexity)},
-                                       {"val_bpb", json_number(e.bits_per_byte)},
-                                       {"val_accuracy", json_number(e.accuracy)}});
+      std::vector<std::pair<std::string, std::string>> fields = {
+          {"tokens", std::to_string((step + 1) * tokens_per_step)},
+          {"val_loss", json_number(e.loss)},
+          {"val_ppl", json_number(e.perplexity)},
+          {"val_bpb", json_number(e.bits_per_byte)},
+          {"val_accuracy", json_number(e.accuracy)}};
+      for (const auto& [task, a] : e.accuracy_by_task) fields.emplace_back("val_accuracy/" + task, json_number(a));
+      metrics->write("eval", step + 1, fields);
       log(fmt::format("step {}: {}", step + 1, eval_line(e)));
       sum.final_eval = e;
       const bool sample_now = t.sample_every > 0 ? (step + 1) % t.sample_every == 0 : true;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nn/models/language_model.h"
@@ -21,7 +22,9 @@ struct EvalResult {
   double loss = 0;      // mean cross-entropy per target token (nats)
   double perplexity = 0;
   double bits_per_byte = 0;  // text datasets
-  double accuracy = -1;      // MQAR; -1 for text
+  double accuracy = -1;      // MQAR: the mean over the test settings evaluated; -1 for text
+  // MQAR: each test setting evaluated ("256x64", its accuracy over its queries), in test_configs order.
+  std::vector<std::pair<std::string, double>> accuracy_by_task;
   int64_t targets = 0;
 };
 
