@@ -2,7 +2,8 @@
 # The check for the plan/registry refactor (issue [1/6]) on the GPU machine,
 # in one call: build everything for sm_90, run every [cuda] test program,
 # compute-sanitizer memcheck over the kernel-version tests (every registered
-# version of every op against the CPU), then bench_loglinear_cuda's PEERS.md
+# version of every op against the CPU) and the gated delta rule's CUDA tests,
+# then bench_loglinear_cuda's PEERS.md
 # table for v2, and print a short summary last. Logs in $OUT (or gpu_check).
 #   PLAN_CHECK_BENCH=0 skips the benchmark; BENCH_ARGS overrides its arguments.
 set -uo pipefail
@@ -38,6 +39,8 @@ if command -v compute-sanitizer >/dev/null; then
   sanitizer=clean
   compute-sanitizer --tool memcheck --error-exitcode 9 build-gpu/tests/test_ops "[kernel_versions]" \
     >"$out/sanitizer.log" 2>&1 || sanitizer="ERRORS (see sanitizer.log)"
+  compute-sanitizer --tool memcheck --error-exitcode 9 build-gpu/tests/test_ops "[cuda][gated_delta_rule]" \
+    >"$out/sanitizer_gdr.log" 2>&1 || sanitizer="$sanitizer; gated_delta_rule ERRORS (see sanitizer_gdr.log)"
   tail -3 "$out/sanitizer.log"
 fi
 sanitized=$(date +%s)
@@ -50,5 +53,5 @@ gpu_info
 echo "| test program | result | summary |"
 echo "|---|---|---|"
 printf '%s\n' "${results[@]}"
-echo "| compute-sanitizer memcheck [kernel_versions] | $sanitizer | |"
+echo "| compute-sanitizer memcheck [kernel_versions], [cuda][gated_delta_rule] | $sanitizer | |"
 echo "| seconds: build $((built - start)), tests $((tested - built)), bench $((benched - tested)), other tests + sanitizer $((sanitized - benched)) | | |"

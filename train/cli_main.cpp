@@ -26,6 +26,7 @@ commands:
   generate CHECKPOINT --prompt TEXT --tokens N   sample text from a model
   info CONFIG       the architecture a config builds and its parameter table
   plot RUN          draw train/val loss against tokens as a PNG (gnuplot)
+  sweep SWEEP       train a grid of configs (resumable); sweep.csv, summary.md
   gradcheck [OP]    check every op's backward against finite differences
   kernels           list the ops' CUDA kernel versions and which one each takes
   tokenizer ...     train a BPE tokenizer on text; encode or decode with one
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
     if (cmd == "generate") return loglin::cli::generate_command(rest);
     if (cmd == "info") return loglin::cli::info_command(rest);
     if (cmd == "plot") return loglin::cli::plot_command(rest);
+    if (cmd == "sweep") return loglin::cli::sweep_command(rest);
     if (cmd == "gradcheck") return loglin::cli::gradcheck_command(rest);
     if (cmd == "tokenizer") return loglin::cli::tokenizer_command(rest);
     if (cmd == "config") return loglin::cli::config_command(rest);

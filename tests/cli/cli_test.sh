@@ -81,11 +81,36 @@ if "$loglin" version | grep -q "devices: [1-9]"; then
 else
   check "gradcheck --cuda without a gpu" 1 "needs a CUDA device" -- "$loglin" gradcheck --cuda rms_norm
 fi
+# loglin sweep: a 2-point grid of learning rates on the tiny config, on the cpu.
+cat > sweep.yaml <<YAML
+base: tiny.yaml
+grid:
+  optimizer.lr: [1e-3, 3e-3]
+YAML
+printf 'base: tiny.yaml\ngrid:\n  optimizer.lr: [1e-3]\n  model.d_modle: [16, 32]\n' > bad_key.yaml
+printf 'base: tiny.yaml\ngrid:\n  model.arch: [mamba2,\n    mamba3]\n' > bad_value.yaml
+printf 'base: tiny.yaml\ngrid:\n  data.path: [corpus.txt, missing.txt]\nsweep_dir: failing\n' > failing.yaml
+check "sweep --help" 0 "usage: loglin sweep SWEEP.yaml" -- "$loglin" sweep --help
+check "sweep: unknown grid key" 1 "^loglin: \\[sweep\\] bad_key.yaml:4: grid key 'model.d_modle' is not a config key \\(did you mean 'model.d_model'\\?\\)" -- "$loglin" sweep bad_key.yaml
+check "sweep: a bad value names its line and point" 1 "bad_value.yaml:4: model.arch=mamba3 \\(in point model.arch=mamba3,seed=0\\).*did you mean 'mamba2'" -- "$loglin" sweep bad_value.yaml
+check "nothing written by refused sweeps" 0 "^absent$" -- bash -c '[ -e bad_key ] || [ -e bad_value ] && echo present || echo absent'
+check "sweep --dry-run before" 0 "pending  optimizer.lr=3e-3,seed=0" -- "$loglin" sweep sweep.yaml --dry-run
+check "sweep trains both points" 0 "\\[2/2\\] optimizer.lr=3e-3,seed=0 done in [0-9]+ s: val_loss [0-9.]+" -- "$loglin" sweep sweep.yaml
+check "sweep.csv has a row per point" 0 "^3 2$" -- bash -c 'echo $(wc -l < sweep/sweep.csv) $(grep -c ",done," sweep/sweep.csv)'
+check "summary.md holds the best lr" 0 "chosen optimizer.lr" -- cat sweep/summary.md
+check "each point is a run directory" 0 "metrics.jsonl" -- ls "sweep/optimizer.lr=1e-3,seed=0"
+check "sweep again trains nothing" 0 "all 2 point\\(s\\) are done; nothing to train" -- "$loglin" sweep sweep.yaml
+check "sweep --dry-run after" 0 "done     optimizer.lr=1e-3,seed=0" -- "$loglin" sweep sweep.yaml --dry-run
+check "a failed point fails the sweep, not the others" 1 "1 of 2 point\\(s\\) failed: data.path=missing.txt,seed=0" -- "$loglin" sweep failing.yaml --parallel 2
+check "the other point finished" 0 "^1$" -- grep -c ",done," failing/sweep.csv
 check "tokenizer train" 0 "vocab" -- "$loglin" tokenizer train --input corpus.txt --vocab-size 300 --output bpe.txt
 check "tokenizer encode" 0 "[0-9]" -- "$loglin" tokenizer encode --tokenizer bpe.txt --text "the best"
 if command -v gnuplot >/dev/null; then
   check "plot" 0 "wrote" -- "$loglin" plot run
   check "plot made a PNG" 0 "PNG" -- head -c 8 run/loss.png
+  check "plot a sweep" 0 "wrote sweep/val_loss_vs_optimizer.lr.png" -- "$loglin" plot sweep --x optimizer.lr
+  check "plot a sweep made a PNG" 0 "PNG" -- head -c 8 sweep/val_loss_vs_optimizer.lr.png
+  check "plot a sweep: unknown key" 1 "--x model.arch is not a grid key" -- "$loglin" plot sweep --x model.arch
 fi
 echo "$pass passed, $fails failed"
 [ "$fails" -eq 0 ]

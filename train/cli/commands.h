@@ -12,6 +12,7 @@ int info_command(const std::vector<std::string>& args);
 int kernels_command(const std::vector<std::string>& args);
 int plot_command(const std::vector<std::string>& args);
 int config_command(const std::vector<std::string>& args);
+int sweep_command(const std::vector<std::string>& args);
 int gradcheck_command(const std::vector<std::string>& args);
 int tokenizer_command(const std::vector<std::string>& args);
 int train_command(const std::vector<std::string>& args);

@@ -1,29 +1,35 @@
 // `loglin plot RUN [--output FILE]`: train and validation loss against
 // tokens, drawn by gnuplot into a PNG (RUN/loss.png by default).
+// `loglin plot SWEEP_DIR --x KEY ...` draws a sweep instead (sweep_plot.h).
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <unistd.h>
 
 #include "core/error.h"
-#include "train/checkpoint/file_io.h"
 #include "train/cli/arg_parser.h"
 #include "train/cli/commands.h"
+#include "train/cli/gnuplot.h"
+#include "train/cli/sweep_plot.h"
 #include "train/trainer/metrics_log.h"
 
 namespace loglin::cli {
 namespace fs = std::filesystem;
 
 int plot_command(const std::vector<std::string>& argv) {
-  Args args("plot", argv, {"--output"});
+  Args args("plot", argv, {"--output", "--x", "--lines", "--y"});
   if (args.help()) {
-    std::fputs("usage: loglin plot RUN [--output FILE.png]\n\nDraws train and validation loss against tokens from "
-               "RUN/metrics.jsonl with gnuplot (default output RUN/loss.png).\n", stdout);
+    std::fputs("usage: loglin plot RUN [--output FILE.png]\n"
+               "       loglin plot SWEEP_DIR --x KEY [--lines KEY] [--y METRIC] [--output FILE.png]\n\n"
+               "Draws train and validation loss against tokens from RUN/metrics.jsonl with gnuplot (default output "
+               "RUN/loss.png).\n\n", stdout);
+    std::fputs(kSweepPlotHelp, stdout);
     return 0;
   }
   fs::path run = args.positional("RUN");
+  if (args.has("--x") || args.has("--lines") || args.has("--y") ||
+      (fs::exists(run / "sweep.csv") && !fs::exists(run / "metrics.jsonl")))
+    return sweep_plot(args);
   auto rows = read_metrics(run / "metrics.jsonl");
   std::string train, val;
   for (const auto& r : rows) {
@@ -31,26 +37,17 @@ int plot_command(const std::vector<std::string>& argv) {
     if (r.kind == "eval") val += fmt::format("{} {}\n", r.get("tokens"), r.get("val_loss"));
   }
   LOGLIN_CHECK(!train.empty(), "[plot] {} has no training rows", (run / "metrics.jsonl").string());
-  LOGLIN_CHECK(std::system("command -v gnuplot >/dev/null 2>&1") == 0,
-               "[plot] gnuplot was not found: install it (apt-get install gnuplot-nox)");
   fs::path out = args.get("--output", (run / "loss.png").string());
-  fs::path tmp = fs::temp_directory_path() / fmt::format("loglin_plot_{}", ::getpid());
-  fs::create_directories(tmp);
-  io::write_file_atomic(tmp / "train.dat", train);
-  io::write_file_atomic(tmp / "val.dat", val.empty() ? std::string("0 0\n") : val);
-  fs::path png_tmp = out.string() + ".tmp.png";
-  std::string script = fmt::format(
-      "set terminal pngcairo size 900,540 noenhanced\nset rmargin 6\nset output '{}'\nset title 'loss: {}'\n"
-      "set xlabel 'tokens'\nset ylabel 'loss (nats/token)'\nset grid\nset key top right\n"
-      "plot '{}' using 1:2 with lines lw 1 lc rgb '#4477aa' title 'train', "
-      "'{}' using 1:2 with linespoints lw 2 pt 7 lc rgb '#ee6677' title 'val'\n",
-      png_tmp.string(), run.filename().string(), (tmp / "train.dat").string(), (tmp / "val.dat").string());
-  if (val.empty()) script = script.substr(0, script.rfind(", '")) + "\n";
-  io::write_file_atomic(tmp / "plot.gp", script);
-  int rc = std::system(fmt::format("gnuplot '{}'", (tmp / "plot.gp").string()).c_str());
-  fs::remove_all(tmp);
-  LOGLIN_CHECK(rc == 0 && fs::exists(png_tmp), "[plot] gnuplot failed (exit {})", rc);
-  fs::rename(png_tmp, out);
+  draw_png("plot", {{"train.dat", train}, {"val.dat", val}}, [&](const fs::path& dir) {
+    std::string script = fmt::format(
+        "set rmargin 6\nset title 'loss: {}'\nset xlabel 'tokens'\nset ylabel 'loss (nats/token)'\nset grid\n"
+        "set key top right\nplot '{}' using 1:2 with lines lw 1 lc rgb '#4477aa' title 'train'",
+        run.filename().string(), (dir / "train.dat").string());
+    if (!val.empty())
+      script += fmt::format(", '{}' using 1:2 with linespoints lw 2 pt 7 lc rgb '#ee6677' title 'val'",
+                            (dir / "val.dat").string());
+    return script + "\n";
+  }, out);
   fmt::print("wrote {}\n", out.string());
   return 0;
 }
