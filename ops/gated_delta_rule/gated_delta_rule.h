@@ -15,9 +15,9 @@
 //     run it (OpenMP over (sequence, head)).
 //   - kernel_versions.h: the CUDA versions (cuda_v1/: the per-level
 //     recurrence, simple and correct), chosen through the kernel registry
-//     under the name gated_delta_rule. v1 is not in auto until it is
-//     validated on a GPU: on CUDA tensors choose it with
-//     LOGLIN_KERNELS=gated_delta_rule=v1 (auto gives a clear error).
+//     under the name gated_delta_rule. CUDA tensors run v1: correct (its
+//     tests pass on an H100) but sequential in T, far from the fast
+//     kernels still to come.
 //   - step.h: decoding, one token per sequence on a GatedDeltaState.
 // The entry (gated_delta_rule.cpp) checks the inputs, makes a plan
 // (plan_gated_delta_rule() returns it; LOGLIN_EXPLAIN=1 prints it), runs it

@@ -94,12 +94,8 @@ void add_cases(std::vector<GradcheckCase>& cases, const char* op, bool ll) {
 }  // namespace
 
 void add_gated_delta_rule_gradcheck_cases(std::vector<GradcheckCase>& cases) {
-  const size_t first = cases.size();
   add_cases(cases, "gated_delta_rule", false);
   add_cases(cases, "log_linear_gated_delta_rule", true);
-  // The CUDA version (v1) is not in auto until validated on a GPU
-  // (kernel_versions.cpp); tests/ops/test_gated_delta_rule_cuda.cpp pins it.
-  for (size_t i = first; i < cases.size(); ++i) cases[i].on_cuda = false;
 }
 
 }  // namespace loglin

@@ -30,9 +30,9 @@ KernelVersion v1_simple() {
   v.about = "simple: the per-level token recurrence, threads over V columns, backward from checkpoints "
             "(f32, f64; bf16 via f32; every problem)";
   v.rank = 1;
-  // Flipped to true once its [cuda] tests (tests/ops/test_gated_delta_rule_cuda.cpp)
-  // pass on a GPU; until then it runs only when chosen by name.
-  v.in_auto = false;
+  // In auto since its [cuda] tests (tests/ops/test_gated_delta_rule_cuda.cpp)
+  // passed on an H100, under compute-sanitizer memcheck (2026-12-07).
+  v.in_auto = true;
   v.supports = v1_supports;
   v.workspace_bytes = v1_workspace_bytes;
   v.forward_f32 = v1::forward<float>;

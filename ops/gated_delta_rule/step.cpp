@@ -13,7 +13,10 @@
 #include <initializer_list>
 #include <utility>
 
+#include "autograd/grad_mode.h"
 #include "core/dispatch.h"
+#include "ops/gated_delta_rule/gated_delta_rule.h"
+#include "ops/shape/view_ops.h"
 #include "ops/chunk_layout/layout.h"
 #include "ops/op_checks.h"
 
@@ -64,12 +67,6 @@ int64_t check_step(const GatedDeltaState& state, const Tensor& q, const Tensor& 
   const bool plain = !ls.defined();
   check_defined(kStep, {&q, &k, &v, &g, &beta});
   LOGLIN_CHECK(state.levels.defined(), "[{}] the state has no levels tensor", kStep);
-  for (const Tensor* t : {&state.levels, &q, &k, &v, &g, &beta, &ls})
-    if (t->defined() && t->device().is_cuda())
-      LOGLIN_FAIL(
-          "[{}] has no CUDA implementation yet (issue [3/6]): got a tensor on {}; move the state and the "
-          "inputs to the cpu with .to(Device::cpu())",
-          kStep, t->device().str());
   for (const Tensor* t : {&q, &k, &v, &g, &beta, &ls})
     if (t->defined()) check_same_device(kStep, *t, state.levels);
   check_dim(kStep, q, 3, "q [N, G, K]");
@@ -117,15 +114,33 @@ int64_t check_step(const GatedDeltaState& state, const Tensor& q, const Tensor& 
     LOGLIN_CHECK(plain || L >= lla::bit_length(pos) + 1,
                  "[{}] level_scales has L = {} levels but position {} needs L >= bit_length({}) + 1 = {}", kStep, L,
                  pos, pos, lla::bit_length(pos) + 1);
-    if (pos != 0) continue;
+    // On cuda these value checks would wait for the device (as the op's do).
+    if (pos != 0 || !state.levels.device().is_cpu()) continue;
     if (lv.empty()) lv = state.levels.to_vector<double>();
     for (int64_t x = n * H * L * K * V; x < (n + 1) * H * L * K * V; ++x)
       LOGLIN_CHECK(lv[x] == 0, "[{}] sequence {} is at position 0 (holds no tokens) but its levels are not zero", kStep,
                    n);
   }
-  for (double x : g.to_vector<double>())
-    LOGLIN_CHECK(std::isfinite(x), "[{}] g has a non-finite value ({}): the decays must be finite", kStep, x);
+  if (g.device().is_cpu())
+    for (double x : g.to_vector<double>())
+      LOGLIN_CHECK(std::isfinite(x), "[{}] g has a non-finite value ({}): the decays must be finite", kStep, x);
   return L;
+}
+
+// On CUDA the step is the op's forward over one token from the state, with
+// the final state returned: the registered CUDA version (v1's per-level
+// recurrence) does exactly the step's update, and nothing is recorded.
+Tensor step_on_cuda(GatedDeltaState& state, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
+                    const Tensor& beta, const Tensor& ls) {
+  NoGradGuard no_grad;
+  const auto one = [](const Tensor& t) { return t.defined() ? unsqueeze(t, 1) : Tensor(); };
+  const GatedDeltaRuleOptions o = GatedDeltaRuleOptions().initial_state(state).return_final_state();
+  GatedDeltaRuleOutput out =
+      ls.defined() ? log_linear_gated_delta_rule_with_state(one(q), one(k), one(v), one(g), one(beta), one(ls), o)
+                   : gated_delta_rule_with_state(one(q), one(k), one(v), one(g), one(beta), o);
+  state = std::move(out.final_state);
+  const Tensor o1 = squeeze(out.o, 1);
+  return o1.dtype() == state.levels.dtype() ? o1 : o1.to(state.levels.dtype());
 }
 
 }  // namespace
@@ -135,6 +150,7 @@ Tensor gated_delta_rule_step(GatedDeltaState& state, const Tensor& q, const Tens
   // q, k (N,G,K); v (N,H,V); g, beta (N,H); level_scales (N,H,L); state.levels (N,H,L,K,V) -> o (N,H,V).
   const int64_t L = check_step(state, q, k, v, g, beta, level_scales);
   const bool plain = !level_scales.defined();
+  if (state.levels.device().is_cuda()) return step_on_cuda(state, q, k, v, g, beta, level_scales);
   const int64_t N = q.size(0), G = q.size(1), K = q.size(2), H = v.size(1), V = v.size(2);
   const DType D = state.levels.dtype();
   // A fresh levels tensor: a forward's final state may sit in an autograd graph.

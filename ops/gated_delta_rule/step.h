@@ -15,9 +15,10 @@ namespace loglin {
 // -> o (N,H,V) in the state's dtype.
 // Inference only: nothing is recorded for autograd. state.levels gets a fresh
 // tensor (tensors handed out before are never written) and every position
-// advances by one. CPU only for now, in f32 or f64: q, k, v, beta and
-// level_scales share one dtype (bf16 is computed in f32); the state has the
-// compute dtype; g is f32 (or f64 with f64 inputs).
+// advances by one. f32 or f64: q, k, v, beta and level_scales share one
+// dtype (bf16 is computed in f32); the state has the compute dtype; g is f32
+// (or f64 with f64 inputs). On CUDA the step is the op's forward over one
+// token from the state (the registered CUDA version).
 Tensor gated_delta_rule_step(GatedDeltaState& state, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
                              const Tensor& beta, const Tensor& level_scales = Tensor());
 

@@ -17,7 +17,8 @@
 // scores per V panel), so bf16 inference (no gradient wanted) keeps v2's
 // native 256 forward.
 // The plan (plan.cpp) decides with head_split_for(); run.cpp runs the
-// pieces through their own plans (never through the public entry).
+// pieces through their own plans (never through the public entry), which may
+// split a piece again (K = V = 256: K halves, then V panels of each).
 #pragma once
 #include <functional>
 #include <string>

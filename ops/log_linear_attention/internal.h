@@ -28,8 +28,9 @@ bool wants_grad(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor&
                 const LogLinearState* st);
 
 // Checks the inputs (a clear error on bad ones) and decides how the call
-// runs. allow_head_split: false for the pieces of a split, and for callers
-// that want the unsplit call.
+// runs. allow_head_split: false for callers that want the unsplit call (the
+// pieces of a split may split again: K = V = 256 becomes K halves, then V
+// panels of each).
 Plan make_plan(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g, const Tensor& level_scales,
                const LogLinearAttentionOptions& options, bool wants_backward, bool allow_head_split = true);
 

@@ -13,8 +13,9 @@ LogLinearAttentionOutput run(const Plan& p, const Tensor& q, const Tensor& k, co
     const Tensor o = run_head_split(p.split, q, k, v, g, level_scales,
                                     [&](const Tensor& pq, const Tensor& pk, const Tensor& pv, const Tensor& pg,
                                         const Tensor& pls) {
-                                      const Plan piece = make_plan(pq, pk, pv, pg, pls, options, p.backward,
-                                                                   /*allow_head_split=*/false);
+                                      // A piece may split again (K = V = 256: K halves, then
+                                      // V panels of each); each split halves K or V, so it ends.
+                                      const Plan piece = make_plan(pq, pk, pv, pg, pls, options, p.backward);
                                       explain(kOpName, piece.kernel.str());
                                       return run(piece, pq, pk, pv, pg, pls, options).o;
                                     });

@@ -272,7 +272,8 @@ TEST_CASE("cuda causal_attention bf16 tensor-core version agrees with the SIMT o
       simt = run(in, Device::cuda(), DType::bf16, scale);
     }
     CHECK(kernel_version_choice("causal_attention") == "auto");
-    check_close(tc, simt, 1e-12, 2e-2);
+    // Two bf16 forwards (each output rounded to bf16) and two backwards.
+    check_close(tc, simt, 2e-2, 2e-2);
     // One owner per gradient row, no atomics: a second run is bit-identical.
     const Result again = run(in, Device::cuda(), DType::bf16, scale);
     CHECK(loglin_test::max_abs_diff(tc.dq.to_vector<double>(), again.dq.to_vector<double>()) == 0);

@@ -1,6 +1,6 @@
 // The gated delta rule and its log-linear form on CUDA, version v1 (pinned
-// with a KernelVersionScope, since v1 is not in auto until these pass on a
-// GPU), against the CPU on fresh random inputs: the answer key (the naive
+// with a KernelVersionScope, so that a later version in auto does not hide
+// it), against the CPU on fresh random inputs: the answer key (the naive
 // form through autograd at small T; at T >= 1000 the per-level recurrence
 // and its reverse-mode backward, which test_gated_delta_rule_reference.cpp
 // pins to the naive key) and the chunked CPU op in the same dtype. o, the
@@ -227,4 +227,29 @@ TEST_CASE("gated_delta_rule cuda v1: deterministic, bf16 via f32, and the plan",
   for (const gdr::KernelVersion& ver : gdr::gated_delta_rule_versions()) any_in_auto = any_in_auto || ver.in_auto;
   if (any_in_auto) CHECK(gated_delta_rule(q, k, v, g, beta).device().is_cuda());
   else LL_CHECK_ERROR(gated_delta_rule(q, k, v, g, beta), "LOGLIN_KERNELS=gated_delta_rule=v1");
+}
+
+TEST_CASE("gated_delta_rule_step on cuda: decoding equals the cpu forward, both forms", "[cuda][gated_delta_rule]") {
+  LOGLIN_REQUIRE_CUDA();
+  Generator gen(77);
+  const int64_t N = 2, T = 40, H = 4, G = 2, K = 5, V = 3, L = 7;
+  const Tensor q = randn({N, T, G, K}, DType::f32, gen), k = unit_rows(randn({N, T, G, K}, DType::f32, gen));
+  const Tensor v = randn({N, T, H, V}, DType::f32, gen), g = rand({N, T, H}, -0.4, 0.0, DType::f32, gen);
+  const Tensor beta = rand({N, T, H}, 0.05, 0.95, DType::f32, gen), ls = rand({N, T, H, L}, 0.5, 1.5, DType::f32, gen);
+  for (const bool ll : {false, true}) {
+    INFO((ll ? "log-linear" : "plain"));
+    const Tensor want = ll ? log_linear_gated_delta_rule(q, k, v, g, beta, ls) : gated_delta_rule(q, k, v, g, beta);
+    GatedDeltaState st = GatedDeltaState::zeros(N, H, ll ? L : 1, K, V);
+    st.levels = st.levels.to(Device::cuda());
+    double worst = 0;
+    for (int64_t t = 0; t < T; ++t) {
+      const auto at = [&](const Tensor& x) { return x.narrow(1, t, 1).squeeze(1).to(Device::cuda()); };
+      const Tensor o = gated_delta_rule_step(st, at(q), at(k), at(v), at(g), at(beta), ll ? at(ls) : Tensor());
+      CHECK(o.device().is_cuda());
+      worst = std::max(worst, rel_err(o.to(Device::cpu()), want.narrow(1, t, 1).squeeze(1)));
+    }
+    CHECK(st.positions[0] == T);
+    INFO("worst rel err " << worst);
+    CHECK(worst < 1e-4);
+  }
 }
