@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "ops/kernel_registry.h"
+#include "ops/workspace_carver.h"
 #include "ops/log_linear_attention/checks.h"
 #if LOGLIN_WITH_CUDA
 #include "ops/log_linear_attention/cuda_v1/log_linear_attention_v1.h"
@@ -24,24 +25,7 @@ namespace loglin::lla {
 
 namespace {
 
-// Carves aligned pieces out of one workspace buffer (or, with base == null,
-// only counts the bytes).
-class Carver {
- public:
-  explicit Carver(void* base) : base_(static_cast<char*>(base)) {}
-  template <class X>
-  X* take(int64_t count) {
-    const size_t bytes = static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(X);
-    X* out = base_ ? reinterpret_cast<X*>(base_ + used_) : nullptr;
-    used_ += (bytes + 255) / 256 * 256;
-    return out;
-  }
-  size_t used() const { return used_; }
-
- private:
-  char* base_;
-  size_t used_ = 0;
-};
+using Carver = WorkspaceCarver;
 
 #if LOGLIN_WITH_CUDA
 // ---- v1: the SIMT path ----

@@ -64,6 +64,7 @@
 // products and the reductions. Indices are 64-bit.
 #include "core/cuda_launch.cuh"
 #include "ops/gated_delta_rule/cuda_v1/gated_delta_rule_v1.h"
+#include "ops/workspace_carver.h"
 
 namespace loglin::gdr::v1 {
 namespace {
@@ -93,23 +94,7 @@ Sizes sizes_of(const GpuProblem& p) {
   return z;
 }
 
-// Carves aligned pieces out of one workspace buffer (base == null: counts only).
-class Carver {
- public:
-  explicit Carver(void* base) : base_(static_cast<char*>(base)) {}
-  template <class X>
-  X* take(int64_t count) {
-    const size_t bytes = static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(X);
-    X* out = base_ ? reinterpret_cast<X*>(base_ + used_) : nullptr;
-    used_ += (bytes + 255) / 256 * 256;
-    return out;
-  }
-  size_t used() const { return used_; }
-
- private:
-  char* base_;
-  size_t used_ = 0;
-};
+using Carver = WorkspaceCarver;
 
 template <class T>
 struct Work {
