@@ -10,6 +10,7 @@
 
 #include "autograd/grad_mode.h"
 #include "ops/explain.h"
+#include "ops/gated_delta_rule/checks.h"
 #include "ops/gated_delta_rule/cuda/gpu_plan.h"
 #include "ops/gated_delta_rule/kernel_versions.h"
 #include "ops/gated_delta_rule/record.h"
