@@ -60,6 +60,8 @@ check "train" 0 "bits per byte" -- "$loglin" train tiny.yaml
 check "train again refuses" 1 "checkpoint.resume" -- "$loglin" train tiny.yaml
 check "resume finishes at once" 0 "trained 6 steps" -- "$loglin" train tiny.yaml --resume
 check "eval" 0 "bits/byte" -- "$loglin" eval run
+check "eval --position-buckets" 0 "pos_24-31 +[0-9.]+ +\(32 targets\)" -- "$loglin" eval run --batches 1 --position-buckets 4
+check "eval: too many position buckets" 1 "^loglin: \[eval\] --position-buckets must be in \[0, 32\]" -- "$loglin" eval run --position-buckets 33
 check "generate" 0 "^It was" -- "$loglin" generate run --prompt "It was" --tokens 10 --seed 3
 check "generate bad flag" 1 "unknown option '--tokenz'" -- "$loglin" generate run --tokenz 3
 check "truncated checkpoint" 1 "truncated" -- bash -c "truncate -s 100 run/checkpoints/step_000006/model.safetensors && '$loglin' eval run/checkpoints/step_000006"

@@ -245,6 +245,17 @@ TEST_CASE("config: cross-key checks", "[train]") {
                  "data.mqar.vocab_size (64) must be at least 2 * num_pairs (80)"));
   CHECK(contains(parse_error(kMinimal, {"model.vocab_size=100"}),
                  "--set model.vocab_size=100: model.vocab_size (100)"));
+  // Position buckets: at most one per position of a sequence (data.seq_len, or MQAR's longest).
+  CHECK(contains(parse_error("model: {arch: mamba2}\ntraining:\n  eval_position_buckets: 257\n"),
+                 "x.yaml:3: training.eval_position_buckets (257) exceeds the 256 positions of a sequence "
+                 "(data.seq_len); use at most 256"));
+  CHECK(contains(parse_error("model: {arch: mamba2}\ndata: {dataset: mqar}\n", {"training.eval_position_buckets=65"}),
+                 "--set training.eval_position_buckets=65: training.eval_position_buckets (65) exceeds the 64 "
+                 "positions of a sequence (data.mqar.seq_len)"));
+  CHECK(parse_config("model: {arch: mamba2}\ntraining: {eval_position_buckets: 256}\n", "x.yaml")
+            .training.eval_position_buckets == 256);
+  CHECK(parse_config(kMinimal, "x.yaml").training.eval_position_buckets == 0);  // off by default
+  CHECK(contains(parse_error(kMinimal, {"training.eval_position_buckets=-1"}), "eval_position_buckets"));
   // Mamba-only keys do not constrain a transformer, and vice versa.
   CHECK_NOTHROW(parse_config("model:\n  arch: transformer\n  head_dim: 60\n", "x.yaml"));
   CHECK_NOTHROW(parse_config("model:\n  arch: mamba2\n  n_heads: 7\n", "x.yaml"));

@@ -200,6 +200,62 @@ TEST_CASE("sweep points: seed by seed, the last grid key fastest, with configs r
   CHECK(p[3].config.training.steps == 10);  // from the base
 }
 
+TEST_CASE("sweep linked: keys that follow a grid key's value", "[train][sweep]") {
+  // Mamba-2's head dim follows the width; the transformer gets its own heads.
+  const std::string grid = "  model.arch: [transformer, mamba2]\n  model.d_model: [16, 32]\n";
+  const std::string linked = "linked:\n"
+                             "  model.d_model:\n"
+                             "    16: {model.head_dim: 8}\n"
+                             "    32: {model.head_dim: 16, model.d_state: 8}\n"
+                             "  model.arch:\n"
+                             "    transformer: {model.n_heads: 4}\n"
+                             "    mamba2: {}\n";
+  SweepSpec s = parse_sweep(sweep_text(grid, linked), "sw/s.yaml");
+  REQUIRE(s.grid[1].linked.size() == 2);
+  CHECK(s.grid[1].linked[1] == std::vector<LinkedSet>{{"model.head_dim", "16", "sw/s.yaml:10"},
+                                                      {"model.d_state", "8", "sw/s.yaml:10"}});
+  std::vector<Point> p = resolve_points(s);
+  REQUIRE(p.size() == 4);
+  CHECK(p[0].name == "model.arch=transformer,model.d_model=16,seed=0");  // linked keys do not name points
+  CHECK(p[0].config.model.n_heads == 4);
+  CHECK(p[0].config.model.head_dim == 8);
+  CHECK(p[3].config.model.arch == "mamba2");
+  CHECK(p[3].config.model.n_heads == 2);  // mamba2's entry sets nothing: the base's value
+  CHECK(p[3].config.model.head_dim == 16);
+  CHECK(p[3].config.model.d_state == 8);
+  CHECK(p[2].config.model.d_state == 64);  // 16's entry leaves it: the default
+
+  // Every mistake is an error with its line.
+  auto e = [&](const std::string& l) { return parse_error(sweep_text(grid, l)); };
+  CHECK(contains(e("linked:\n  model.n_heads: {2: {model.head_dim: 8}}\n"),
+                 "sw/s.yaml:8: linked key 'model.n_heads' is not a grid key (the grid keys are: model.arch, "
+                 "model.d_model)"));
+  CHECK(contains(e("linked:\n  model.d_model:\n    16: {model.head_dim: 8}\n"),
+                 "sw/s.yaml:9: linked 'model.d_model' has no entry for its grid value '32' (given at sw/s.yaml:6)"));
+  CHECK(contains(e("linked:\n  model.d_model:\n    16: {}\n    32: {}\n    64: {}\n"),
+                 "sw/s.yaml:11: linked 'model.d_model' has an entry for '64', which is not one of its grid values "
+                 "(16, 32"));
+  CHECK(contains(e("linked:\n  model.d_model: {16: {model.head_dm: 8}, 32: {}}\n"),
+                 "did you mean 'model.head_dim'"));
+  CHECK(contains(e("linked:\n  model.d_model: {16: {model.arch: mamba2}, 32: {}}\n"),
+                 "sets 'model.arch', which is a grid key"));
+  CHECK(contains(e("linked:\n  model.d_model: {16: {training.seed: 1}, 32: {}}\n"), "list the seeds under seeds:"));
+  CHECK(contains(e("linked:\n  model.d_model: {16: {model.head_dim: 8}, 32: {}}\n"
+                   "  model.arch: {transformer: {model.head_dim: 4}, mamba2: {}}\n"),
+                 "sw/s.yaml:9: 'model.head_dim' is set by linked 'model.arch' and by linked 'model.d_model' "
+                 "(sw/s.yaml:8)"));
+  CHECK(contains(e("linked:\n  model.d_model: {16: {model.head_dim: [8]}, 32: {}}\n"), "must be a plain value"));
+  CHECK(contains(e("linked:\n  model.d_model: [16, 32]\n"), "must map each of its grid values (16, 32)"));
+  CHECK(contains(e("linked: {}\n"), "linked must be a non-empty map"));
+
+  // A linked value that breaks a point names its own line, the grid value it follows and the point.
+  const std::string bad = resolve_error(sweep_text(grid, "linked:\n  model.d_model:\n    16: {model.head_dim: 8}\n"
+                                                         "    32: {model.head_dim: 12}\n"));
+  CHECK(contains(bad, "[sweep] sw/s.yaml:10: model.head_dim=12 (linked to model.d_model=32, in point "
+                      "model.arch=mamba2,model.d_model=32,seed=0)"));
+  CHECK(contains(bad, "must divide model.d_model * model.expand"));
+}
+
 TEST_CASE("sweep points: names are sanitized, and long ones end in a hash", "[train][sweep]") {
   CHECK(point_name({"model.arch", "optimizer.lr"}, {"mamba2", "0.001"}, 1) ==
         "model.arch=mamba2,optimizer.lr=0.001,seed=1");

@@ -1,9 +1,11 @@
 // End-to-end trainer tests on tiny settings: exact resume, run-directory
-// safety, text training with eval and sampling, and MQAR learning.
+// safety, text training with eval and sampling, the loss by position bucket,
+// and MQAR learning.
 #include <filesystem>
 #include <fstream>
 
 #include "catch.h"
+#include "test_util.h"
 #include "train/checkpoint/checkpoint.h"
 #include "train/trainer/metrics_log.h"
 #include "train/trainer/saved_run.h"
@@ -112,6 +114,69 @@ TEST_CASE("training on text lowers the loss, eval and sampling work from the che
   SavedRun run = open_saved_run((d / "run").string());
   CHECK(run.checkpoint.step == 60);
   CHECK(run.model->num_parameters() > 0);
+  fs::remove_all(d);
+}
+
+TEST_CASE("eval_position_buckets: val_loss/pos_A-B in metrics.jsonl, their weighted mean is val_loss", "[train]") {
+  fs::path d = scratch("buckets");
+  fs::create_directories(d);
+  {
+    std::ofstream f(d / "corpus.txt");
+    for (int i = 0; i < 2000; ++i) f << "pack my box with five dozen liquor jugs. ";
+  }
+  // seq_len 30 in 4 buckets: uneven, [0, 7) [7, 15) [15, 22) [22, 30).
+  auto config = [&](const std::string& run, int buckets) {
+    return parse_config("model: {arch: transformer, d_model: 16, n_layers: 1, n_heads: 2, max_seq_len: 32}\n"
+                        "data: {dataset: text, path: " + (d / "corpus.txt").string() + ", seq_len: 30, batch_size: 4, "
+                        "cache_dir: " + (d / "cache").string() + "}\n"
+                        "schedule: {warmup_steps: 2}\n"
+                        "training: {steps: 6, eval_every: 3, eval_batches: 3, sample_tokens: 0, "
+                        "eval_position_buckets: " + std::to_string(buckets) + "}\n"
+                        "logging: {run_dir: " + (d / run).string() + ", progress: off}\n",
+                        "buckets");
+  };
+  CHECK(position_bucket_names(30, 4) == std::vector<std::string>{"0-6", "7-14", "15-21", "22-29"});
+  CHECK(position_bucket_names(2048, 8).front() == "0-255");
+  CHECK(position_bucket_names(2048, 8).back() == "1792-2047");
+
+  TrainSummary s = Trainer(config("on", 4)).run();
+  const EvalResult& e = s.final_eval;
+  REQUIRE(e.loss_by_position.size() == 4);
+  CHECK(e.targets_by_position == std::vector<int64_t>{3 * 4 * 7, 3 * 4 * 8, 3 * 4 * 7, 3 * 4 * 8});
+  double weighted = 0;
+  int64_t total = 0;
+  for (size_t k = 0; k < 4; ++k) {
+    weighted += e.loss_by_position[k].second * static_cast<double>(e.targets_by_position[k]);
+    total += e.targets_by_position[k];
+  }
+  CHECK(total == e.targets);
+  LL_CHECK_NEAR(weighted / static_cast<double>(total), e.loss, 1e-5 * e.loss);
+
+  // Every eval row of metrics.jsonl holds the four keys, and they average to its val_loss.
+  const std::vector<std::string> keys = {"val_loss/pos_0-6", "val_loss/pos_7-14", "val_loss/pos_15-21",
+                                         "val_loss/pos_22-29"};
+  const std::vector<double> width = {7, 8, 7, 8};
+  int evals = 0;
+  for (const auto& r : read_metrics(d / "on" / "metrics.jsonl")) {
+    if (r.kind != "eval") continue;
+    ++evals;
+    double sum = 0;
+    for (size_t k = 0; k < 4; ++k) {
+      INFO(keys[k]);
+      const double v = r.get(keys[k], -1);
+      CHECK(v > 0);
+      sum += v * width[k];  // text: every position has a target, so the weights are the widths
+    }
+    LL_CHECK_NEAR(sum / 30, r.get("val_loss"), 1e-5 * r.get("val_loss"));
+  }
+  CHECK(evals == 2);
+
+  // Off (the default): no such keys, and the same val_loss.
+  TrainSummary off = Trainer(config("off", 0)).run();
+  CHECK(off.final_eval.loss_by_position.empty());
+  CHECK(off.final_eval.loss == e.loss);
+  for (const auto& r : read_metrics(d / "off" / "metrics.jsonl"))
+    for (const auto& [k, v] : r.values) CHECK(k.find("pos_") == std::string::npos);
   fs::remove_all(d);
 }
 

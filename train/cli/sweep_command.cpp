@@ -53,6 +53,10 @@ summarises them. SWEEP.yaml (paths in it are relative to it):
   select: {metric: val_accuracy, mode: max}  # default val_loss, min (mode:
                           # max by default for a metric named *accuracy*)
   tune: optimizer.lr      # the key the best is taken over (the default)
+  linked:                 # keys that follow a grid key's value (optional)
+    model.d_model:        #   every value of this grid key gets an entry
+      16: {model.head_dim: 8}
+      32: {model.head_dim: 16}
 
 Every point's config is validated before anything runs. Points run seed by
 seed: the whole grid for the first seed, then the next. A point whose run

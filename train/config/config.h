@@ -113,6 +113,7 @@ struct TrainingConfig {
   std::string precision = "f32";  // f32 | bf16-mixed | tf32 (train/trainer/precision.h)
   int eval_every = 100;
   int eval_batches = 10;
+  int eval_position_buckets = 0;  // 0 = off; else val_loss/pos_A-B per equal bucket of the context
   int sample_every = 0;  // 0 = at each eval
   int sample_tokens = 100;
   std::string sample_prompt;

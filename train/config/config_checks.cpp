@@ -174,6 +174,14 @@ void check_config(TrainConfig& c, const Origins& origins, const std::string& sou
                  k.where({"model.vocab_size"}), m.vocab_size);
   }
 
+  // Position buckets split the longest sequence; more buckets than positions would leave some empty.
+  const int64_t context = d.dataset == "mqar" ? d.mqar.seq_len : d.seq_len;
+  LOGLIN_CHECK(t.eval_position_buckets <= context,
+               "[config] {}: training.eval_position_buckets ({}) exceeds the {} positions of a sequence ({}); use at "
+               "most {}",
+               k.where({"training.eval_position_buckets", d.dataset == "mqar" ? "data.mqar.seq_len" : "data.seq_len"}),
+               t.eval_position_buckets, context, d.dataset == "mqar" ? "data.mqar.seq_len" : "data.seq_len", context);
+
   LOGLIN_CHECK(!(t.precision != "f32" && t.device == "cpu"),
                "[config] {}: training.precision {} needs a CUDA device, but training.device is cpu",
                k.where({"training.precision", "training.device"}), t.precision);

@@ -94,6 +94,10 @@ std::vector<KeySpec> build_schema() {
                   .one_of({"f32", "bf16-mixed", "tf32"}));
   k.push_back(LOGLIN_CONFIG_KEY(training.eval_every, "steps between evaluations; 0 = only at the end").min(0));
   k.push_back(LOGLIN_CONFIG_KEY(training.eval_batches, "batches per evaluation").min(1));
+  k.push_back(LOGLIN_CONFIG_KEY(training.eval_position_buckets,
+                                "evaluations also report the mean validation loss in this many equal buckets of "
+                                "positions 0 .. seq_len - 1 (val_loss/pos_0-255, ...); 0 = off")
+                  .min(0));
   k.push_back(LOGLIN_CONFIG_KEY(training.sample_every, "steps between text samples; 0 = at each eval").min(0));
   k.push_back(LOGLIN_CONFIG_KEY(training.sample_tokens, "tokens per sample; 0 = no samples").min(0));
   k.push_back(LOGLIN_CONFIG_KEY(training.sample_prompt, "prompt the samples continue"));

@@ -19,7 +19,8 @@ namespace loglin::sweep {
 namespace fs = std::filesystem;
 namespace {
 
-const std::vector<std::string> kTopKeys = {"base", "grid", "seeds", "sweep_dir", "group_by", "select", "tune"};
+const std::vector<std::string> kTopKeys = {"base",     "grid",   "seeds", "sweep_dir",
+                                           "group_by", "select", "tune",  "linked"};
 
 // Keys the sweep sets for every point itself.
 std::string reserved_key_reason(const std::string& key) {
@@ -108,6 +109,67 @@ std::string inline_base_text(const std::string& text, const YAML::Node& root, co
   return out;
 }
 
+// linked: grid key -> {its value -> {config key: value}}, checked against the
+// grid (every value has an entry, no other) and stored on the grid's axes.
+void read_linked(const Reader& r, const YAML::Node& linked, std::vector<SweepAxis>& grid) {
+  LOGLIN_CHECK(linked.IsMap() && linked.size() > 0,
+               "[sweep] {}: linked must be a non-empty map of grid key -> {{its value: {{config key: value}}}}, got {}",
+               r.at(linked), linked.IsMap() ? "an empty map" : node_kind(linked));
+  std::vector<std::string> grid_keys;
+  for (const auto& a : grid) grid_keys.push_back(a.key);
+  std::map<std::string, std::string> set_by;  // linked config key -> "linked <grid key> (line)"
+  for (const auto& kv : linked) {
+    const YAML::Node k = kv.first, v = kv.second;
+    const std::string from = r.scalar(k, "a linked key");
+    auto axis = std::find_if(grid.begin(), grid.end(), [&](const SweepAxis& a) { return a.key == from; });
+    LOGLIN_CHECK(axis != grid.end(), "[sweep] {}: linked key '{}' is not a grid key (the grid keys are: {})", r.at(k),
+                 from, joined(grid_keys));
+    LOGLIN_CHECK(axis->linked.empty(), "[sweep] {}: linked lists '{}' twice", r.at(k), from);
+    LOGLIN_CHECK(v.IsMap() && v.size() > 0,
+                 "[sweep] {}: linked '{}' must map each of its grid values ({}) to {{config key: value}}, got {}",
+                 r.at(v), from, joined(axis->values), v.IsMap() ? "an empty map" : node_kind(v));
+    std::vector<std::vector<LinkedSet>> sets(axis->values.size());
+    std::vector<bool> seen(axis->values.size(), false);
+    for (const auto& entry : v) {
+      const YAML::Node ek = entry.first, ev = entry.second;
+      const std::string value = r.scalar(ek, fmt::format("a value of linked '{}'", from));
+      const auto at = std::find(axis->values.begin(), axis->values.end(), value);
+      LOGLIN_CHECK(at != axis->values.end(), "[sweep] {}: linked '{}' has an entry for '{}', which is not one of its "
+                                             "grid values ({}; write them as the grid does)",
+                   r.at(ek), from, value, joined(axis->values));
+      const size_t i = static_cast<size_t>(at - axis->values.begin());
+      LOGLIN_CHECK(!seen[i], "[sweep] {}: linked '{}' lists the value '{}' twice", r.at(ek), from, value);
+      seen[i] = true;
+      LOGLIN_CHECK(ev.IsMap(), "[sweep] {}: linked '{}' value '{}' must be a map of config key -> value, got {}",
+                   r.at(ev), from, value, node_kind(ev));
+      for (const auto& set : ev) {
+        const std::string key = r.config_key(set.first, fmt::format("linked '{}' value '{}' sets", from, value));
+        const std::string reason = reserved_key_reason(key);
+        LOGLIN_CHECK(reason.empty(), "[sweep] {}: linked key '{}' is set by the sweep: {}", r.at(set.first), key,
+                     reason);
+        LOGLIN_CHECK(std::find(grid_keys.begin(), grid_keys.end(), key) == grid_keys.end(),
+                     "[sweep] {}: linked '{}' sets '{}', which is a grid key; a key is either in the grid or linked",
+                     r.at(set.first), from, key);
+        const std::string owner = fmt::format("linked '{}' ({})", from, r.at(k));
+        auto [first, fresh] = set_by.emplace(key, owner);
+        LOGLIN_CHECK(fresh || first->second == owner, "[sweep] {}: '{}' is set by linked '{}' and by {}; let one grid "
+                                                      "key decide it",
+                     r.at(set.first), key, from, first->second);
+        for (const auto& done : sets[i])
+          LOGLIN_CHECK(done.key != key, "[sweep] {}: linked '{}' value '{}' sets '{}' twice", r.at(set.first), from,
+                       value, key);
+        LOGLIN_CHECK(set.second.IsScalar(), "[sweep] {}: linked '{}' value '{}': '{}' must be a plain value, got {}",
+                     r.at(set.second), from, value, key, node_kind(set.second));
+        sets[i].push_back({key, set.second.Scalar(), r.at(set.second)});
+      }
+    }
+    for (size_t i = 0; i < seen.size(); ++i)
+      LOGLIN_CHECK(seen[i], "[sweep] {}: linked '{}' has no entry for its grid value '{}' (given at {})", r.at(v), from,
+                   axis->values[i], axis->value_where[i]);
+    axis->linked = std::move(sets);
+  }
+}
+
 }  // namespace
 
 SweepSpec parse_sweep(const std::string& text, const std::string& path) {
@@ -123,7 +185,7 @@ SweepSpec parse_sweep(const std::string& text, const std::string& path) {
                 e.msg);
   }
   LOGLIN_CHECK(root.IsMap(), "[sweep] {}: a sweep file is a map with base: and grid: (and optionally {}), got {}",
-               r.at(root), "seeds, sweep_dir, group_by, select, tune", node_kind(root));
+               r.at(root), "seeds, sweep_dir, group_by, select, tune, linked", node_kind(root));
 
   SweepSpec spec;
   spec.path = path;
@@ -137,7 +199,7 @@ SweepSpec parse_sweep(const std::string& text, const std::string& path) {
       if (std::find(kTopKeys.begin(), kTopKeys.end(), name) == kTopKeys.end()) {
         const std::string near = closest_match(name, kTopKeys);
         LOGLIN_FAIL("[sweep] {}: unknown key '{}' ({}the keys are: base, grid, seeds, sweep_dir, group_by, select, "
-                    "tune)", r.at(k), name, near.empty() ? "" : fmt::format("did you mean '{}'? ", near));
+                    "tune, linked)", r.at(k), name, near.empty() ? "" : fmt::format("did you mean '{}'? ", near));
       }
       auto [first, fresh] = key_where.emplace(name, r.at(k));
       LOGLIN_CHECK(fresh, "[sweep] {}: duplicate key '{}' (first given at {})", r.at(k), name, first->second);
@@ -192,6 +254,8 @@ SweepSpec parse_sweep(const std::string& text, const std::string& path) {
       spec.settings.grid_keys.push_back(axis.key);
       spec.grid.push_back(std::move(axis));
     }
+
+    if (given.count("linked")) read_linked(r, given["linked"], spec.grid);
 
     if (given.count("seeds")) {
       spec.seeds.clear();

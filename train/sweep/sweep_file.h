@@ -11,6 +11,17 @@
 //   select: {metric: val_accuracy, mode: max}   # how the best point is chosen (default val_loss, min;
 //                                               # mode defaults to max for a metric named *accuracy*)
 //   tune: optimizer.lr           # the key the best is taken over (default optimizer.lr)
+//   linked:                      # keys that follow a grid key's value (optional)
+//     model.d_model:             # a grid key
+//       16: {model.head_dim: 8}  # each of its values -> config key -> value
+//       32: {model.head_dim: 16}
+//
+// A grid is a product, so it cannot say "head_dim 8 with d_model 16 and 16
+// with 32"; linked: can. Every value of the grid key needs an entry; an entry
+// sets any config keys but grid keys, keys the sweep sets itself, and keys
+// another linked grid key sets (entries of one grid key may set different
+// keys: a key an entry leaves out keeps the base's value). Linked keys do not
+// name the points or group the summary: they follow from the grid values.
 //
 // Paths in a sweep file are relative to the file. Whether each point makes a
 // valid config is checked later, by resolve_points (sweep_plan.h).
@@ -24,12 +35,23 @@
 
 namespace loglin::sweep {
 
+// A config key set by linked: for one value of a grid key.
+struct LinkedSet {
+  std::string key;
+  std::string value;  // as written
+  std::string where;  // the line of the value
+  bool operator==(const LinkedSet&) const = default;
+};
+
 // One grid key and its values, as written ("1e-3" stays "1e-3").
 struct SweepAxis {
   std::string key;
   std::string where;                // "sweep.yaml:5", the key's line
   std::vector<std::string> values;
   std::vector<std::string> value_where;  // the line of each value
+  // linked: per value (same order as values), the keys it sets; empty when
+  // the key is not linked.
+  std::vector<std::vector<LinkedSet>> linked;
 };
 
 struct SweepSpec {

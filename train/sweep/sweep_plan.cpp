@@ -40,6 +40,19 @@ bool safe_char(char c) {
     LOGLIN_FAIL("[sweep] {}: {}={} (in point {}): {}", axis.value_where[p.value_index[a]], axis.key, p.values[a],
                 p.name, detail);
   }
+  // The same for a key set by linked: (the line of the linked value).
+  for (size_t a = 0; a < spec.grid.size(); ++a) {
+    const SweepAxis& axis = spec.grid[a];
+    if (axis.linked.empty()) continue;
+    for (const LinkedSet& l : axis.linked[p.value_index[a]]) {
+      const std::string set = fmt::format("--set {}={}", l.key, l.value);
+      if (msg.find(set + ":") == std::string::npos) continue;
+      const std::string prefix = "[config] " + set + ": ";
+      const std::string detail = msg.rfind(prefix, 0) == 0 ? msg.substr(prefix.size()) : msg;
+      LOGLIN_FAIL("[sweep] {}: {}={} (linked to {}={}, in point {}): {}", l.where, l.key, l.value, axis.key,
+                  p.values[a], p.name, detail);
+    }
+  }
   // A cross-key check names where the key it blames was given, which may be
   // the base: point at the grid value whose key the message names.
   for (size_t a = 0; a < spec.grid.size(); ++a) {
@@ -145,6 +158,9 @@ std::vector<Point> resolve_points(const SweepSpec& spec) {
   for (Point& p : points) {
     std::vector<std::string> sets;
     for (size_t a = 0; a < spec.grid.size(); ++a) sets.push_back(spec.grid[a].key + "=" + p.values[a]);
+    for (size_t a = 0; a < spec.grid.size(); ++a)
+      if (!spec.grid[a].linked.empty())
+        for (const LinkedSet& l : spec.grid[a].linked[p.value_index[a]]) sets.push_back(l.key + "=" + l.value);
     sets.push_back(fmt::format("training.seed={}", p.seed));
     sets.push_back("logging.run_dir=" + p.dir.string());
     sets.push_back("checkpoint.resume=true");

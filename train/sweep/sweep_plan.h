@@ -40,7 +40,8 @@ std::vector<Point> expand_grid(const SweepSpec& spec);
 std::string point_name(const std::vector<std::string>& keys, const std::vector<std::string>& values, int64_t seed);
 
 // expand_grid, then every point's config: the base with the point's values,
-// its seed and its run directory applied as --set overrides and validated.
+// the keys linked to them, its seed and its run directory applied as --set
+// overrides and validated.
 // Throws on the first bad point, naming the sweep file's line of the value
 // at fault where the config error points at one, and when two points would
 // train the same config (1e-3 and 0.001) or get the same name.

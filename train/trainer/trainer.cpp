@@ -51,14 +51,34 @@ nn::LMOptions lm_options(const ModelConfig& c, int64_t vocab_size) {
       .init_std(c.init_std);
 }
 
-EvalResult evaluate(const nn::LanguageModel& model, const TrainData& data, int64_t max_batches) {
+namespace {
+
+// Bucket b of K over `context` positions: [b * context / K, (b + 1) * context / K).
+int64_t bucket_start(int64_t context, int64_t buckets, int64_t b) { return b * context / buckets; }
+
+}  // namespace
+
+std::vector<std::string> position_bucket_names(int64_t context, int64_t buckets) {
+  std::vector<std::string> names;
+  for (int64_t b = 0; b < buckets; ++b)
+    names.push_back(fmt::format("{}-{}", bucket_start(context, buckets, b), bucket_start(context, buckets, b + 1) - 1));
+  return names;
+}
+
+EvalResult evaluate(const nn::LanguageModel& model, const TrainData& data, int64_t max_batches,
+                    int64_t position_buckets) {
   NoGradGuard no_grad;
   EvalResult r;
   int64_t n = data.num_val_batches();
   if (max_batches > 0) n = std::min(n, max_batches);
   LOGLIN_CHECK(n > 0, "[eval] the dataset has no validation batches (raise data.val_fraction or the corpus size)");
+  const int64_t context = data.longest_seq_len();
+  LOGLIN_CHECK(position_buckets >= 0 && position_buckets <= context,
+               "[eval] {} position buckets asked for, but a sequence has {} positions", position_buckets, context);
   double nats = 0, bytes = 0;
   std::vector<Accuracy> acc(data.accuracy_groups().size());  // MQAR: one per test setting
+  std::vector<double> bucket_nats(position_buckets, 0.0);
+  r.targets_by_position.assign(position_buckets, 0);
   for (int64_t i = 0; i < n; ++i) {
     Batch b = data.val_batch(i);
     Tensor logits = model.forward(b.inputs);
@@ -73,8 +93,28 @@ EvalResult evaluate(const nn::LanguageModel& model, const TrainData& data, int64
     nats += cross_entropy(logits, b.targets.to(logits.device()), kIgnoreIndex).item() * static_cast<double>(count);
     r.targets += count;
     if (data.is_mqar()) acc[data.val_batch_group(i)] += token_accuracy(logits, b.targets);
+    // Each bucket's slice of positions [s, e) of this batch (targets [B, T], logits [B, T, V]).
+    const int64_t rows = b.targets.size(0), T = b.targets.size(1);
+    for (int64_t k = 0; k < position_buckets; ++k) {
+      const int64_t s = bucket_start(context, position_buckets, k);
+      const int64_t e = std::min(bucket_start(context, position_buckets, k + 1), T);
+      if (s >= e) continue;
+      int64_t in_bucket = 0;
+      for (int64_t row = 0; row < rows; ++row)
+        for (int64_t p = s; p < e; ++p) in_bucket += tg[row * T + p] != kIgnoreIndex;
+      if (in_bucket == 0) continue;
+      Tensor part = b.targets.narrow(1, s, e - s).to(logits.device());
+      bucket_nats[k] += cross_entropy(logits.narrow(1, s, e - s), part, kIgnoreIndex).item() *
+                        static_cast<double>(in_bucket);
+      r.targets_by_position[k] += in_bucket;
+    }
   }
   LOGLIN_CHECK(r.targets > 0, "[eval] no validation targets");
+  const std::vector<std::string> names = position_bucket_names(context, position_buckets);
+  for (int64_t k = 0; k < position_buckets; ++k)
+    r.loss_by_position.emplace_back(names[k], r.targets_by_position[k] > 0
+                                                  ? bucket_nats[k] / static_cast<double>(r.targets_by_position[k])
+                                                  : std::nan(""));
   r.loss = nats / static_cast<double>(r.targets);
   r.perplexity = std::exp(r.loss);
   if (bytes > 0) r.bits_per_byte = nats / bytes / std::log(2.0);
@@ -320,7 +360,7 @@ TrainSummary Trainer::run() {
       EvalResult e;
       {
         PrecisionScope precision(bf16_mixed);
-        e = evaluate(model, data, t.eval_batches);
+        e = evaluate(model, data, t.eval_batches, t.eval_position_buckets);
       }
       model.train();
       std::vector<std::pair<std::string, std::string>> fields = {
@@ -330,6 +370,7 @@ TrainSummary Trainer::run() {
           {"val_bpb", json_number(e.bits_per_byte)},
           {"val_accuracy", json_number(e.accuracy)}};
       for (const auto& [task, a] : e.accuracy_by_task) fields.emplace_back("val_accuracy/" + task, json_number(a));
+      for (const auto& [range, l] : e.loss_by_position) fields.emplace_back("val_loss/pos_" + range, json_number(l));
       metrics->write("eval", step + 1, fields);
       log(fmt::format("step {}: {}", step + 1, eval_line(e)));
       sum.final_eval = e;

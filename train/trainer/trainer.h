@@ -25,6 +25,10 @@ struct EvalResult {
   double accuracy = -1;      // MQAR: the mean over the test settings evaluated; -1 for text
   // MQAR: each test setting evaluated ("256x64", its accuracy over its queries), in test_configs order.
   std::vector<std::pair<std::string, double>> accuracy_by_task;
+  // With position buckets: ("0-255", the mean loss of the targets at positions
+  // 0..255), one per bucket in order; NaN for a bucket without targets.
+  std::vector<std::pair<std::string, double>> loss_by_position;
+  std::vector<int64_t> targets_by_position;  // the targets each bucket counted
   int64_t targets = 0;
 };
 
@@ -76,8 +80,14 @@ class Trainer {
 };
 
 // Mean loss / perplexity / bpb (or MQAR accuracy) of `model` over the first
-// `max_batches` validation batches (all when <= 0).
-EvalResult evaluate(const nn::LanguageModel& model, const TrainData& data, int64_t max_batches);
+// `max_batches` validation batches (all when <= 0). With position_buckets
+// K > 0, also the mean loss in each of K equal buckets of the positions
+// 0 .. data.longest_seq_len() - 1 (bucket b: [b L / K, (b + 1) L / K)).
+EvalResult evaluate(const nn::LanguageModel& model, const TrainData& data, int64_t max_batches,
+                    int64_t position_buckets = 0);
+
+// The bucket names evaluate uses: "0-255", "256-511", ... (first and last position).
+std::vector<std::string> position_bucket_names(int64_t context, int64_t buckets);
 
 // training.device as this build and machine can honour it: auto is cuda:0
 // when a GPU answers, else cpu; cuda on a machine without one is an error.
