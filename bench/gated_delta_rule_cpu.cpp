@@ -30,24 +30,13 @@
 #include "ops/elementwise/unary.h"
 #include "ops/gated_delta_rule/gated_delta_rule.h"
 #include "ops/reduce/reduce.h"
+#include "cpu_timing.h"
 
 using namespace loglin;
+using loglin::bench::median_ms;
 
 namespace {
 
-// Median wall time in ms of `runs` calls after one warm-up call.
-double median_ms(const std::function<void()>& f, int runs) {
-  f();
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    const auto t1 = std::chrono::steady_clock::now();
-    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
 
 struct Inputs {
   Tensor q, k, v, g, beta, ls, dout;

@@ -23,26 +23,10 @@
 
 #include "core/rng.h"
 #include "ops/log_linear_attention/log_linear_attention.h"
+#include "cpu_timing.h"
 
 using namespace loglin;
-
-namespace {
-
-// Median wall time in ms of `runs` calls after one warm-up call.
-double median_ms(const std::function<void()>& f, int runs) {
-  f();
-  std::vector<double> ms;
-  for (int i = 0; i < runs; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    const auto t1 = std::chrono::steady_clock::now();
-    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
-
-}  // namespace
+using loglin::bench::median_ms;
 
 int main(int argc, char** argv) {
   const int64_t max_T = argc > 1 ? std::atoll(argv[1]) : 8192;
