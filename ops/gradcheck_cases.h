@@ -21,10 +21,6 @@ struct GradcheckCase {
   std::function<std::vector<Tensor>(Generator& gen)> make_inputs;
   GradcheckFn fn;
   GradcheckOptions options{};
-  // false: no CUDA version runs this op under kernel choice "auto" yet, so the
-  // CUDA-against-CPU checks skip it (its own [cuda] tests pin the version
-  // being validated).
-  bool on_cuda = true;
 };
 
 // Every registered case, in registration order.

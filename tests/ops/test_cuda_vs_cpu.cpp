@@ -15,7 +15,6 @@ TEST_CASE("cuda: every registered op matches the cpu in f64 and f32", "[cuda][op
   int n_failed = 0, n_run = 0;
   for (const GradcheckCase& c : gradcheck_cases()) {
     if (c.options.in_place) continue;  // reaches module parameters, not its inputs
-    if (!c.on_cuda) continue;          // no CUDA version in auto yet (GradcheckCase::on_cuda)
     for (DType dtype : {DType::f64, DType::f32}) {
       const DeviceCheckResult r = check_case_on_device(c, dtype, Device::cuda(), 7);
       ++n_run;
