@@ -104,7 +104,8 @@ Planned make_plan(const char* op, const Tensor& q, const Tensor& k, const Tensor
   call.log_linear = level_scales.defined();
   call.state_in = options.has_initial_state();
   call.state_out = options.return_final_state();
-  call.allow_tf32 = call.dtype == DType::f32 && float32_matmul_allows_tf32();
+  // bf16 inputs carry 8 significant bits: TF32's 11 lose nothing they hold.
+  call.allow_tf32 = call.dtype == DType::f32 && (float32_matmul_allows_tf32() || input == DType::bf16);
   call.backward = wants_backward;
   if (!gdr::version_taking(prob, call) && kernels::is_auto(kernel_version_choice(gdr::kVersionsOp)))
     no_auto_version(op, prob, call, q);

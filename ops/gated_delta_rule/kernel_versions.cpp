@@ -10,6 +10,7 @@
 #include "ops/kernel_registry.h"
 #if LOGLIN_WITH_CUDA
 #include "ops/gated_delta_rule/cuda_v1/gated_delta_rule_v1.h"
+#include "ops/gated_delta_rule/cuda_v2/gated_delta_rule_v2.h"
 #endif
 
 namespace loglin::gdr {
@@ -41,6 +42,39 @@ KernelVersion v1_simple() {
   v.backward_f64 = v1::backward<double>;
   return v;
 }
+
+// ---- v2: the chunked WY form on TF32 tensor cores (cuda_v2/), backward v1's ----
+
+bool v2_supports(const GpuProblem& p, const KernelCall& c) {
+  return c.dtype == DType::f32 && c.allow_tf32 && v2::shape_supported(p);
+}
+
+size_t v2_workspace_bytes(const GpuProblem& p, const KernelCall& c, Pass pass) {
+  if (pass == Pass::forward) return v2::forward_workspace_bytes(p, c.state_out);
+  return p.log_linear ? v1::workspace_bytes(p, sizeof(float), true) : v2::backward_workspace_bytes(p);
+}
+
+// The plain form's chunked backward; the log-linear form's is v1's.
+void v2_backward(const GpuProblem& p, const GpuBackward<float>& b, void* ws) {
+  if (p.log_linear) v1::backward<float>(p, b, ws);
+  else v2::backward(p, b, ws);
+}
+
+KernelVersion v2_chunked() {
+  KernelVersion v;
+  v.name = "v2";
+  v.about = "chunked WY form on TF32 tensor cores (forward; the plain form's backward; the log-linear "
+            "backward is v1's); f32 under precision high, bf16 via f32; K a multiple of 16, V of 64";
+  v.rank = 2;
+  // Not in auto until its [cuda] tests pass on a GPU.
+  v.in_auto = false;
+  v.tensor_cores = true;
+  v.supports = v2_supports;
+  v.workspace_bytes = v2_workspace_bytes;
+  v.forward_f32 = v2::forward;
+  v.backward_f32 = v2_backward;
+  return v;
+}
 #endif
 
 }  // namespace
@@ -60,6 +94,7 @@ const std::vector<KernelVersion>& gated_delta_rule_versions() {
     std::vector<KernelVersion> v = {
 #if LOGLIN_WITH_CUDA
         v1_simple(),  // register a new version here, one line each
+        v2_chunked(),
 #endif
     };
     std::stable_sort(v.begin(), v.end(), [](const KernelVersion& a, const KernelVersion& b) { return a.rank > b.rank; });

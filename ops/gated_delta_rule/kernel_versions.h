@@ -13,7 +13,15 @@
 //       reverse mode from checkpoints. f32 and f64 (bf16 inputs are
 //       converted to f32 by the entry); every problem: both forms, any
 //       K, V, G | H, cu_seqlens, initial and final states with their
-//       gradients. Not in auto until its [cuda] tests pass on a GPU.
+//       gradients. In auto.
+//   v2  chunked (cuda_v2/gated_delta_rule_v2.{h,cu}): the WY form of
+//       SPEC section 4 with its products on TF32 tensor cores, a parallel
+//       kernel for everything local to a chunk and a scan over chunks for
+//       the level states; its backward is v1's. f32 calls that allow TF32
+//       (float32 matmul precision "high") and bf16 calls (converted to f32
+//       by the entry: their inputs are coarser than TF32); K a multiple of
+//       16, V a multiple of 64. Not in auto until its [cuda] tests pass on
+//       a GPU.
 //
 // Choosing one: the kernel registry (ops/kernel_registry.h) under the op
 // name "gated_delta_rule", for both entries:
@@ -24,7 +32,7 @@
 //   - set_kernel_version("gated_delta_rule", ...) or a KernelVersionScope.
 // The forward's version also runs that call's backward.
 //
-// Adding a version (v2): its launchers in cuda_v2/ with the signatures
+// Adding a version (v3): its launchers in cuda_v3/ with the signatures
 // below, its KernelVersion defined in kernel_versions.cpp as v1_simple() is,
 // and one line in the list of gated_delta_rule_versions().
 // tests/ops/test_kernel_versions_cuda.cpp then runs it against the CPU.
@@ -48,7 +56,7 @@ struct KernelCall {
   bool state_in = false;     // an initial state is given
   bool state_out = false;    // the final state is wanted
   bool dstate_in = false;    // backward: the initial state's gradient is wanted
-  bool allow_tf32 = false;   // f32 may run on TF32 tensor cores (float32 matmul precision "high")
+  bool allow_tf32 = false;   // f32 may run on TF32 tensor cores (precision "high", or bf16 inputs converted to f32)
   bool backward = true;      // a gradient may be asked for (grad mode on and an input requires grad)
 };
 

@@ -22,6 +22,7 @@
 #include "ops/gated_delta_rule/gated_delta_rule.h"
 #include "ops/gated_delta_rule/kernel_versions.h"
 #include "ops/kernel_registry.h"
+#include "ops/precision.h"
 #include "ops/reduce/reduce.h"
 #include "test_util.h"
 
@@ -137,17 +138,21 @@ void expect_close(const Result& got, const Result& want, double tol, const char*
   }
 }
 
-// v1 on CUDA against the key (naive at small T, the recurrence at large T)
-// and the chunked CPU op, in each dtype of `dtypes`.
-void check(const Case& c, const std::vector<DType>& dtypes) {
-  INFO(name(c));
+// A CUDA version (v1 unless named) against the key (naive at small T, the
+// recurrence at large T) and the chunked CPU op, in each dtype of `dtypes`.
+// v2 computes its forward on TF32 tensor cores (precision high): o and the
+// final state to 5e-3; its backward is v1's.
+void check(const Case& c, const std::vector<DType>& dtypes, const char* version = "v1") {
+  INFO(name(c) << ", version " << version);
   Generator gen(2000 + c.T * 7 + c.K * 3 + c.V + (c.log_linear ? 1 : 0) + c.G);
   const Inputs in = make(c, gen);
   const Result key = c.T >= 1000 ? run_recurrent(c, in) : run(c, in, DType::f64, Device::cpu(), By::naive);
-  KernelVersionScope scope("gated_delta_rule", "v1");
+  const bool tf32 = std::string(version) == "v2";
+  KernelVersionScope scope("gated_delta_rule", version);
+  const Float32MatmulPrecisionGuard precision(tf32 ? "high" : "highest");
   for (DType dt : dtypes) {
     INFO(dtype_name(dt));
-    const double tol = dt == DType::f64 ? 1e-10 : 1e-4;
+    const double tol = tf32 ? 5e-3 : dt == DType::f64 ? 1e-10 : 1e-4;
     const Result gpu = run(c, in, dt, Device::cuda(), By::op);
     expect_close(gpu, key, tol, c.T >= 1000 ? "the recurrence" : "the naive key");
     expect_close(gpu, run(c, in, dt, Device::cpu(), By::op), tol, "the chunked cpu op");
@@ -186,6 +191,30 @@ TEST_CASE("gated_delta_rule cuda v1: T = 1000 and T = 4097 against the recurrenc
     check({2, 1000, 2, 2, 8, 12, ll, {}, {5, 1000}, true}, kBoth);  // G = H, initial states
   }
   check({1, 4097, 1, 2, 8, 24, true, {}, {}, true}, {DType::f32});   // many checkpoints, 13 levels
+}
+
+TEST_CASE("gated_delta_rule cuda v2: T = 1, 63, 64, 65, 1000, 4097, G = 1 and G = H, K panels",
+          "[cuda][gated_delta_rule]") {
+  LOGLIN_REQUIRE_CUDA();
+  const std::vector<DType> f32{DType::f32};
+  for (bool ll : {false, true}) {
+    for (int64_t T : {int64_t{1}, int64_t{63}, int64_t{64}, int64_t{65}}) check({2, T, 1, 2, 16, 64, ll, {}, {}}, f32, "v2");
+    check({2, 130, 2, 2, 80, 64, ll, {}, {}, true}, f32, "v2");    // G = H, a 16-wide last K panel, final state
+    check({1, 200, 1, 4, 128, 128, ll, {}, {}, true}, f32, "v2");  // G = 1 < H = 4, two V panels
+    check({1, 1000, 2, 4, 64, 64, ll, {}, {}, true}, f32, "v2");   // G = 2 < H = 4
+  }
+  check({1, 4097, 1, 2, 32, 64, true, {}, {}, true}, f32, "v2");   // 65 chunks, 13 levels
+  check({1, 4097, 1, 2, 32, 64, false, {}, {}, true}, f32, "v2");
+}
+
+TEST_CASE("gated_delta_rule cuda v2: varlen and states", "[cuda][gated_delta_rule]") {
+  LOGLIN_REQUIRE_CUDA();
+  const std::vector<DType> f32{DType::f32};
+  for (bool ll : {false, true}) {
+    check({1, 300, 1, 2, 32, 64, ll, {0, 1, 64, 129, 300}, {}, true}, f32, "v2");  // lengths 1, 63, 65, 171
+    check({2, 150, 1, 2, 16, 64, ll, {}, {37, 130}, true}, f32, "v2");             // initial states off the grid
+    check({1, 200, 2, 2, 16, 64, ll, {0, 70, 71, 200}, {64, 5, 1000}, true}, f32, "v2");  // varlen + states
+  }
 }
 
 TEST_CASE("gated_delta_rule cuda v1: deterministic, bf16 via f32, and the plan", "[cuda][gated_delta_rule]") {
