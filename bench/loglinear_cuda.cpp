@@ -50,13 +50,14 @@
 //
 // Reference rows: loglin's own causal_attention (ops/attention, bf16 tensor
 // cores), 32 heads x 64, causal, the same B and T, next to the peer's
-// FlashAttention (PyTorch SDPA) figures from PEERS.md. FLOPs for those rows:
+// FlashAttention (PyTorch SDPA) from the same --peers file. FLOPs for those rows:
 // 2 B H T^2 D forward (QK^T and PV on the causal half), 3.5 x that for
 // fwd+bwd (as bench_attention_cuda states).
 //
-// The peer columns are PEERS.md's numbers, hard-coded: measured on one H100
-// 80GB on 2026-11-23, not by this program. ratio = peer ms / our ms (above 1:
-// we are faster).
+// The peer columns come from --peers FILE: the CSV that
+// bench/peers/lla_peers.py wrote earlier in the same device call
+// (scripts/gpu_plan_check.sh runs both). Without it they print as "-".
+// ratio = peer ms / our ms (above 1: we are faster).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -64,9 +65,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "autograd/grad_mode.h"
@@ -98,17 +102,43 @@ int64_t kK = 128, kV = 64;
 bool kPrefill = false;
 bool peer_shape() { return kK == 128 && kV == 64 && !kPrefill; }
 
-// PEERS.md, H100, bf16 inputs, g f32 (the peer's figures, not measured here).
+constexpr int64_t kTs[] = {1024, 2048, 4096, 8192, 16384, 32768};
+
+// The peers' rows, from the CSV bench/peers/lla_peers.py wrote earlier in
+// the same device call (--peers): the reference package's
+// chunk_log_linear_attn and PyTorch SDPA. Missing rows print as "-".
 struct PeerRow {
-  int64_t T;
-  double fwd_ms, fwd_bwd_ms, sdpa_fwd_ms, sdpa_fwd_bwd_ms;
+  double fwd_ms = NAN, fwd_bwd_ms = NAN, peak_mib = NAN;
+  std::string note;
 };
-constexpr PeerRow kPeer[] = {
-    {1024, 4.22, 14.34, 0.40, 2.22},  {2048, 3.87, 16.53, 0.71, 3.22},  {4096, 4.75, 18.20, 1.28, 5.19},
-    {8192, 6.14, 20.86, 2.40, 9.28},  {16384, 6.63, 34.63, 4.89, 17.47}, {32768, 9.38, 61.78, 9.41, 34.99},
-};
-constexpr double kPeerF32Fwd = 5.56, kPeerF32FwdBwd = 23.92;  // T = 1024, B = 32, f32 inputs
-constexpr double kPeerPeakGiB = 2.5;                          // fwd+bwd, every T
+std::map<std::tuple<std::string, std::string, int64_t>, PeerRow> g_peers;  // (peer, dtype, T)
+
+void read_peers(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    fmt::print(stderr, "bench_loglinear_cuda: cannot read --peers {}; the peer columns print as '-'\n", path);
+    return;
+  }
+  std::string line;
+  std::getline(in, line);  // header: peer,dtype,B,T,fwd_ms,fwdbwd_ms,peak_MiB,note
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+    if (f.size() < 7) continue;
+    PeerRow r;
+    r.fwd_ms = std::strtod(f[4].c_str(), nullptr);
+    r.fwd_bwd_ms = std::strtod(f[5].c_str(), nullptr);
+    r.peak_mib = std::strtod(f[6].c_str(), nullptr);
+    if (f.size() > 7) r.note = f[7];
+    g_peers[{f[0], f[1], std::atoll(f[3].c_str())}] = r;
+  }
+}
+
+PeerRow peer(const char* name, const char* dtype, int64_t T) {
+  auto it = g_peers.find({name, dtype, T});
+  return it == g_peers.end() ? PeerRow{} : it->second;
+}
 
 struct Flops {
   double fwd = 0, bwd = 0;
@@ -263,6 +293,7 @@ int main(int argc, char** argv) {
     else if (a == "--runs" && has_value) runs = std::max(1, std::atoi(argv[++i]));
     else if (a == "--only-T" && has_value) only_T = std::atoll(argv[++i]);
     else if (a == "--prefill") kPrefill = true;
+    else if (a == "--peers" && has_value) read_peers(argv[++i]);
     else if (a == "--dims" && has_value) {
       const std::vector<std::string> d = split(argv[++i]);
       auto ok = [](int64_t x) { return x == 32 || x == 64 || x == 128 || x == 256; };
@@ -274,10 +305,11 @@ int main(int argc, char** argv) {
     }
     else {
       fmt::print(stderr, "usage: bench_loglinear_cuda [--versions v1,v2] [--max-T 32768] [--runs 10] [--only-T T] "
-                         "[--dims K,V] [--prefill]\n"
+                         "[--dims K,V] [--prefill] [--peers lla_peers.csv]\n"
                          "  --only-T: one row of the table (for a profiler), no f32 row, no attention table\n"
                          "  --dims: head dims other than PEERS.md's 128,64 (no peer columns, no attention table)\n"
-                         "  --prefill: time the forward with the final state (no_grad), no fwd+bwd, no peer columns\n");
+                         "  --prefill: time the forward with the final state (no_grad), no fwd+bwd, no peer columns\n"
+                         "  --peers: the CSV of bench/peers/lla_peers.py from the same device call\n");
       return 2;
     }
   }
@@ -287,50 +319,54 @@ int main(int argc, char** argv) {
   fmt::print("log_linear_attention, q,k [B,T,1,{}], v [B,T,32,{}], g [B,T,32] f32, level_scales [B,T,32,L], "
              "B = 32768/T, chunk 64; median of {} runs (CUDA events) after 3 warm-up runs.\n",
              kK, kV, runs);
-  fmt::print("peer = PEERS.md's reference package (Triton) on one H100, hard-coded; ratio = peer ms / our ms.\n\n");
+  fmt::print("peer = the reference package's chunk_log_linear_attn (Triton), {}; ratio = peer ms / our ms.\n\n",
+             g_peers.empty() ? "not given (--peers)" : "measured in this device call (--peers)");
   fmt::print("| T | B | version | dtype | fwd ms | fwd+bwd ms | peer fwd ms | peer fwd+bwd ms | ratio fwd | "
-             "ratio fwd+bwd | fwd TFLOP/s | fwd+bwd TFLOP/s | peak GiB (peer ~{}) | host ms |\n",
-             kPeerPeakGiB);
-  fmt::print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+             "ratio fwd+bwd | fwd TFLOP/s | fwd+bwd TFLOP/s | peak GiB | peer peak GiB | host ms |\n");
+  fmt::print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const std::string& name : versions) {
     KernelVersionScope scope("log_linear_attention", name);
-    auto row = [&](int64_t T, DType dt, double peer_fwd, double peer_fb, bool tf32 = false) {
-      if (!peer_shape()) peer_fwd = peer_fb = NAN;
+    auto row = [&](int64_t T, DType dt, bool tf32 = false) {
+      const PeerRow pr = peer_shape() ? peer("fla_chunk_log_linear_attn", dt == DType::bf16 ? "bf16" : "f32", T)
+                                      : PeerRow{};
+      const double peer_fwd = pr.fwd_ms, peer_fb = pr.fwd_bwd_ms;
       const int64_t B = kTokens / T;
       const Flops f = count_flops(B, T, kG, kH, kK, kV, kC);
       const Float32MatmulPrecisionGuard precision(tf32 ? Float32MatmulPrecision::high
                                                        : Float32MatmulPrecision::highest);
       const Timing t = time_loglinear(T, dt, runs);
-      fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |{}\n", T, B, name,
+      fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |{}{}\n", T, B, name,
                  tf32 ? std::string("f32 (TF32)") : std::string(dtype_name(dt)), fmt_ms(t.fwd_ms), fmt_ms(t.fwd_bwd_ms), fmt_ms(peer_fwd), fmt_ms(peer_fb),
                  fmt_ratio(peer_fwd, t.fwd_ms), fmt_ratio(peer_fb, t.fwd_bwd_ms), fmt_tflops(f.fwd, t.fwd_ms),
                  fmt_tflops(f.fwd + f.bwd, t.fwd_bwd_ms), std::isnan(t.peak_gib) ? "-" : fmt::format("{:.2f}", t.peak_gib),
-                 fmt_ms(t.host_ms),
-                 t.note.empty() ? "" : " " + t.note);
+                 std::isnan(pr.peak_mib) ? "-" : fmt::format("{:.2f}", pr.peak_mib / 1024.0), fmt_ms(t.host_ms),
+                 t.note.empty() ? "" : " " + t.note, pr.note.empty() ? "" : " (peer: " + pr.note + ")");
       std::fflush(stdout);
     };
-    for (const PeerRow& p : kPeer)
-      if (only_T ? p.T == only_T : p.T <= max_T) row(p.T, DType::bf16, p.fwd_ms, p.fwd_bwd_ms);
+    for (int64_t T : kTs)
+      if (only_T ? T == only_T : T <= max_T) row(T, DType::bf16);
     if (!only_T) {
-      row(1024, DType::f32, kPeerF32Fwd, kPeerF32FwdBwd);
-      row(1024, DType::f32, kPeerF32Fwd, kPeerF32FwdBwd, /*tf32=*/true);
+      row(1024, DType::f32);
+      row(1024, DType::f32, /*tf32=*/true);
     }
   }
   if (only_T || !peer_shape()) return 0;
 
   fmt::print("\nReference: loglin causal_attention (bf16 tensor cores), 32 heads x 64, same B and T, next to "
-             "PEERS.md's FlashAttention (PyTorch SDPA) figures.\n\n");
+             "FlashAttention (PyTorch SDPA) {}.\n\n",
+             g_peers.empty() ? "(not given: --peers)" : "measured in this device call");
   fmt::print("| T | B | attention fwd ms | fwd+bwd ms | SDPA fwd ms | SDPA fwd+bwd ms | ratio fwd | ratio fwd+bwd | "
              "fwd TFLOP/s | fwd+bwd TFLOP/s | peak GiB |\n");
   fmt::print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-  for (const PeerRow& p : kPeer) {
-    if (p.T > max_T) continue;
-    const int64_t B = kTokens / p.T;
-    const double flops = 2.0 * B * kH * static_cast<double>(p.T) * p.T * 64;
-    const Timing t = time_attention(p.T, runs);
-    fmt::print("| {} | {} | {} | {} | {:.2f} | {:.2f} | {} | {} | {} | {} | {} |{}\n", p.T, B, fmt_ms(t.fwd_ms),
-               fmt_ms(t.fwd_bwd_ms), p.sdpa_fwd_ms, p.sdpa_fwd_bwd_ms, fmt_ratio(p.sdpa_fwd_ms, t.fwd_ms),
-               fmt_ratio(p.sdpa_fwd_bwd_ms, t.fwd_bwd_ms), fmt_tflops(flops, t.fwd_ms),
+  for (int64_t T : kTs) {
+    if (T > max_T) continue;
+    const int64_t B = kTokens / T;
+    const double flops = 2.0 * B * kH * static_cast<double>(T) * T * 64;
+    const Timing t = time_attention(T, runs);
+    const PeerRow sd = peer("sdpa", "bf16", T);
+    fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |{}\n", T, B, fmt_ms(t.fwd_ms),
+               fmt_ms(t.fwd_bwd_ms), fmt_ms(sd.fwd_ms), fmt_ms(sd.fwd_bwd_ms), fmt_ratio(sd.fwd_ms, t.fwd_ms),
+               fmt_ratio(sd.fwd_bwd_ms, t.fwd_bwd_ms), fmt_tflops(flops, t.fwd_ms),
                fmt_tflops(3.5 * flops, t.fwd_bwd_ms), std::isnan(t.peak_gib) ? "-" : fmt::format("{:.2f}", t.peak_gib),
                t.note.empty() ? "" : " " + t.note);
     std::fflush(stdout);

@@ -3,8 +3,8 @@
 # in one call: build everything for sm_90, run every [cuda] test program,
 # compute-sanitizer memcheck over the kernel-version tests (every registered
 # version of every op against the CPU) and the gated delta rule's CUDA tests,
-# then bench_loglinear_cuda's PEERS.md
-# table for v2, and print a short summary last. Logs in $OUT (or gpu_check).
+# then the peers (bench/peers/lla_peers.py) and bench_loglinear_cuda's table
+# for v2 beside them, and print a short summary last. Logs in $OUT (or gpu_check).
 #   PLAN_CHECK_BENCH=0 skips the benchmark; BENCH_ARGS overrides its arguments.
 set -uo pipefail
 source "$(dirname "$0")/gpu_common.sh"
@@ -28,7 +28,11 @@ run_tests "test_ops|[cuda]~[long]"
 tested=$(date +%s)
 
 if [ "${PLAN_CHECK_BENCH:-1}" != 0 ]; then
-  timeout 300 build-gpu/bench/bench_loglinear_cuda ${BENCH_ARGS:---versions v2 --runs 5} >"$out/loglinear.md" 2>&1
+  # The peers first, in this same call (FLA_DIR: the reference package, carried as .peers).
+  FLA_DIR=${FLA_DIR:-.peers} timeout 300 python3 bench/peers/lla_peers.py --out "$out/lla_peers.csv" \
+    >"$out/lla_peers.log" 2>&1 || echo "the peer script failed: $(tail -3 "$out/lla_peers.log")"
+  timeout 300 build-gpu/bench/bench_loglinear_cuda ${BENCH_ARGS:---versions v2 --runs 5} --peers "$out/lla_peers.csv" \
+    >"$out/loglinear.md" 2>&1
   echo
   cat "$out/loglinear.md"
 fi
