@@ -195,6 +195,9 @@ TEST_CASE("hf: exported tensors carry the twins' names and shapes", "[train][hf]
     CHECK(t.at("model.layers.0.attn.b_proj.weight").to_vector<float>() ==
           in.narrow(0, 98, 2).contiguous().to_vector<float>());
     CHECK(t.at("model.layers.0.attn.k_conv1d.weight").shape() == Shape{16, 1, 4});
+    const Tensor conv = m->state_dict().at("blocks.0.mixer.conv.weight");  // [q16 k16 v32, 4]
+    CHECK(t.at("model.layers.0.attn.v_conv1d.weight").to_vector<float>() ==
+          conv.narrow(0, 32, 32).contiguous().to_vector<float>());
     CHECK(t.at("model.layers.0.attn.o_norm.weight").shape() == Shape{16});
     CHECK(t.at("lm_head.weight").to_vector<float>() == t.at("model.embeddings.weight").to_vector<float>());
   }
@@ -370,4 +373,16 @@ TEST_CASE("hf: the logits-check file holds the tokens and the model's logits", "
   NoGradGuard no_grad;
   CHECK(f.tensors.at("logits").to_vector<float>() == m->forward(tokens).to_vector<float>());
   for (int64_t id : tokens.to_vector<int64_t>()) CHECK((id >= 0 && id < kVocab));
+}
+
+TEST_CASE("hf: import takes --set for what config.json does not fix", "[train][hf]") {
+  TempDir tmp("hf_set");
+  const TrainConfig cfg = tiny("gated_deltanet");
+  auto m = random_model(cfg, 9);
+  hf::export_model(cfg, kVocab, m->state_dict(), nullptr, tmp.path / "g", hf::ExportLayout::hf);
+  const hf::ImportedModel a = hf::import_model(tmp.path / "g", {"training.steps=7", "model.dropout=0.2"});
+  CHECK(a.config.training.steps == 7);
+  CHECK(a.config.model.dropout == 0.2);
+  const std::string e = error_message([&] { hf::import_model(tmp.path / "g", {"model.n_heads=4"}); });
+  CHECK(contains(e, "config.json fixes the rest"));
 }

@@ -40,7 +40,8 @@ true). Then:
 
   --config OUT.yaml    the config to write (must not exist)
   --run-dir DIR        the run directory to create (must not exist or be empty)
-  --set KEY=VALUE      override a non-model key (data, training, ...)
+  --set KEY=VALUE      override a key of data, training, ... (of model: only
+                       chunk_size, dropout and init_std, which shape no weight)
 )", stdout);
     return 0;
   }

@@ -82,9 +82,14 @@ ImportedModel import_model(const fs::path& dir, const std::vector<std::string>& 
   }
 
   // Validate the whole config (and apply --set) through loglin's own checks.
-  const ModelConfig fixed = cfg.model;
+  ModelConfig fixed = cfg.model;
   cfg = parse_config(to_yaml(cfg), cfg_path.string(), overrides);
-  LOGLIN_CHECK(cfg.model == fixed, "[import] --set may not change the model section: config.json fixes it");
+  // Keys that shape no parameter may change; the rest config.json fixes.
+  fixed.chunk_size = cfg.model.chunk_size;
+  fixed.dropout = cfg.model.dropout;
+  fixed.init_std = cfg.model.init_std;
+  LOGLIN_CHECK(cfg.model == fixed, "[import] --set may change only model.chunk_size, model.dropout and "
+                                   "model.init_std of the model section: config.json fixes the rest");
   out.config = cfg;
 
   // The model this config builds gives the names and shapes to fill.
