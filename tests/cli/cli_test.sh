@@ -82,6 +82,29 @@ check "export --hf as Llama" 0 "as llama \(LlamaForCausalLM\)" -- "$loglin" expo
 check "Llama names in the export" 0 "model.layers.0.self_attn.q_proj.weight" -- bash -c "head -c 4000 hf_tf/model.safetensors | tr -c '[:print:]' ' '"
 check "import the Llama export" 0 "imported transformer \(llama\)" -- "$loglin" import hf_tf --config tf.yaml --run-dir tf_imported
 check "eval the imported Llama" 0 "bits/byte" -- "$loglin" eval tf_imported
+# Each twin's export against a numpy transcription of the twin's equations
+# (scripts/hf_logits_check.py --reference numpy), where a python3 with numpy is.
+npy=""
+for py in python3 /usr/bin/python3; do
+  if "$py" -c "import numpy" >/dev/null 2>&1; then npy=$py; break; fi
+done
+if [ -n "$npy" ]; then
+  for arch in mamba2 loglinear_mamba2 gated_deltanet; do
+    case $arch in
+      mamba2) extra="--set model.mlp=false" ;;
+      loglinear_mamba2) extra="--set model.mlp_hidden=256" ;;  # fla's fixed width for d_model 16
+      *) extra="" ;;
+    esac
+    check "train a $arch to export" 0 "bits per byte" -- "$loglin" train tiny.yaml --set model.arch=$arch --set model.n_heads=2 --set training.steps=2 --set logging.run_dir=run_$arch $extra
+    check "export --hf $arch" 0 "exported $arch" -- "$loglin" export run_$arch --hf hf_$arch --logits-check $arch.check.safetensors --check-length 29
+  done
+  for arch in transformer mamba2 loglinear_mamba2 gated_deltanet; do
+    [ $arch = transformer ] && file=tf.check.safetensors || file=$arch.check.safetensors
+    check "$arch export matches the twin's equations (numpy)" 0 "^\\| $arch \\| .* \\| pass \\|$" -- "$npy" "$src/scripts/hf_logits_check.py" --reference numpy $file
+  done
+else
+  echo "note: no python3 with numpy: the numpy checks of the Hugging Face exports were skipped"
+fi
 check "truncated checkpoint" 1 "truncated" -- bash -c "truncate -s 100 run/checkpoints/step_000006/model.safetensors && '$loglin' eval run/checkpoints/step_000006"
 check "gradcheck one op" 0 "passed, 0 failed" -- "$loglin" gradcheck matmul
 check "gradcheck unknown op" 1 "no op named" -- "$loglin" gradcheck nope
