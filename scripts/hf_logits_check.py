@@ -15,8 +15,10 @@ configs.) Each check file is safetensors: "tokens" I64 [B, T] and "logits"
 F32 [B, T, vocab] from loglin, with metadata export_dir, model_type,
 hf_class and loglin_arch. The table has one row per file:
 
-    | loglin arch | class | tokens | rel err | max abs err | result |
+    | loglin arch | class | tokens | rel err | max abs err | tokenizer.json | result |
 
+tokenizer.json (written for the byte tokenizer) is checked with the tokenizers
+package where it is installed: it must encode text to its UTF-8 bytes.
 rel err = ||hf - loglin|| / ||loglin|| over all logits, in f32 with torch's
 TF32 off (fla's Triton kernels may still round their dots to TF32: expect
 about 1e-3 there; a wrong name map or convention gives errors near 1).
@@ -350,6 +352,24 @@ def build_model(model_type, config):
     return getattr(models, cls_name)(getattr(models, cfg_name)(**config))
 
 
+def check_tokenizer(export_dir):
+    """With the tokenizers package: does tokenizer.json (written for the byte tokenizer) give the byte ids?"""
+    path = os.path.join(export_dir, "tokenizer.json")
+    if not os.path.exists(path):
+        return "-"
+    try:
+        from tokenizers import Tokenizer
+    except ImportError:
+        return "no tokenizers package"
+    text = "It was the best of times,\n\tcaf\u00e9 \u2014 \U0001F600 ~\x7f."
+    tok = Tokenizer.from_file(path)
+    ids = tok.encode(text).ids
+    want = list(text.encode("utf-8"))
+    if ids != want:
+        return "FAIL: ids differ from the bytes"
+    return "exact" if tok.decode(ids) == text else "FAIL: decode differs"
+
+
 def check_one(path, device, tol):
     import torch
 
@@ -377,6 +397,10 @@ def check_one(path, device, tol):
         missing = [k for k in missing if k != "lm_head.weight"]
     if missing or unexpected:
         row["result"] = f"FAIL: the class wants {missing[:4]} and does not know {unexpected[:4]}"
+        return row
+    row["tokenizer"] = check_tokenizer(export_dir)
+    if row["tokenizer"].startswith("FAIL"):
+        row["result"] = "FAIL: tokenizer.json"
         return row
     model = model.to(device=device, dtype=torch.float32).eval()
     tokens = check["tokens"].to(device)
@@ -420,12 +444,13 @@ def main():
             traceback.print_exc()
             rows.append({"arch": "?", "class": "?", "file": path, "result": f"ERROR: {type(e).__name__}: {e}"})
     print(header)
-    print("| loglin arch | class | tokens | rel err | max abs err | result |")
-    print("|---|---|---|---|---|---|")
+    print("| loglin arch | class | tokens | rel err | max abs err | tokenizer.json | result |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         rel = f"{r['rel']:.2e}" if "rel" in r else "-"
         ab = f"{r['abs']:.2e}" if "abs" in r else "-"
-        print(f"| {r['arch']} | {r['class']} | {r.get('tokens', '-')} | {rel} | {ab} | {r['result']} |")
+        print(f"| {r['arch']} | {r['class']} | {r.get('tokens', '-')} | {rel} | {ab} | {r.get('tokenizer', '-')} "
+              f"| {r['result']} |")
     bad = [r for r in rows if r["result"].startswith(("FAIL", "ERROR"))]
     return 1 if bad else 0
 

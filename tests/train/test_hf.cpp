@@ -5,6 +5,7 @@
 // from imported weights trains on exactly as the trainer would have; and
 // bad input (no twin, missing / extra / misshapen / mistyped tensors,
 // config fields loglin cannot express) is a clear error that writes nothing.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -21,6 +22,8 @@
 #include "train/hf/hf_import.h"
 #include "train/hf/logits_check.h"
 #include "train/hf/run_from_weights.h"
+#include "train/tokenizer/bpe_tokenizer.h"
+#include "train/tokenizer/tokenizer.h"
 #include "train/trainer/saved_run.h"
 #include "train/trainer/trainer.h"
 
@@ -284,6 +287,22 @@ TEST_CASE("hf: bad directories are refused, naming the tensor or key", "[train][
     set_config_field(dir, "model_type", "\"rwkv7\"");
     CHECK(contains(import_error(), "model_type 'rwkv7' is not one loglin reads"));
   }
+  SECTION("sharded weights (model.safetensors.index.json)") {
+    TensorMap a, b;
+    std::string map;
+    for (const auto& [k, v] : good) {
+      const bool first = k.rfind("model.layers.0.", 0) == 0;
+      (first ? a : b)[k] = v;
+      map += (map.empty() ? "" : ",") + ("\"" + k + "\":\"") + (first ? "part-1.safetensors" : "part-2.safetensors") + "\"";
+    }
+    fs::remove(dir / "model.safetensors");
+    save_safetensors(dir / "part-1.safetensors", a, {{"format", "pt"}});
+    save_safetensors(dir / "part-2.safetensors", b, {{"format", "pt"}});
+    io::write_file_atomic(dir / "model.safetensors.index.json", "{\"metadata\":{},\"weight_map\":{" + map + "}}");
+    require_same_tensors(hf::import_model(dir).model, m->state_dict());
+    fs::remove(dir / "model.safetensors.index.json");
+    CHECK(contains(import_error(), "has neither model.safetensors nor model.safetensors.index.json"));
+  }
   SECTION("bf16 weights are read when config.json says bfloat16") {
     TensorMap t;
     for (const auto& [k, v] : good) t[k] = v.to(DType::bf16);
@@ -385,4 +404,37 @@ TEST_CASE("hf: import takes --set for what config.json does not fix", "[train][h
   CHECK(a.config.model.dropout == 0.2);
   const std::string e = error_message([&] { hf::import_model(tmp.path / "g", {"model.n_heads=4"}); });
   CHECK(contains(e, "config.json fixes the rest"));
+}
+
+TEST_CASE("hf: the tokenizer goes with the model", "[train][hf]") {
+  TempDir tmp("hf_tok");
+  TrainConfig cfg = tiny("transformer");
+  auto m = random_model(cfg, 10);
+  SECTION("byte: loglin's file and an exact tokenizers file (GPT-2's byte alphabet, no merges)") {
+    auto tok = make_tokenizer("byte", "");
+    hf::export_model(cfg, kVocab, m->state_dict(), tok.get(), tmp.path / "b", hf::ExportLayout::hf);
+    CHECK(load_tokenizer((tmp.path / "b" / hf::kTokenizerFile).string())->name() == "byte");
+    const json::Value t = json::Value::parse(io::read_file(tmp.path / "b" / "tokenizer.json"));
+    const auto& vocab = t.at("model").at("vocab").as_object();
+    REQUIRE(vocab.size() == 256);
+    std::vector<int> seen(256, 0);
+    for (const auto& [piece, id] : vocab) ++seen.at(static_cast<size_t>(id.as_int()));
+    CHECK(std::count(seen.begin(), seen.end(), 1) == 256);
+    CHECK(vocab.at("A").as_int() == 0x41);
+    CHECK(vocab.at("\xC4\xA0").as_int() == 0x20);  // U+0120 stands for the space
+    CHECK(vocab.at("\xC4\x80").as_int() == 0x00);  // U+0100
+    CHECK(vocab.at("\xC5\x83").as_int() == 0xAD);  // U+0143, the last stand-in
+    CHECK(t.at("model").at("merges").as_array().empty());
+    CHECK(contains(io::read_file(tmp.path / "b" / "tokenizer_config.json"), "PreTrainedTokenizerFast"));
+    CHECK(hf::import_model(tmp.path / "b").config.data.tokenizer == "byte");
+  }
+  SECTION("bpe: loglin's file only, and import points the config at it") {
+    BpeTokenizer bpe({{104, 101}, {256, 108}});  // "he", "hel"
+    hf::export_model(cfg, kVocab, m->state_dict(), &bpe, tmp.path / "p", hf::ExportLayout::hf);
+    CHECK(!fs::exists(tmp.path / "p" / "tokenizer.json"));
+    const hf::ImportedModel back = hf::import_model(tmp.path / "p");
+    CHECK(back.config.data.tokenizer == "bpe");
+    CHECK(back.config.data.tokenizer_path == (tmp.path / "p" / hf::kTokenizerFile).string());
+    CHECK(load_tokenizer(back.config.data.tokenizer_path)->encode("hello").size() == 3);  // "hel" "l" "o"
+  }
 }

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "train/checkpoint/file_io.h"
 #include "train/hf/hf_arch.h"
+#include "train/hf/hf_tokenizer.h"
 
 namespace loglin::hf {
 namespace fs = std::filesystem;
@@ -77,6 +78,10 @@ ExportResult export_model(const TrainConfig& config, int64_t vocab, const Tensor
     save_safetensors(tmp / "model.safetensors", tensors, {{"format", "pt"}});
     io::write_file_atomic(tmp / "config.json", dump_config(cfg));
     if (tokenizer) tokenizer->save((tmp / kTokenizerFile).string());
+    if (tokenizer && tokenizer->name() == "byte") {  // exact as a tokenizers file too (hf_tokenizer.h)
+      io::write_file_atomic(tmp / "tokenizer.json", byte_tokenizer_json());
+      io::write_file_atomic(tmp / "tokenizer_config.json", byte_tokenizer_config_json(m.max_seq_len));
+    }
     io::sync_dir(tmp);
     if (fs::exists(out_dir)) fs::remove(out_dir);  // empty, checked above
     fs::rename(tmp, out_dir);

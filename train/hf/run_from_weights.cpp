@@ -44,7 +44,7 @@ TrainConfig write_run_from_weights(TrainConfig cfg, int64_t vocab, const TensorM
   meta["data_position"] = DataPosition{data_gen.state(), 0}.to_string();
   meta["model_rng"] = rng_state_to_string(model_gen.state());
   meta["sample_rng"] = rng_state_to_string(sample_gen.state());
-  meta["tokens"] = "0";
+  meta["tokens"] = std::to_string(0);  // tokens trained so far (as the trainer writes it)
 
   const fs::path parent = run_dir.parent_path().empty() ? fs::path(".") : run_dir.parent_path();
   fs::create_directories(parent, ec);
