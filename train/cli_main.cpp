@@ -24,6 +24,8 @@ commands:
   train CONFIG      train a model from a YAML config (--gpus N: on N GPUs)
   eval CHECKPOINT   validation loss, perplexity, bits per byte (MQAR: accuracy)
   generate CHECKPOINT --prompt TEXT --tokens N   sample text from a model
+  export RUN --hf DIR   write a model in its Hugging Face twin's layout
+  import DIR --config OUT.yaml   a Hugging Face model directory into a run
   info CONFIG       the architecture a config builds and its parameter table
   plot RUN          draw train/val loss against tokens as a PNG (gnuplot)
   sweep SWEEP       train a grid of configs (resumable); sweep.csv, summary.md
@@ -77,6 +79,8 @@ int main(int argc, char** argv) {
     if (cmd == "train") return loglin::cli::train_command(rest);
     if (cmd == "eval") return loglin::cli::eval_command(rest);
     if (cmd == "generate") return loglin::cli::generate_command(rest);
+    if (cmd == "export") return loglin::cli::export_command(rest);
+    if (cmd == "import") return loglin::cli::import_command(rest);
     if (cmd == "info") return loglin::cli::info_command(rest);
     if (cmd == "plot") return loglin::cli::plot_command(rest);
     if (cmd == "sweep") return loglin::cli::sweep_command(rest);

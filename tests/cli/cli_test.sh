@@ -64,6 +64,47 @@ check "eval --position-buckets" 0 "pos_24-31 +[0-9.]+ +\(32 targets\)" -- "$logl
 check "eval: too many position buckets" 1 "^loglin: \[eval\] --position-buckets must be in \[0, 32\]" -- "$loglin" eval run --position-buckets 33
 check "generate" 0 "^It was" -- "$loglin" generate run --prompt "It was" --tokens 10 --seed 3
 check "generate bad flag" 1 "unknown option '--tokenz'" -- "$loglin" generate run --tokenz 3
+# Hugging Face export and import: the tiny log-linear Mamba-2 has no exact
+# twin (fla's MLP width differs), so --hf is refused without --layout loglin.
+check "export --help" 0 "usage: loglin export" -- "$loglin" export --help
+check "import --help" 0 "usage: loglin import" -- "$loglin" import --help
+check "export without a twin refuses" 1 "^loglin: \[export\] model.arch loglinear_mamba2 has no exact public twin.*--layout loglin" -- "$loglin" export run --hf hf_ll
+check "nothing written by a refused export" 0 "^absent$" -- bash -c '[ -e hf_ll ] && echo present || echo absent'
+check "export --layout loglin" 0 "as loglin \(LoglinForCausalLM\)" -- "$loglin" export run --hf hf_ll --layout loglin --logits-check ll.check.safetensors
+check "export into a full directory refuses" 1 "already exists and is not an empty directory" -- "$loglin" export run --hf hf_ll --layout loglin
+check "import" 0 "imported loglinear_mamba2 \(loglin\)" -- "$loglin" import hf_ll --config imported.yaml --run-dir imported_run
+check "eval the imported run" 0 "bits/byte" -- "$loglin" eval imported_run
+check "train on from the import" 0 "resumed from .*step_000000" -- "$loglin" train imported.yaml --set training.steps=2
+check "import refuses an existing config" 1 "imported.yaml already exists" -- "$loglin" import hf_ll --config imported.yaml --run-dir other_run
+check "import of a directory without config.json" 1 "^loglin: \[import\] .* has no config.json" -- "$loglin" import run --config x.yaml
+check "train a transformer to export" 0 "bits per byte" -- "$loglin" train tiny.yaml --set model.arch=transformer --set model.n_heads=2 --set training.steps=2 --set logging.run_dir=run_tf
+check "export --hf as Llama" 0 "as llama \(LlamaForCausalLM\)" -- "$loglin" export run_tf --hf hf_tf --logits-check tf.check.safetensors
+check "Llama names in the export" 0 "model.layers.0.self_attn.q_proj.weight" -- bash -c "head -c 4000 hf_tf/model.safetensors | tr -c '[:print:]' ' '"
+check "import the Llama export" 0 "imported transformer \(llama\)" -- "$loglin" import hf_tf --config tf.yaml --run-dir tf_imported
+check "eval the imported Llama" 0 "bits/byte" -- "$loglin" eval tf_imported
+# Each twin's export against a numpy transcription of the twin's equations
+# (scripts/hf_logits_check.py --reference numpy), where a python3 with numpy is.
+npy=""
+for py in python3 /usr/bin/python3; do
+  if "$py" -c "import numpy" >/dev/null 2>&1; then npy=$py; break; fi
+done
+if [ -n "$npy" ]; then
+  for arch in mamba2 loglinear_mamba2 gated_deltanet; do
+    case $arch in
+      mamba2) extra="--set model.mlp=false" ;;
+      loglinear_mamba2) extra="--set model.mlp_hidden=256" ;;  # fla's fixed width for d_model 16
+      *) extra="" ;;
+    esac
+    check "train a $arch to export" 0 "bits per byte" -- "$loglin" train tiny.yaml --set model.arch=$arch --set model.n_heads=2 --set training.steps=2 --set logging.run_dir=run_$arch $extra
+    check "export --hf $arch" 0 "exported $arch" -- "$loglin" export run_$arch --hf hf_$arch --logits-check $arch.check.safetensors --check-length 29
+  done
+  for arch in transformer mamba2 loglinear_mamba2 gated_deltanet; do
+    [ $arch = transformer ] && file=tf.check.safetensors || file=$arch.check.safetensors
+    check "$arch export matches the twin's equations (numpy)" 0 "^\\| $arch \\| .* \\| pass \\|$" -- "$npy" "$src/scripts/hf_logits_check.py" --reference numpy $file
+  done
+else
+  echo "note: no python3 with numpy: the numpy checks of the Hugging Face exports were skipped"
+fi
 check "truncated checkpoint" 1 "truncated" -- bash -c "truncate -s 100 run/checkpoints/step_000006/model.safetensors && '$loglin' eval run/checkpoints/step_000006"
 check "gradcheck one op" 0 "passed, 0 failed" -- "$loglin" gradcheck matmul
 check "gradcheck unknown op" 1 "no op named" -- "$loglin" gradcheck nope

@@ -7,6 +7,7 @@
 namespace loglin::cli {
 
 int eval_command(const std::vector<std::string>& args);
+int export_command(const std::vector<std::string>& args);
 int generate_command(const std::vector<std::string>& args);
 int info_command(const std::vector<std::string>& args);
 int kernels_command(const std::vector<std::string>& args);
@@ -14,6 +15,7 @@ int plot_command(const std::vector<std::string>& args);
 int config_command(const std::vector<std::string>& args);
 int sweep_command(const std::vector<std::string>& args);
 int gradcheck_command(const std::vector<std::string>& args);
+int import_command(const std::vector<std::string>& args);
 int tokenizer_command(const std::vector<std::string>& args);
 int train_command(const std::vector<std::string>& args);
 
