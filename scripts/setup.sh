@@ -35,12 +35,15 @@ command -v g++ >/dev/null || missing+=(g++)
 # (no registry, as on the GPU machine) is a note, not an error.
 optional=()
 command -v gnuplot >/dev/null || optional+=(gnuplot-nox)
+# Debian's python3 with numpy runs the Hugging Face export's independent
+# logits check in tests/cli/cli_test.sh (skipped with a note without it).
+/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || optional+=(python3-numpy)
 
 if [ ${#missing[@]} -eq 0 ]; then
   # No `apt-get update` here: on a machine without a registry it can hang.
   if [ ${#optional[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" -eq 0 ]; then
     DEBIAN_FRONTEND=noninteractive timeout 120 apt-get install -y -qq --no-install-recommends "${optional[@]}" >/dev/null 2>&1 ||
-      echo "setup: could not install ${optional[*]} (only \`loglin plot\` needs it)" >&2
+      echo "setup: could not install ${optional[*]} (only \`loglin plot\` and the export's numpy check need them)" >&2
   fi
   exit 0
 fi
