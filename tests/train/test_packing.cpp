@@ -215,9 +215,12 @@ TEST_CASE("packed text dataset rejects what it cannot pack", "[train][data][pack
   std::vector<Span> singles;
   for (int64_t i = 0; i < 100; ++i) singles.push_back({i, i + 1});
   LL_CHECK_ERROR(TextDataset(tok, o, singles), "no document of two or more tokens");
-  // The validation split (tokens 90..99) gives 9 targets: fewer than one row of 12.
+  // The validation split (tokens 80..99) in documents of two tokens gives 10 targets: fewer than one row of 12.
   o.seq_len = 12;
-  LL_CHECK_ERROR(TextDataset(tok, o, {{0, 100}}), "fewer than one row of seq_len 12");
+  o.val_fraction = 0.2;
+  std::vector<Span> pairs{{0, 80}};
+  for (int64_t i = 80; i < 100; i += 2) pairs.push_back({i, i + 2});
+  LL_CHECK_ERROR(TextDataset(tok, o, pairs), "give 10 targets, fewer than one row of seq_len 12");
 }
 
 TEST_CASE("TrainData packs the files of a directory as documents", "[train][data][packed]") {
