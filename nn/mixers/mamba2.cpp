@@ -136,12 +136,11 @@ Tensor Mamba2Mixer::mix(const Tensor& x, const Tensor& cu_seqlens) const {
   std::vector<Tensor> pieces = split_projection(in_proj->forward(x));
   Parts p = project(pieces, conv->forward(pieces[1], cu_seqlens));
   // Mamba-2 (lambda == 1) takes the scalar-decay path, which pays for no levels.
+  const int64_t C = options.chunk_size();
   Tensor y = log_linear_ ? log_linear_attention(p.q, p.k, p.v, p.g, p.lambda,
-                                                LogLinearAttentionOptions()
-                                                    .chunk_size(options.chunk_size())
-                                                    .cu_seqlens(cu_seqlens))
+                                                LogLinearAttentionOptions().chunk_size(C).cu_seqlens(cu_seqlens))
                          : scalar_decay_attention(p.q, p.k, p.v, p.g,
-                                                  ScalarDecayOptions().chunk_size(options.chunk_size()).cu_seqlens(cu_seqlens));
+                                                  ScalarDecayOptions().chunk_size(C).cu_seqlens(cu_seqlens));
   return finish(p, y);
 }
 

@@ -43,7 +43,8 @@ Tensor cu_tensor() { return Tensor::from_vector(kCu, {static_cast<int64_t>(kCu.s
 
 std::map<std::string, std::vector<double>> grads_of(const LanguageModel& m) {
   std::map<std::string, std::vector<double>> g;
-  for (const auto& [name, p] : m.named_parameters()) g[name] = p.grad().defined() ? p.grad().to_vector<double>() : std::vector<double>{};
+  for (const auto& [name, p] : m.named_parameters())
+    g[name] = p.grad().defined() ? p.grad().to_vector<double>() : std::vector<double>{};
   return g;
 }
 

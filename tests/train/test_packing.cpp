@@ -2,6 +2,7 @@
 // (files, blank lines) and in its tokens, how the packer cuts and lays them
 // into rows, the packed TextDataset's batches (cu_seqlens, no target across a
 // boundary, validation coverage, resume) and TrainData from a directory.
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -13,6 +14,7 @@
 #include "train/data/documents.h"
 #include "train/data/packing.h"
 #include "train/data/text_dataset.h"
+#include "train/tokenizer/bpe_trainer.h"
 #include "train/trainer/train_data.h"
 
 namespace fs = std::filesystem;
@@ -263,4 +265,61 @@ TEST_CASE("TrainData packs the files of a directory as documents", "[train][data
       }
     }
   }
+}
+
+TEST_CASE("TrainData with a BPE tokenizer keeps each document's tokens apart", "[train][data][packed]") {
+  TempDir dir("packed_bpe");
+  auto words = [](const std::string& w, int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += (i % 9 == 8 ? "\n" : i ? " " : "") + w;
+    return s + "\n";
+  };
+  fs::create_directories(dir.path / "corpus");
+  std::ofstream(dir.path / "corpus" / "a.txt") << words("alpha", 60);
+  std::ofstream(dir.path / "corpus" / "b.txt") << words("beta", 50) << "\n \n" << words("gamma", 70);
+  std::ofstream(dir.path / "corpus" / "c.txt") << words("delta", 80);
+  BpeTrainer trainer;
+  trainer.add_text(read_text_source(dir.path / "corpus"));
+  trainer.train(300).save((dir.path / "bpe.txt").string());
+  DataConfig cfg;
+  cfg.dataset = "text";
+  cfg.path = (dir.path / "corpus").string();
+  cfg.cache_dir = (dir.path / "cache").string();
+  cfg.tokenizer = "bpe";
+  cfg.tokenizer_path = (dir.path / "bpe.txt").string();
+  cfg.seq_len = 16;
+  cfg.batch_size = 4;
+  cfg.val_fraction = 0.1;
+  cfg.pack = true;
+  cfg.documents = "blank_lines";
+  TrainData data(cfg, [](const std::string&) {});
+  Generator gen(2);
+  int segments = 0;
+  for (int step = 0; step < 40; ++step) {
+    Batch b = data.next_train_batch(gen);
+    const std::vector<int64_t> in = ids(b.inputs), tg = ids(b.targets), cu = ids(b.cu_seqlens);
+    for (size_t s = 0; s + 1 < cu.size(); ++s, ++segments) {
+      // The segment's text: its inputs, then its last target.
+      std::vector<int32_t> toks(in.begin() + cu[s], in.begin() + cu[s + 1]);
+      toks.push_back(static_cast<int32_t>(tg[cu[s + 1] - 1]));
+      const std::string text = data.tokenizer()->decode(toks);
+      INFO("segment text: '" << text << "'");
+      // One document repeats one word: some word must hold every run of letters (cut ones at the edges too).
+      std::vector<std::string> runs;
+      for (size_t i = 0; i < text.size();) {
+        size_t j = i;
+        while (j < text.size() && std::isalpha(static_cast<unsigned char>(text[j]))) ++j;
+        if (j > i) runs.push_back(text.substr(i, j - i));
+        i = j + 1;
+      }
+      bool one_word = false;
+      for (const std::string w : {"alpha", "beta", "gamma", "delta"}) {
+        bool all = true;
+        for (const auto& r : runs) all = all && w.find(r) != std::string::npos;
+        one_word = one_word || all;
+      }
+      CHECK(one_word);
+    }
+  }
+  CHECK(segments > 160);
 }

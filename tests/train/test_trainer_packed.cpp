@@ -75,9 +75,8 @@ TEST_CASE("two in-process ranks train on packed documents like one process", "[t
   std::vector<TrainSummary> ranks(2);
   std::mutex mu;
   dist::run_in_process(2, [&](dist::Communicator& comm) {
-    TrainSummary s = Trainer(tiny_packed(dir.path / "corpus", dir.path / ("rank" + std::to_string(comm.rank())), "mamba2"),
-                             &comm)
-                         .run();
+    const fs::path run_dir = dir.path / ("rank" + std::to_string(comm.rank()));
+    TrainSummary s = Trainer(tiny_packed(dir.path / "corpus", run_dir, "mamba2"), &comm).run();
     std::lock_guard lock(mu);
     ranks[static_cast<size_t>(comm.rank())] = s;
   });

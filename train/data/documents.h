@@ -7,8 +7,9 @@
 // as the token cache holds it); a document's tokens are those whose bytes
 // overlap its bytes. Both tokenizers are byte-exact (a token's bytes are
 // Tokenizer::decode of it), and BPE merges stay inside pretokenizer chunks
-// that never join a letter to a newline, so a document's first token begins
-// where its text does.
+// that never join a letter to a newline, so a document's tokens hold its
+// text and at most some of the whitespace around it, never another
+// document's text.
 #pragma once
 #include <cstdint>
 #include <string>
