@@ -1,7 +1,9 @@
 // Every op of loglin, one include.
 #pragma once
 #include "ops/attention/causal_attention.h"
+#include "ops/attention/causal_attention_varlen.h"
 #include "ops/conv1d/causal_conv1d.h"
+#include "ops/conv1d/causal_conv1d_reference.h"
 #include "ops/cross_entropy/cross_entropy.h"
 #include "ops/cumsum/cumsum.h"
 #include "ops/dropout/dropout.h"

@@ -15,7 +15,9 @@ CausalConv1d::CausalConv1d(const CausalConv1dOptions& o, Generator& gen) : optio
   if (o.bias()) bias = register_parameter("bias", rand({o.channels()}, -b, b, DType::f32, gen));
 }
 
-Tensor CausalConv1d::forward(const Tensor& x) const { return causal_conv1d(x, weight, bias, options.activation()); }
+Tensor CausalConv1d::forward(const Tensor& x, const Tensor& cu_seqlens) const {
+  return causal_conv1d(x, weight, bias, options.activation(), cu_seqlens);
+}
 
 Tensor CausalConv1d::initial_state(int64_t batch) const {
   return Tensor::zeros({batch, options.kernel_size() - 1, options.channels()}, weight.dtype(), weight.device());

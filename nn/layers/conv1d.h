@@ -21,8 +21,10 @@ struct CausalConv1dOptions {
 class CausalConv1d : public Module {
  public:
   explicit CausalConv1d(const CausalConv1dOptions& options, Generator& gen = default_generator());
-  // x [B, T, C] -> act(conv(x)) [B, T, C]
-  Tensor forward(const Tensor& x) const;
+  // x [B, T, C] -> act(conv(x)) [B, T, C]. With cu_seqlens (packed
+  // documents, B = 1; see causal_conv1d) the window restarts at each
+  // document start.
+  Tensor forward(const Tensor& x, const Tensor& cu_seqlens = Tensor()) const;
   // One time step: x_t [B, C] -> [B, C], the same as forward's output at that
   // time; state [B, W-1, C] holds the previous inputs (zeros at the start)
   // and is advanced in place.

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autograd/grad_mode.h"
+#include "ops/chunk_layout/checks.h"
 #include "ops/ops.h"
 
 namespace loglin::nn {
@@ -27,16 +28,20 @@ CausalSelfAttention::CausalSelfAttention(const AttentionOptions& o, Generator& g
   sin_ = Tensor::from_vector(s, {o.max_seq_len(), hd / 2});
 }
 
+// The tables are not parameters or buffers (checkpoints don't carry them),
+// so Module::to leaves them on the cpu: keep one copy on the inputs' device.
+void CausalSelfAttention::move_tables_to(Device device) const {
+  if (cos_.device() != device) {
+    cos_ = cos_.to(device);
+    sin_ = sin_.to(device);
+  }
+}
+
 Tensor CausalSelfAttention::rope(const Tensor& x, int64_t start) const {
   const int64_t T = x.size(2);
   LOGLIN_CHECK(start + T <= options.max_seq_len(),
                "[CausalSelfAttention] position {} is past max_seq_len {}", start + T - 1, options.max_seq_len());
-  // The tables are not parameters or buffers (checkpoints don't carry them),
-  // so Module::to leaves them on the cpu: keep one copy on x's device.
-  if (cos_.device() != x.device()) {
-    cos_ = cos_.to(x.device());
-    sin_ = sin_.to(x.device());
-  }
+  move_tables_to(x.device());
   // One fused op reads the strided head slice and writes q or k contiguous.
   return rotary_embedding(x, cos_.narrow(0, start, T), sin_.narrow(0, start, T));
 }
@@ -65,6 +70,31 @@ Tensor CausalSelfAttention::attend(const Tensor& x, KVCache* cache) const {
 }
 
 Tensor CausalSelfAttention::forward(const Tensor& x) const { return attend(x, nullptr); }
+
+// The B rows as one packed sequence of B*T tokens: each token's rotary angle
+// is taken at its position in its document (a row gather of the tables), and
+// causal_attention_varlen keeps every query inside its document.
+Tensor CausalSelfAttention::forward_packed(const Tensor& x, const Tensor& cu_seqlens) const {
+  LOGLIN_CHECK(x.dim() == 3 && x.size(2) == options.d_model(),
+               "[CausalSelfAttention] input must be [B, T, {}], got {}", options.d_model(), shape_str(x.shape()));
+  const int64_t B = x.size(0), T = x.size(1), N = B * T, H = options.n_heads(), hd = options.d_model() / H;
+  const std::vector<int64_t> cu = lla::read_cu_seqlens("CausalSelfAttention", cu_seqlens, 1, N);
+  std::vector<int64_t> pos(N);
+  for (size_t d = 0; d + 1 < cu.size(); ++d) {
+    LOGLIN_CHECK(cu[d + 1] - cu[d] <= options.max_seq_len(),
+                 "[CausalSelfAttention] document {} has {} tokens, more than max_seq_len {}", d, cu[d + 1] - cu[d],
+                 options.max_seq_len());
+    for (int64_t r = cu[d]; r < cu[d + 1]; ++r) pos[r] = r - cu[d];
+  }
+  move_tables_to(x.device());
+  const Tensor ids = Tensor::from_vector(pos, {N}).to(x.device());
+  const Tensor cos = embedding(cos_, ids), sin = embedding(sin_, ids);  // [N, hd/2], no gradient
+  Tensor qkv_ = qkv->forward(x).reshape({1, N, 3, H, hd}).permute({2, 0, 3, 1, 4});  // [3, 1, H, N, hd]
+  std::vector<Tensor> parts = unbind(qkv_, 0);
+  Tensor q = rotary_embedding(parts[0], cos, sin), k = rotary_embedding(parts[1], cos, sin);
+  Tensor y = causal_attention_varlen(q, k, parts[2], 1.0 / std::sqrt(static_cast<double>(hd)), cu_seqlens);
+  return out->forward(y.permute({0, 2, 1, 3}).reshape({B, T, H * hd}));  // [1, N, H, hd] -> [B, T, D]
+}
 
 Tensor CausalSelfAttention::forward_cached(const Tensor& x, KVCache& cache) const { return attend(x, &cache); }
 

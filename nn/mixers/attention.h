@@ -1,5 +1,9 @@
 // Causal softmax self-attention with rotary position embeddings (RoPE, the
-// half-split form) and a KV cache for decoding.
+// half-split form) and a KV cache for decoding. On packed documents no query
+// sees another document's keys, and the rotary positions restart at 0 with
+// each document, so a document reads exactly as it would alone (RoPE scores
+// depend only on the distance anyway; restarting also keeps the positions
+// within the table's max_seq_len and the rounding equal).
 #pragma once
 #include <memory>
 
@@ -30,6 +34,9 @@ class CausalSelfAttention : public Mixer {
   explicit CausalSelfAttention(const AttentionOptions& options, Generator& gen = default_generator());
   // x [B, T, D] -> [B, T, D]
   Tensor forward(const Tensor& x) const override;
+  // x [B, T, D] -> [B, T, D], attention within each document of cu_seqlens.
+  Tensor forward_packed(const Tensor& x, const Tensor& cu_seqlens) const override;
+  bool resets_at_documents() const override { return true; }
   std::unique_ptr<MixerState> initial_state(int64_t batch) const override;
   Tensor step(const Tensor& x, MixerState& state) const override;
   // Decoding: x [B, T, D] continues the sequence held in `cache` (T = 1 for
@@ -43,6 +50,7 @@ class CausalSelfAttention : public Mixer {
  private:
   // q, k: [B, H, T, hd] at absolute positions start..start+T-1.
   Tensor rope(const Tensor& x, int64_t start) const;
+  void move_tables_to(Device device) const;
   Tensor attend(const Tensor& x, KVCache* cache) const;
   mutable Tensor cos_, sin_;  // [max_seq_len, hd/2], on the device of the last input
 };

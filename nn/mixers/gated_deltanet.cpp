@@ -108,9 +108,23 @@ Tensor GatedDeltaNetMixer::finish(const Parts& p, const Tensor& y) const {
 Tensor GatedDeltaNetMixer::forward(const Tensor& x) const {
   LOGLIN_CHECK(x.dim() == 3 && x.size(2) == options.d_model(), "[{}] input must be [B, T, {}], got {}", type_name(),
                options.d_model(), shape_str(x.shape()));
+  return mix(x, Tensor());
+}
+
+// The B rows become one packed sequence of B*T tokens (every row start is a
+// document start): the projections act per token, the conv and the delta
+// rule take cu_seqlens.
+Tensor GatedDeltaNetMixer::forward_packed(const Tensor& x, const Tensor& cu_seqlens) const {
+  LOGLIN_CHECK(x.dim() == 3 && x.size(2) == options.d_model(), "[{}] input must be [B, T, {}], got {}", type_name(),
+               options.d_model(), shape_str(x.shape()));
+  const int64_t B = x.size(0), T = x.size(1), D = options.d_model();
+  return mix(x.reshape({1, B * T, D}), cu_seqlens).reshape({B, T, D});
+}
+
+Tensor GatedDeltaNetMixer::mix(const Tensor& x, const Tensor& cu_seqlens) const {
   std::vector<Tensor> pieces = split_projection(in_proj->forward(x));
-  Parts p = project(pieces, conv->forward(pieces[0]));
-  auto op = GatedDeltaRuleOptions().chunk_size(options.chunk_size());
+  Parts p = project(pieces, conv->forward(pieces[0], cu_seqlens));
+  auto op = GatedDeltaRuleOptions().chunk_size(options.chunk_size()).cu_seqlens(cu_seqlens);
   Tensor y = log_linear_ ? log_linear_gated_delta_rule(p.q, p.k, p.v, p.g, p.beta, p.lambda, op)
                          : gated_delta_rule(p.q, p.k, p.v, p.g, p.beta, op);
   return finish(p, y);

@@ -43,6 +43,9 @@ struct GatedDeltaNetOptions {
 class GatedDeltaNetMixer : public Mixer {
  public:
   Tensor forward(const Tensor& x) const override;
+  // The conv window and the delta-rule state restart at each document (cu_seqlens).
+  Tensor forward_packed(const Tensor& x, const Tensor& cu_seqlens) const override;
+  bool resets_at_documents() const override { return true; }
   std::unique_ptr<MixerState> initial_state(int64_t batch) const override;
   // One token (T = 1) runs gated_delta_rule_step; a prompt (T > 1) runs the
   // chunked op from the state and keeps its final state.
@@ -67,6 +70,8 @@ class GatedDeltaNetMixer : public Mixer {
   std::vector<Tensor> split_projection(const Tensor& proj) const;
   Parts project(const std::vector<Tensor>& pieces, const Tensor& qkv_act) const;  // qkv_act: silu(conv(qkv))
   Tensor finish(const Parts& p, const Tensor& y) const;
+  // x [B, T, D] -> [B, T, D]; with cu_seqlens (B = 1) per document.
+  Tensor mix(const Tensor& x, const Tensor& cu_seqlens) const;
 
   bool log_linear_;
   int64_t value_dim_, conv_dim_, n_levels_;

@@ -119,13 +119,28 @@ Tensor Mamba2Mixer::finish(const Parts& p, const Tensor& y) const {
 Tensor Mamba2Mixer::forward(const Tensor& x) const {
   LOGLIN_CHECK(x.dim() == 3 && x.size(2) == options.d_model(), "[{}] input must be [B, T, {}], got {}", type_name(),
                options.d_model(), shape_str(x.shape()));
+  return mix(x, Tensor());
+}
+
+// The B rows become one packed sequence of B*T tokens (every row start is a
+// document start): the projections act per token, the conv and the scan take
+// cu_seqlens.
+Tensor Mamba2Mixer::forward_packed(const Tensor& x, const Tensor& cu_seqlens) const {
+  LOGLIN_CHECK(x.dim() == 3 && x.size(2) == options.d_model(), "[{}] input must be [B, T, {}], got {}", type_name(),
+               options.d_model(), shape_str(x.shape()));
+  const int64_t B = x.size(0), T = x.size(1), D = options.d_model();
+  return mix(x.reshape({1, B * T, D}), cu_seqlens).reshape({B, T, D});
+}
+
+Tensor Mamba2Mixer::mix(const Tensor& x, const Tensor& cu_seqlens) const {
   std::vector<Tensor> pieces = split_projection(in_proj->forward(x));
-  Parts p = project(pieces, conv->forward(pieces[1]));
+  Parts p = project(pieces, conv->forward(pieces[1], cu_seqlens));
   // Mamba-2 (lambda == 1) takes the scalar-decay path, which pays for no levels.
-  Tensor y = log_linear_
-                 ? log_linear_attention(p.q, p.k, p.v, p.g, p.lambda,
-                                        LogLinearAttentionOptions().chunk_size(options.chunk_size()))
-                 : scalar_decay_attention(p.q, p.k, p.v, p.g, ScalarDecayOptions().chunk_size(options.chunk_size()));
+  const int64_t C = options.chunk_size();
+  Tensor y = log_linear_ ? log_linear_attention(p.q, p.k, p.v, p.g, p.lambda,
+                                                LogLinearAttentionOptions().chunk_size(C).cu_seqlens(cu_seqlens))
+                         : scalar_decay_attention(p.q, p.k, p.v, p.g,
+                                                  ScalarDecayOptions().chunk_size(C).cu_seqlens(cu_seqlens));
   return finish(p, y);
 }
 

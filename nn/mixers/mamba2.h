@@ -52,6 +52,9 @@ DecayInit mamba2_decay_init(int64_t heads, double dt_min, double dt_max, Generat
 class Mamba2Mixer : public Mixer {
  public:
   Tensor forward(const Tensor& x) const override;
+  // The conv window and the scan restart at each document (cu_seqlens).
+  Tensor forward_packed(const Tensor& x, const Tensor& cu_seqlens) const override;
+  bool resets_at_documents() const override { return true; }
   std::unique_ptr<MixerState> initial_state(int64_t batch) const override;
   Tensor step(const Tensor& x, MixerState& state) const override;
 
@@ -76,6 +79,8 @@ class Mamba2Mixer : public Mixer {
   std::vector<Tensor> split_projection(const Tensor& zxbcdt) const;
   Parts project(const std::vector<Tensor>& pieces, const Tensor& xbc_act) const;  // xbc_act: silu(conv(xBC))
   Tensor finish(const Parts& p, const Tensor& y) const;
+  // x [B, T, D] -> [B, T, D]; with cu_seqlens (B = 1) per document.
+  Tensor mix(const Tensor& x, const Tensor& cu_seqlens) const;
 
   bool log_linear_;
   int64_t d_inner_, n_heads_, conv_dim_, n_levels_;

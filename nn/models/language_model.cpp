@@ -71,9 +71,10 @@ Block::Block(const LMOptions& o, int64_t layer, Generator& gen) {
   if (o.dropout() > 0) drop = register_module("dropout", std::make_shared<Dropout>(o.dropout(), gen));
 }
 
-Tensor Block::forward(const Tensor& x) const {
+Tensor Block::forward(const Tensor& x, const Tensor& cu_seqlens) const {
   auto dropped = [&](const Tensor& t) { return drop ? drop->forward(t) : t; };
-  Tensor h = x + dropped(mixer->forward(mixer_norm->forward(x)));
+  const Tensor n = mixer_norm->forward(x);
+  Tensor h = x + dropped(cu_seqlens.defined() ? mixer->forward_packed(n, cu_seqlens) : mixer->forward(n));
   if (mlp) h = h + dropped(mlp->forward(mlp_norm->forward(h)));
   return h;
 }
@@ -102,13 +103,25 @@ Tensor LanguageModel::head(const Tensor& h) const {
   return lm_head ? lm_head->forward(n) : matmul(n, embed->weight.transpose(0, 1));
 }
 
-Tensor LanguageModel::forward(const Tensor& ids) const {
+Tensor LanguageModel::forward(const Tensor& ids, const Tensor& cu_seqlens) const {
   LOGLIN_CHECK(ids.dim() == 2, "[LanguageModel] ids must be [B, T], got {}", shape_str(ids.shape()));
   LOGLIN_CHECK(ids.size(1) <= options.max_seq_len(), "[LanguageModel] sequence of {} tokens exceeds max_seq_len {}",
                ids.size(1), options.max_seq_len());
+  if (cu_seqlens.defined())
+    for (const auto& b : *blocks)
+      LOGLIN_CHECK(b->mixer->resets_at_documents(),
+                   "[LanguageModel] packed documents (cu_seqlens) need mixers that reset at document starts, but {} "
+                   "does not",
+                   b->mixer->type_name());
   Tensor h = embed->forward(ids.to(device()));
-  for (const auto& b : *blocks) h = b->forward(h);
+  for (const auto& b : *blocks) h = b->forward(h, cu_seqlens);
   return head(h);
+}
+
+bool LanguageModel::resets_at_documents() const {
+  for (const auto& b : *blocks)
+    if (!b->mixer->resets_at_documents()) return false;
+  return true;
 }
 
 Device LanguageModel::device() const { return embed->weight.device(); }

@@ -45,7 +45,8 @@ struct LMOptions {
 class Block : public Module {
  public:
   Block(const LMOptions& options, int64_t layer, Generator& gen);
-  Tensor forward(const Tensor& x) const;
+  // cu_seqlens defined: packed documents (Mixer::forward_packed).
+  Tensor forward(const Tensor& x, const Tensor& cu_seqlens = Tensor()) const;
   Tensor step(const Tensor& x, MixerState& state) const;
   std::string type_name() const override { return "Block"; }
 
@@ -66,7 +67,12 @@ class LanguageModel : public Module {
   explicit LanguageModel(const LMOptions& options, Generator& gen = default_generator());
   // ids [B, T] (i32/i64) -> logits [B, T, vocab], on the model's device.
   // ids may sit on any device: they are small and are moved to the model's.
-  Tensor forward(const Tensor& ids) const;
+  // With cu_seqlens the B*T tokens (row after row) are packed documents
+  // (Mixer::forward_packed): each position sees only its own document, and
+  // the logits equal those of each document run on its own.
+  Tensor forward(const Tensor& ids, const Tensor& cu_seqlens = Tensor()) const;
+  // Whether every mixer resets at document starts (forward with cu_seqlens works).
+  bool resets_at_documents() const;
   // Where the parameters live (after to(device)).
   Device device() const;
   LMState initial_state(int64_t batch) const;

@@ -1,7 +1,9 @@
 // Gradcheck cases for causal_attention: training (S == T), a KV-cache
 // continuation (S > T), one decode step (T == 1), head dims that are not
-// powers of two, and a transposed (non-contiguous) q.
+// powers of two, and a transposed (non-contiguous) q. The packed-document
+// form (causal_attention_varlen): documents of 3, 1 and 4 positions.
 #include "ops/attention/causal_attention.h"
+#include "ops/attention/causal_attention_varlen.h"
 #include "ops/gradcheck_cases.h"
 
 namespace loglin {
@@ -31,6 +33,13 @@ void add_attention_gradcheck_cases(std::vector<GradcheckCase>& cases) {
                    [](const std::vector<Tensor>& x) {
                      return causal_attention(x[0].transpose(1, 2), x[1], x[2], 0.5);
                    }});
+  const Tensor cu = Tensor::from_vector(std::vector<int64_t>{0, 3, 4, 8}, {4});
+  cases.push_back({"causal_attention_varlen", "q[1,2,8,3] k[1,2,8,3] v[1,2,8,3], cu_seqlens {0, 3, 4, 8}",
+                   [](Generator& g) {
+                     return std::vector<Tensor>{gc_randn(g, {1, 2, 8, 3}), gc_randn(g, {1, 2, 8, 3}),
+                                                gc_randn(g, {1, 2, 8, 3})};
+                   },
+                   [cu](const std::vector<Tensor>& x) { return causal_attention_varlen(x[0], x[1], x[2], 0.5, cu); }});
 }
 
 }  // namespace loglin

@@ -8,6 +8,13 @@
 // x may be a view: when its [B, T] dims merge into rows of one stride with a
 // unit-stride channel dim (a narrow() or split() of the last dim of a wider
 // tensor), it is read and saved in place; otherwise it is copied dense first.
+//
+// Packed documents: with cu_seqlens (B = 1; an integer 1-D tensor [N + 1],
+// strictly increasing from 0 to T, as the chunked linear-attention ops take
+// it) document i holds rows [cu[i], cu[i+1]) and x counts as 0 before its
+// start, so no output reads another document. The CPU loops take it
+// directly; on CUDA the call runs causal_conv1d_reference (primitive ops,
+// several passes) since the kernels have no document boundaries yet.
 #pragma once
 #include "core/tensor.h"
 #include "ops/conv1d/causal_conv1d_math.h"
@@ -16,10 +23,12 @@
 namespace loglin {
 
 Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                     ConvActivation activation = ConvActivation::none);
+                     ConvActivation activation = ConvActivation::none, const Tensor& cu_seqlens = Tensor());
 
-// What causal_conv1d would run for these inputs (cpu, or the CUDA version of
-// causal_conv1d_versions.h) and why. Runs nothing.
-KernelPlan plan_causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias);
+// What causal_conv1d would run for these inputs (cpu, the CUDA version of
+// causal_conv1d_versions.h, or the reference for packed documents on CUDA)
+// and why. Runs nothing.
+KernelPlan plan_causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                              const Tensor& cu_seqlens = Tensor());
 
 }  // namespace loglin

@@ -78,6 +78,8 @@ struct DataConfig {
   int seq_len = 256;
   int batch_size = 8;
   double val_fraction = 0.05;
+  bool pack = false;                  // rows of whole documents, mixers restarting at each (text, brown)
+  std::string documents = "files";    // files | blank_lines: where documents end, with pack
   std::string cache_dir = ".cache/loglin";
   MqarConfig mqar;
   bool operator==(const DataConfig&) const = default;

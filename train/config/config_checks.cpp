@@ -163,6 +163,16 @@ void check_config(TrainConfig& c, const Origins& origins, const std::string& sou
   LOGLIN_CHECK(d.dataset != "text" || !d.path.empty(),
                "[config] {}: data.dataset is text but data.path is empty (give a file or a directory)",
                k.where({"data.dataset", "data.path"}));
+  // Packing lays text documents into rows; MQAR examples are already one per row.
+  LOGLIN_CHECK(!(d.pack && d.dataset == "mqar"),
+               "[config] {}: data.pack packs the documents of a text corpus (data.dataset brown or text), but "
+               "data.dataset is mqar, whose examples already fill one row each; remove data.pack",
+               k.where({"data.pack", "data.dataset"}));
+  // (files is the default, which every written config.yaml names: only another choice asks for packing.)
+  LOGLIN_CHECK(d.pack || d.documents == "files",
+               "[config] {}: data.documents says where documents end, which only packing uses; set data.pack: true "
+               "(or remove data.documents)",
+               k.where({"data.documents"}));
   if (d.dataset == "mqar") {
     check_mqar(c, k);
   } else {

@@ -45,6 +45,12 @@ std::vector<KeySpec> build_schema() {
   k.push_back(LOGLIN_CONFIG_KEY(data.seq_len, "tokens per training sequence").min(1));
   k.push_back(LOGLIN_CONFIG_KEY(data.batch_size, "sequences per micro-batch").min(1));
   k.push_back(LOGLIN_CONFIG_KEY(data.val_fraction, "share of the data held out for evaluation").above(0).max(0.5));
+  k.push_back(LOGLIN_CONFIG_KEY(data.pack,
+                                "rows of whole documents (cut at seq_len; a row's tail takes the next one's start), "
+                                "every mixer restarting at each; false = random windows across documents"));
+  k.push_back(LOGLIN_CONFIG_KEY(data.documents, "with pack: files = each file is a document; blank_lines = also "
+                                                "each run of lines between blank lines")
+                  .one_of({"files", "blank_lines"}));
   k.push_back(LOGLIN_CONFIG_KEY(data.cache_dir, "where downloads and tokenized data are cached"));
   k.push_back(LOGLIN_CONFIG_KEY(data.mqar.num_pairs, "key-value pairs per MQAR example (with train_mix: its most)")
                   .min(1));

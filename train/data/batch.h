@@ -14,6 +14,10 @@ inline constexpr int64_t kIgnoreIndex = -100;  // targets to skip in the loss an
 struct Batch {
   Tensor inputs;   // [B, T] i64 token ids
   Tensor targets;  // [B, T] i64: the next token, or kIgnoreIndex
+  // Packed documents (data.pack): i64 [N + 1] on the cpu, where each of the N
+  // segments starts on the flattened B*T axis (every row start among them),
+  // for LanguageModel::forward. Undefined when the rows are plain sequences.
+  Tensor cu_seqlens;
 };
 
 // A dataset draws its training batches only from the Generator passed in,

@@ -44,21 +44,31 @@ std::string read_whole(const fs::path& p) {
 }  // namespace
 
 std::string read_text_source(const fs::path& source, const std::string& separator) {
+  return read_text_files(source, separator).text;
+}
+
+SourceText read_text_files(const fs::path& source, const std::string& separator) {
   std::error_code ec;
   LOGLIN_CHECK(fs::exists(source, ec), "[data] text source {} does not exist", source.string());
-  if (!fs::is_directory(source, ec)) return read_whole(source);
+  SourceText out;
+  if (!fs::is_directory(source, ec)) {
+    out.text = read_whole(source);
+    out.files.push_back({0, static_cast<int64_t>(out.text.size())});
+    return out;
+  }
   std::vector<fs::path> files;
   for (const auto& e : fs::recursive_directory_iterator(source)) {
     if (e.is_regular_file() && e.path().extension() == ".txt") files.push_back(e.path());
   }
   LOGLIN_CHECK(!files.empty(), "[data] directory {} holds no *.txt files", source.string());
   std::sort(files.begin(), files.end());
-  std::string text;
   for (size_t i = 0; i < files.size(); ++i) {
-    if (i) text += separator;
-    text += read_whole(files[i]);
+    if (i) out.text += separator;
+    const int64_t begin = static_cast<int64_t>(out.text.size());
+    out.text += read_whole(files[i]);
+    out.files.push_back({begin, static_cast<int64_t>(out.text.size())});
   }
-  return text;
+  return out;
 }
 
 fs::path token_cache_path(const TokenFileOptions& opts) {

@@ -59,6 +59,17 @@ class TokenFile {
 // files (recursively, sorted by path) joined by `separator`.
 std::string read_text_source(const std::filesystem::path& source, const std::string& separator = "\n\n");
 
+// The same text, with where each file lies in it: bytes [begin, end) of
+// file i (the separators between files belong to none).
+struct SourceText {
+  struct File {
+    int64_t begin = 0, end = 0;
+  };
+  std::string text;
+  std::vector<File> files;
+};
+SourceText read_text_files(const std::filesystem::path& source, const std::string& separator = "\n\n");
+
 // Where open() keeps the cache for these options.
 std::filesystem::path token_cache_path(const TokenFileOptions& opts);
 

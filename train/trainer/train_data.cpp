@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "train/checkpoint/file_io.h"
+#include "train/data/documents.h"
 #include "train/data/token_file.h"
 
 namespace loglin {
@@ -96,11 +97,24 @@ TrainData::TrainData(const DataConfig& cfg, const std::function<void(const std::
   longest_seq_len_ = cfg.seq_len;
   dop.batch_size = cfg.batch_size;
   dop.val_fraction = cfg.val_fraction;
-  text_ = std::make_unique<TextDataset>(tf.tokens(), dop);
+  dop.pack = cfg.pack;
   token_bytes_.resize(vocab_size_);
   for (int32_t id = 0; id < vocab_size_; ++id) token_bytes_[id] = static_cast<int32_t>(tk->decode({id}).size());
+  std::vector<Span> documents;
+  if (cfg.pack) {  // the source's documents, placed in the token stream
+    const SourceText src = read_text_files(source);
+    documents = document_token_spans(document_byte_spans(src, parse_document_split(cfg.documents)), *tf.tokens(),
+                                     token_bytes_, static_cast<int64_t>(src.text.size()));
+  }
+  text_ = std::make_unique<TextDataset>(tf.tokens(), dop, documents);
   description_ = fmt::format("{}: {} train / {} val tokens, {} tokenizer (vocab {})", cfg.dataset,
                              text_->train_tokens(), text_->val_tokens(), tk->name(), vocab_size_);
+  if (cfg.pack)
+    description_ += fmt::format("; packed: {} train / {} val documents ({}), {} / {} pieces of <= {} tokens",
+                                text_->train_packer()->num_documents(),
+                                text_->val_packer() ? text_->val_packer()->num_documents() : 0, cfg.documents,
+                                text_->train_packer()->num_pieces(),
+                                text_->val_packer() ? text_->val_packer()->num_pieces() : 0, cfg.seq_len);
 }
 
 Batch TrainData::next_train_batch(Generator& gen) { return mqar_ ? mqar_->next_train_batch(gen) : text_->next_train_batch(gen); }

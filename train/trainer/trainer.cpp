@@ -81,7 +81,7 @@ EvalResult evaluate(const nn::LanguageModel& model, const TrainData& data, int64
   r.targets_by_position.assign(position_buckets, 0);
   for (int64_t i = 0; i < n; ++i) {
     Batch b = data.val_batch(i);
-    Tensor logits = model.forward(b.inputs);
+    Tensor logits = model.forward(b.inputs, b.cu_seqlens);
     std::vector<int64_t> tg = b.targets.to_vector<int64_t>();
     int64_t count = 0;
     for (int64_t t : tg) {
@@ -214,6 +214,11 @@ TrainSummary Trainer::run() {
                "[train] the data's longest sequence ({} tokens{}) is longer than model.max_seq_len ({})",
                data.longest_seq_len(),
                data.is_mqar() ? ", of data.mqar's training and test settings" : ", data.seq_len", cfg_.model.max_seq_len);
+  // Checked here, before any step, for every mixer the model holds.
+  LOGLIN_CHECK(!cfg_.data.pack || model.resets_at_documents(),
+               "[train] data.pack: true needs every mixer to restart at document boundaries, but model.arch {} holds "
+               "one that cannot; set data.pack: false",
+               cfg_.model.arch);
   log(fmt::format("model: {} with {} layers, d_model {}, {:.2f}M parameters, on {} in {}", cfg_.model.arch,
                   cfg_.model.n_layers, cfg_.model.d_model, model.num_parameters() / 1e6, device.str(), t.precision));
 
@@ -309,7 +314,7 @@ TrainSummary Trainer::run() {
         Tensor loss;
         {
           PrecisionScope precision(bf16_mixed);
-          loss = cross_entropy(model.forward(b.inputs), b.targets.to(device), kIgnoreIndex);
+          loss = cross_entropy(model.forward(b.inputs, b.cu_seqlens), b.targets.to(device), kIgnoreIndex);
         }
         loss_sum += weight * loss.item();
         const double scale = weight / t.grad_accum;
