@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autograd/checkpoint.h"
 #include "autograd/grad_mode.h"
 #include "nn/mixers/attention.h"
 #include "nn/mixers/gated_deltanet.h"
@@ -78,6 +79,13 @@ Tensor Block::forward(const Tensor& x) const {
   return h;
 }
 
+Tensor Block::checkpointed_forward(const Tensor& x) const {
+  autograd::CheckpointOptions o;
+  o.params = parameters();
+  if (drop) o.generators.push_back(&drop->generator());  // the recompute draws the same masks
+  return autograd::checkpoint([this](const Tensor& in) { return forward(in); }, x, o);
+}
+
 Tensor Block::step(const Tensor& x, MixerState& state) const {
   Tensor h = x + mixer->step(mixer_norm->forward(x), state);
   if (mlp) h = h + mlp->forward(mlp_norm->forward(h));
@@ -107,7 +115,7 @@ Tensor LanguageModel::forward(const Tensor& ids) const {
   LOGLIN_CHECK(ids.size(1) <= options.max_seq_len(), "[LanguageModel] sequence of {} tokens exceeds max_seq_len {}",
                ids.size(1), options.max_seq_len());
   Tensor h = embed->forward(ids.to(device()));
-  for (const auto& b : *blocks) h = b->forward(h);
+  for (const auto& b : *blocks) h = options.activation_checkpointing() ? b->checkpointed_forward(h) : b->forward(h);
   return head(h);
 }
 
