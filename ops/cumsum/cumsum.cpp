@@ -50,7 +50,7 @@ Tensor cumsum(const Tensor& x, int64_t dim, bool reverse) {
 
   Tensor xc = x.is_contiguous() ? x : core::contiguous_copy(x);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  dispatch_float(x.dtype(), "cumsum", [&]<class T>() {
+  dispatch_float(x, "cumsum", [&]<class T>() {
 #if LOGLIN_WITH_CUDA
     if (on_cuda(x)) {
       cuda::cumsum<T>(xc.data<T>(), out.data<T>(), outer, n, inner, reverse, x.device().index);

@@ -41,7 +41,7 @@ Tensor swiglu(const Tensor& a, const Tensor& b) {
   Tensor ac = dense(a), bc = dense(b);
   Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
   const int64_t n = a.numel();
-  dispatch_float(a.dtype(), "swiglu", [&]<class T>() {
+  dispatch_float(a, "swiglu", [&]<class T>() {
 #if LOGLIN_WITH_CUDA
     if (on_cuda(a)) return cuda::swiglu_fwd<T>(ac.data<T>(), bc.data<T>(), out.data<T>(), n, a.device().index);
 #endif
@@ -51,7 +51,7 @@ Tensor swiglu(const Tensor& a, const Tensor& b) {
     const Tensor g = dense(ctx.grads[0], a.dtype());
     Tensor da = ctx.needs(0) ? Tensor::empty(a.shape(), a.dtype(), a.device()) : Tensor();
     Tensor db = ctx.needs(1) ? Tensor::empty(a.shape(), a.dtype(), a.device()) : Tensor();
-    dispatch_float(a.dtype(), "swiglu", [&]<class T>() {
+    dispatch_float(a, "swiglu", [&]<class T>() {
 #if LOGLIN_WITH_CUDA
       if (on_cuda(a))
         return cuda::swiglu_bwd<T>(a.data<T>(), b.data<T>(), g.data<T>(), data_or_null<T>(da), data_or_null<T>(db), n,

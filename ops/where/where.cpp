@@ -40,7 +40,7 @@ Tensor select_cpu(const char* op, const Tensor& cond, const Tensor& a, const Ten
   const Shape inner_shape = split ? Shape(out_shape.begin() + 1, out_shape.end()) : out_shape;
   auto tail = [split](const Shape& s) { return split ? Shape(s.begin() + 1, s.end()) : s; };
   const Shape to = tail(so), tc = tail(sc), ta = tail(sa), tb = tail(sb);
-  dispatch_float(a.dtype(), op, [&]<class T>() {
+  dispatch_float(a, op, [&]<class T>() {
     dispatch_all(cond.dtype(), [&]<class C>() {
       T* o = out.data<T>();
       const C* pc = cond.data<C>();
@@ -103,7 +103,7 @@ Tensor select_raw(const char* op, const Tensor& cond, const Side& a, const Side&
   const Tensor& ref = a.t.defined() ? a.t : b.t;
 #if LOGLIN_WITH_CUDA
   if (on_cuda(ref)) {
-    return dispatch_float(ref.dtype(), op, [&]<class T>() {
+    return dispatch_float(ref, op, [&]<class T>() {
       return select_cuda<T>(op, cond, a, b, out_shape, ref.dtype(), ref.device());
     });
   }
