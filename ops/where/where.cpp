@@ -5,6 +5,7 @@
 #include "autograd/node.h"
 #include "core/dispatch.h"
 #include "core/strided_loop.h"
+#include "ops/bf16_through_f32.h"
 #include "ops/op_checks.h"
 #include "ops/reduce/reduce.h"
 #if LOGLIN_WITH_CUDA
@@ -117,6 +118,7 @@ Tensor select_raw(const char* op, const Tensor& cond, const Side& a, const Side&
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_defined("where", {&cond, &a, &b});
+  if (via_f32::both_bf16(a, b)) return via_f32::through_f32(where(cond, via_f32::as_f32(a), via_f32::as_f32(b)));
   check_same_dtype("where", a, b);
   check_same_device("where", a, b);
   check_same_device("where", cond, a);
@@ -136,6 +138,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   check_defined("masked_fill", {&x, &mask});
+  if (via_f32::is_bf16(x)) return via_f32::through_f32(masked_fill(via_f32::as_f32(x), mask, value));
   check_same_device("masked_fill", x, mask);
   LOGLIN_CHECK(broadcast_shapes(x.shape(), mask.shape(), "masked_fill") == x.shape(),
                "[masked_fill] mask of shape {} does not broadcast to x's shape {}", shape_str(mask.shape()),

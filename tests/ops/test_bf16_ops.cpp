@@ -96,6 +96,21 @@ TEST_CASE("bf16: unary ops compute in f32 and round once", "[ops][bf16]") {
   CHECK(same_bits(tanh(x), tanh(x.to(DType::f32)).to(DType::bf16)));
 }
 
+TEST_CASE("bf16: where, masked_fill, swiglu and cumsum compute in f32 too", "[ops][bf16]") {
+  Generator gen(5);
+  Tensor a = bf16_leaf({4, 6}, gen), b = bf16_leaf({4, 6}, gen);
+  const Tensor a32 = a.to(DType::f32).detach(), b32 = b.to(DType::f32).detach();
+  const Tensor cond = Tensor::from_vector<float>({1, 0, 1, 0, 0, 1}, {6}).to(DType::i64);
+  const Tensor mask = Tensor::from_vector<float>({0, 1, 1, 0, 1, 0}, {6}).to(DType::i64);
+  CHECK(same_bits(where(cond, a, b), where(cond, a32, b32).to(DType::bf16)));
+  CHECK(same_bits(masked_fill(a, mask, 0.25), masked_fill(a32, mask, 0.25).to(DType::bf16)));
+  CHECK(same_bits(swiglu(a, b), swiglu(a32, b32).to(DType::bf16)));
+  CHECK(same_bits(cumsum(a, 1), cumsum(a32, 1).to(DType::bf16)));
+  (swiglu(a, b).sum() + where(cond, a, b).sum()).backward();
+  CHECK(a.grad().dtype() == DType::bf16);
+  CHECK(b.grad().dtype() == DType::bf16);
+}
+
 TEST_CASE("bf16: reductions accumulate in f32 and return bf16", "[ops][bf16]") {
   Generator gen(3);
   Tensor x = bf16_leaf({6, 33}, gen);
