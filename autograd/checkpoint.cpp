@@ -30,9 +30,10 @@ class GradEnabledScope {
 
 using RngStates = std::vector<std::pair<Generator*, Generator::State>>;
 
-RngStates read_rng_states(const std::vector<Generator*>& extra) {
-  std::vector<Generator*> gens{&default_generator()};
-  for (Generator* g : extra) {
+RngStates read_rng_states(const CheckpointOptions& options) {
+  std::vector<Generator*> gens;
+  if (options.default_generator) gens.push_back(&default_generator());
+  for (Generator* g : options.generators) {
     LOGLIN_CHECK(g != nullptr, "[{}] options.generators holds a null pointer", kName);
     if (std::find(gens.begin(), gens.end(), g) == gens.end()) gens.push_back(g);
   }
@@ -176,7 +177,7 @@ std::vector<Tensor> checkpoint(const CheckpointFn& fn, const std::vector<Tensor>
   CheckpointNode::Saved saved;
   saved.fn = fn;
   saved.params = options.params;
-  saved.rng = read_rng_states(options.generators);
+  saved.rng = read_rng_states(options);
   saved.modes = read_recompute_modes();
   for (const Tensor& x : inputs) {
     saved.inputs.push_back(x.defined() ? x.detach() : Tensor());

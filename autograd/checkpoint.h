@@ -18,8 +18,9 @@
 //     neither is an error in backward, named there, since its gradient would
 //     be lost.
 //   - fn computes the same thing both times: the same ops for the same
-//     inputs. The states of options.generators (and of default_generator())
-//     at the forward are restored for the recompute, then put back; the
+//     inputs. The states of options.generators (and of default_generator(),
+//     unless options.default_generator is off) at the forward are restored
+//     for the recompute, then put back; the
 //     autocast dtype and float32 matmul precision are re-entered as they were
 //     (autograd/recompute_modes.h). Other state, such as a module's
 //     train/eval flag, must not change before backward, and the inputs and
@@ -51,9 +52,12 @@ struct CheckpointOptions {
   // Leaf tensors fn reads besides its inputs: the parameters of the modules
   // it calls (Module::parameters()).
   std::vector<Tensor> params;
-  // Generators fn draws from (dropout's); default_generator() is always
-  // added. They must outlive the backward.
+  // Generators fn draws from (dropout's). They must outlive the backward.
   std::vector<Generator*> generators;
+  // Restore default_generator() too, as torch restores its global RNG. A
+  // Generator is not thread-safe, so turn this off where another thread may
+  // draw from it while this backward runs and fn does not use it.
+  bool default_generator = true;
 };
 
 using CheckpointFn = std::function<std::vector<Tensor>(const std::vector<Tensor>& inputs)>;

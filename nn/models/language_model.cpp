@@ -83,6 +83,7 @@ Tensor Block::checkpointed_forward(const Tensor& x) const {
   autograd::CheckpointOptions o;
   o.params = parameters();
   if (drop) o.generators.push_back(&drop->generator());  // the recompute draws the same masks
+  o.default_generator = false;  // a block draws from nothing else; ranks as threads may share it
   return autograd::checkpoint([this](const Tensor& in) { return forward(in); }, x, o);
 }
 

@@ -132,6 +132,21 @@ TEST_CASE("checkpoint: dropout draws the same masks when recomputed, and the gen
   CHECK(gc.next_u64() == plain_next);  // the recompute put the generator back
 }
 
+TEST_CASE("checkpoint: default_generator() is restored without being listed", "[autograd][checkpoint]") {
+  Generator data(6);
+  const Tensor x0 = randn({8, 16}, DType::f32, data);
+  auto run = [&](bool checkpointed) {
+    manual_seed(123);
+    Tensor x = x0.detach().set_requires_grad(true);
+    auto fn = [](const Tensor& v) { return dropout(tanh(v), 0.5, true) * v; };  // draws from default_generator()
+    Tensor y = checkpointed ? autograd::checkpoint(fn, x) : fn(x);
+    y.sum().backward();
+    return x.grad();
+  };
+  const Tensor plain = run(false);
+  CHECK(same_bits(run(true), plain));
+}
+
 TEST_CASE("checkpoint: a second backward is an error, unless the first retained the graph",
           "[autograd][checkpoint]") {
   Net n = make_net(1);
