@@ -91,18 +91,45 @@ std::unordered_map<const TensorImpl*, WatchedLeaf> watch_leaves(
   return watched;
 }
 
-}  // namespace
+// Where grad() collects its leaves' gradients, in place of their .grad.
+struct Capture {
+  std::unordered_map<const TensorImpl*, size_t> index;  // leaf -> position in grads
+  std::vector<Tensor> grads;
+  const GradOptions* options;
+};
 
-void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
-  LOGLIN_CHECK(roots.size() == grads.size(), "[backward] {} roots but {} gradients", roots.size(), grads.size());
+// A node reached by grad() must lie inside the graph asked for: a sink of
+// one of the leaves, or a node recorded since options.recorded_since.
+void check_inside(Node* n, const Capture& capture) {
+  const std::string& who = capture.options->caller;
+  if (auto* sink = dynamic_cast<AccumulateGrad*>(n)) {
+    const TensorImpl& leaf = *sink->leaf();
+    LOGLIN_CHECK(capture.index.count(&leaf),
+                 "[{}] the graph reaches a leaf tensor that requires grad but is not among the tensors whose "
+                 "gradients were asked for ({} {}): its gradient would be lost; pass it in (for checkpoint: as an "
+                 "input or in params)",
+                 who, shape_str(leaf.shape), dtype_name(leaf.dtype));
+    return;
+  }
+  LOGLIN_CHECK(n->sequence_nr() >= capture.options->recorded_since,
+               "[{}] the graph reaches node '{}', recorded before it (a tensor with history from outside, captured "
+               "rather than passed in); pass that tensor as an input so its gradient flows back the ordinary way",
+               who, n->name());
+}
+
+void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph,
+                  Capture* capture) {
+  const char* who = capture ? capture->options->caller.c_str() : "backward";
+  LOGLIN_CHECK(roots.size() == grads.size(), "[{}] {} roots but {} gradients", who, roots.size(), grads.size());
   NoGradGuard no_grad;
 
   std::vector<Edge> root_edges;
   for (size_t i = 0; i < roots.size(); ++i) {
     LOGLIN_CHECK(roots[i].requires_grad(),
-                 "[backward] the tensor does not require grad and has no grad_fn (did every input have "
-                 "requires_grad off, or did it run under NoGradGuard?)");
-    LOGLIN_CHECK(grads[i].shape() == roots[i].shape(), "[backward] gradient shape {} differs from the tensor's {}",
+                 "[{}] the tensor does not require grad and has no grad_fn (did every input have "
+                 "requires_grad off, or did it run under NoGradGuard?)",
+                 who);
+    LOGLIN_CHECK(grads[i].shape() == roots[i].shape(), "[{}] gradient shape {} differs from the tensor's {}", who,
                  shape_str(grads[i].shape()), shape_str(roots[i].shape()));
     root_edges.push_back(gradient_edge(roots[i]));
   }
@@ -119,6 +146,7 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
+    if (capture) check_inside(n, *capture);
     for (auto& e : n->next_edges()) {
       if (!e.fn) continue;
       slots[e.fn.get()].dependencies++;
@@ -134,8 +162,8 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads
     accumulate(slots[root_edges[i].fn.get()], root_edges[i].input_nr, g);
   }
 
-  auto watched = watch_leaves(keep);
-
+  // grad() writes no .grad, so no leaf's gradient becomes final here.
+  auto watched = capture ? std::unordered_map<const TensorImpl*, WatchedLeaf>() : watch_leaves(keep);
   // Nodes whose inputs are complete, run last-in first-out; leaf sinks go
   // first of all. A sink feeds nothing, so running it at once changes no
   // other node's inputs, but it makes the leaf's gradient final (and its
@@ -158,8 +186,18 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads
     std::vector<Tensor> in = std::move(slot.grads);
     size_t n_out = std::max<size_t>(n->outputs().size(), 1);
     in.resize(n_out);
-    for (size_t i = 0; i < n->outputs().size(); ++i)
-      if (!in[i].defined()) in[i] = Tensor::zeros(n->outputs()[i].shape, n->outputs()[i].dtype, n->outputs()[i].device);
+    if (n->wants_zeros_for_missing_gradients())
+      for (size_t i = 0; i < n->outputs().size(); ++i)
+        if (!in[i].defined())
+          in[i] = Tensor::zeros(n->outputs()[i].shape, n->outputs()[i].dtype, n->outputs()[i].device);
+    auto* captured = capture ? dynamic_cast<AccumulateGrad*>(n) : nullptr;
+    if (captured) {  // grad(): the leaf's gradient goes to the caller, summed over its uses like a slot's
+      if (in[0].defined()) {
+        Tensor& g = capture->grads[capture->index.at(captured->leaf().get())];
+        g = g.defined() ? add_gradients(g, in[0]) : in[0];
+      }
+      continue;
+    }
     std::vector<Tensor> out = n->apply(in);
     if (!retain_graph) n->release();
     if (!watched.empty()) {
@@ -180,6 +218,28 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads
       if (--slots[next].dependencies == 0) make_ready(next);
     }
   }
+}
+
+}  // namespace
+
+void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
+  run_backward(roots, grads, retain_graph, nullptr);
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
+                         const std::vector<Tensor>& leaves, const GradOptions& options) {
+  Capture capture{{}, std::vector<Tensor>(leaves.size()), &options};
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    LOGLIN_CHECK(leaves[i].defined(), "[{}] tensor {} of the leaves is undefined", options.caller, i);
+    LOGLIN_CHECK(leaves[i].is_leaf(),
+                 "[{}] tensor {} of the leaves has a grad_fn: gradients are handed back for leaf tensors only "
+                 "(detach it and use the detached tensor in the graph)",
+                 options.caller, i);
+    LOGLIN_CHECK(capture.index.emplace(&leaves[i].impl(), i).second, "[{}] tensor {} of the leaves is listed twice",
+                 options.caller, i);
+  }
+  run_backward(roots, grads, /*retain_graph=*/false, &capture);
+  return std::move(capture.grads);
 }
 
 }  // namespace loglin::autograd

@@ -1,8 +1,18 @@
 #include "autograd/node.h"
 
+#include <atomic>
+
 #include "autograd/grad_mode.h"
 
 namespace loglin::autograd {
+namespace {
+std::atomic<uint64_t> g_next_sequence_nr{1};
+}  // namespace
+
+uint64_t next_node_sequence_nr() { return g_next_sequence_nr.load(std::memory_order_relaxed); }
+
+Node::Node(std::string name)
+    : name_(std::move(name)), sequence_nr_(g_next_sequence_nr.fetch_add(1, std::memory_order_relaxed)) {}
 
 bool needs_grad(const std::vector<Tensor>& inputs) {
   if (!GradMode::is_enabled()) return false;

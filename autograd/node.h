@@ -24,12 +24,19 @@ struct OutputMeta {
   Device device;
 };
 
+// The sequence number the next node will get. Nodes are numbered in the
+// order they are made, on every thread, so a node numbered below a value read
+// here was recorded before that moment (autograd::grad uses it to tell a
+// recomputed graph from the one around it).
+uint64_t next_node_sequence_nr();
+
 class Node {
  public:
-  explicit Node(std::string name) : name_(std::move(name)) {}
+  explicit Node(std::string name);
   virtual ~Node() = default;
 
   const std::string& name() const { return name_; }
+  uint64_t sequence_nr() const { return sequence_nr_; }
   std::vector<Edge>& next_edges() { return next_edges_; }
   std::vector<OutputMeta>& outputs() { return outputs_; }
 
@@ -37,12 +44,17 @@ class Node {
   // an output received none). Returns one gradient per next edge; an
   // undefined tensor means "no gradient".
   virtual std::vector<Tensor> apply(std::vector<Tensor>& grads) = 0;
+  // False: an output that received no gradient reaches apply() as an
+  // undefined tensor rather than zeros (a node that re-runs a backward of
+  // its own, such as a checkpoint, then skips that output altogether).
+  virtual bool wants_zeros_for_missing_gradients() const { return true; }
   // Frees saved tensors after a backward without retain_graph.
   virtual void release() {}
   virtual bool released() const { return false; }
 
  private:
   std::string name_;
+  uint64_t sequence_nr_;
   std::vector<Edge> next_edges_;
   std::vector<OutputMeta> outputs_;
 };

@@ -3,6 +3,13 @@
 // tokens/s, ms/step, model FLOP/s with MFU, and peak GPU memory.
 //
 //   bench_train_throughput [--arch A] [--shape TxB[,TxB...]] [--precision bf16-mixed|f32|tf32] [--steps N]
+//                          [--checkpointing off|on|both]
+//
+// --checkpointing on recomputes each block's forward in backward
+// (LMOptions::activation_checkpointing, training.activation_checkpointing);
+// both runs every shape without and then with it, so the rows compare peak
+// memory and tokens/s, e.g. at a long context:
+//   bench_train_throughput --arch loglinear_mamba2 --shape 16384x1 --checkpointing both
 //
 // FLOPs per token (stated, not measured): 6 x (parameters used in matmuls:
 // every Linear, including the LM head; embeddings are lookups) plus, for
@@ -79,7 +86,7 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-Result measure(const std::string& arch, Shape2 shape, bool bf16, int steps, bool profile) {
+Result measure(const std::string& arch, Shape2 shape, bool bf16, bool checkpointing, int steps, bool profile) {
   Generator gen(1);
   auto opts = nn::LMOptions(arch, 8192)
                   .d_model(768)
@@ -92,7 +99,8 @@ Result measure(const std::string& arch, Shape2 shape, bool bf16, int steps, bool
                   .max_seq_len(shape.T)
                   .mlp(true)
                   .mlp_hidden(2048)
-                  .tie_embeddings(false);
+                  .tie_embeddings(false)
+                  .activation_checkpointing(checkpointing);
   nn::LanguageModel model(opts, gen);
   model.to(Device::cuda());
   optim::AdamW opt(optim::decay_groups(model.named_parameters(), 0.1, false));
@@ -166,6 +174,7 @@ int main(int argc, char** argv) {
   std::string shapes = "2048x8,8192x2", precision = "bf16-mixed";
   int steps = 10;
   bool profile = false;
+  std::vector<bool> checkpointing{false};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -177,8 +186,17 @@ int main(int argc, char** argv) {
     else if (a == "--precision") precision = value();
     else if (a == "--steps") steps = std::stoi(value());
     else if (a == "--profile") profile = true;
-    else {
-      fmt::print(stderr, "usage: bench_train_throughput [--arch A] [--shape TxB,...] [--precision bf16-mixed|f32|tf32] [--steps N] [--profile]\n");
+    else if (a == "--checkpointing") {
+      const std::string v = value();
+      if (v == "off") checkpointing = {false};
+      else if (v == "on") checkpointing = {true};
+      else if (v == "both") checkpointing = {false, true};
+      else {
+        fmt::print(stderr, "bench_train_throughput: --checkpointing takes off, on or both (got '{}')\n", v);
+        return 2;
+      }
+    } else {
+      fmt::print(stderr, "usage: bench_train_throughput [--arch A] [--shape TxB,...] [--precision bf16-mixed|f32|tf32] [--steps N] [--checkpointing off|on|both] [--profile]\n");
       return 2;
     }
   }
@@ -192,21 +210,24 @@ int main(int argc, char** argv) {
     return 0;
   }
 #if LOGLIN_WITH_CUDA
-  fmt::print("| arch | T | B | precision | params | ms/step | fwd / bwd / optim ms | tokens/s | model TFLOP/s | MFU (bf16 peak) | peak GiB |\n");
-  fmt::print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  fmt::print("| arch | T | B | precision | act. ckpt | params | ms/step | fwd / bwd / optim ms | tokens/s | model TFLOP/s | MFU (bf16 peak) | peak GiB |\n");
+  fmt::print("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const std::string& arch : archs)
-    for (Shape2 sh : parse_shapes(shapes)) {
-      try {
-        Result r = measure(arch, sh, precision == "bf16-mixed", steps, profile);
-        fmt::print("| {} | {} | {} | {} | {:.1f}M | {:.1f} | {:.1f} / {:.1f} / {:.1f} | {:.0f} | {:.1f} | {:.1f}% | {:.1f} |\n",
-                   arch, sh.T, sh.B, precision, r.params / 1e6, r.ms_per_step, r.fwd_ms, r.bwd_ms, r.opt_ms,
-                   r.tokens_per_s, r.tflops, 100 * r.mfu, r.peak_gib);
-      } catch (const Error& e) {
-        fmt::print("| {} | {} | {} | {} | failed: {} |||||| \n", arch, sh.T, sh.B, precision, e.what());
+    for (Shape2 sh : parse_shapes(shapes))
+      for (bool ckpt : checkpointing) {
+        const char* on = ckpt ? "on" : "off";
+        try {
+          Result r = measure(arch, sh, precision == "bf16-mixed", ckpt, steps, profile);
+          // Model FLOP/s and MFU count the model's FLOPs once: the recompute's extra forward is not credited.
+          fmt::print("| {} | {} | {} | {} | {} | {:.1f}M | {:.1f} | {:.1f} / {:.1f} / {:.1f} | {:.0f} | {:.1f} | {:.1f}% | {:.1f} |\n",
+                     arch, sh.T, sh.B, precision, on, r.params / 1e6, r.ms_per_step, r.fwd_ms, r.bwd_ms, r.opt_ms,
+                     r.tokens_per_s, r.tflops, 100 * r.mfu, r.peak_gib);
+        } catch (const Error& e) {
+          fmt::print("| {} | {} | {} | {} | {} | failed: {} |||||| \n", arch, sh.T, sh.B, precision, on, e.what());
+        }
+        std::fflush(stdout);
+        cuda::empty_cache(0);
       }
-      std::fflush(stdout);
-      cuda::empty_cache(0);
-    }
 #endif
   return 0;
 }

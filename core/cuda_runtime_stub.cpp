@@ -41,3 +41,13 @@ void copy_strided(void*, DType, const StridedLayout&, const void*, DType, const 
 void fill(void*, DType, const StridedLayout&, double, int64_t, int) { LOGLIN_FAIL("[cuda] this loglin was built without CUDA"); }
 void add(void*, const void*, const void*, DType, int64_t, int) { LOGLIN_FAIL("[cuda] this loglin was built without CUDA"); }
 }  // namespace loglin::cuda
+
+// ---- core/cuda_events.h without CUDA ----
+#include "core/cuda_events.h"
+
+namespace loglin::cuda {
+void* event_create(int) { LOGLIN_FAIL("[timer] this loglin was built without CUDA: time CUDA work in a CUDA build"); }
+void event_destroy(void*, int) {}  // nothing was created; destructors call it
+void event_record(void*, int) { LOGLIN_FAIL("[timer] this loglin was built without CUDA"); }
+double event_elapsed_ms(void*, void*, int) { LOGLIN_FAIL("[timer] this loglin was built without CUDA"); }
+}  // namespace loglin::cuda

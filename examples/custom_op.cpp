@@ -12,7 +12,7 @@ using namespace loglin;
 Tensor soft_clip(const Tensor& x, double c) {
   Tensor xc = x.contiguous();
   Tensor y = Tensor::empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), "soft_clip", [&]<class T>() {
+  dispatch_float(x, "soft_clip", [&]<class T>() {
     const T* in = xc.data<T>();
     T* out = y.data<T>();
     for (int64_t i = 0; i < x.numel(); ++i) out[i] = static_cast<T>(c * std::tanh(in[i] / c));

@@ -3,7 +3,9 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <memory>
 
+#include "autograd/recompute_modes.h"
 #include "core/error.h"
 
 namespace loglin {
@@ -29,13 +31,30 @@ Float32MatmulPrecision from_environment() {
   return p;
 }
 
+// A checkpoint's recompute re-enters the precision read at its forward
+// (autograd/recompute_modes.h). Registered by the first setter call; until
+// then the precision has been the environment's all along.
+void register_for_recompute() {
+  static const bool registered = [] {
+    autograd::register_recompute_mode("float32_matmul_precision", [] {
+      const Float32MatmulPrecision p = float32_matmul_precision();
+      return autograd::ReenterMode([p] { return std::make_shared<Float32MatmulPrecisionGuard>(p); });
+    });
+    return true;
+  }();
+  (void)registered;
+}
+
 }  // namespace
 
 void set_float32_matmul_precision(const std::string& precision) {
   set_float32_matmul_precision(parse(precision, "set_float32_matmul_precision:"));
 }
 
-void set_float32_matmul_precision(Float32MatmulPrecision precision) { choice.store(static_cast<int>(precision)); }
+void set_float32_matmul_precision(Float32MatmulPrecision precision) {
+  register_for_recompute();
+  choice.store(static_cast<int>(precision));
+}
 
 Float32MatmulPrecision float32_matmul_precision() {
   const int c = choice.load();

@@ -7,6 +7,7 @@
 #include "autograd/node.h"
 #include "core/allocator.h"
 #include "core/device.h"
+#include "core/device_timing.h"
 #include "core/dispatch.h"
 #include "core/dtype.h"
 #include "core/rng.h"

@@ -10,6 +10,9 @@ class Dropout : public Module {
   explicit Dropout(double p, Generator& gen = default_generator());
   Tensor forward(const Tensor& x) const;
   std::string type_name() const override { return "Dropout"; }
+  // Where the masks' seeds come from (a checkpoint restores its state to
+  // recompute the same masks).
+  Generator& generator() const { return *gen_; }
 
   double p;
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autograd/checkpoint.h"
 #include "autograd/grad_mode.h"
 #include "nn/mixers/attention.h"
 #include "nn/mixers/gated_deltanet.h"
@@ -79,6 +80,15 @@ Tensor Block::forward(const Tensor& x, const Tensor& cu_seqlens) const {
   return h;
 }
 
+Tensor Block::checkpointed_forward(const Tensor& x, const Tensor& cu_seqlens) const {
+  autograd::CheckpointOptions o;
+  o.params = parameters();
+  if (drop) o.generators.push_back(&drop->generator());  // the recompute draws the same masks
+  o.default_generator = false;  // a block draws from nothing else; ranks as threads may share it
+  // cu_seqlens is an integer tensor without a gradient: captured, not an input.
+  return autograd::checkpoint([this, cu_seqlens](const Tensor& in) { return forward(in, cu_seqlens); }, x, o);
+}
+
 Tensor Block::step(const Tensor& x, MixerState& state) const {
   Tensor h = x + mixer->step(mixer_norm->forward(x), state);
   if (mlp) h = h + mlp->forward(mlp_norm->forward(h));
@@ -114,7 +124,8 @@ Tensor LanguageModel::forward(const Tensor& ids, const Tensor& cu_seqlens) const
                    "does not",
                    b->mixer->type_name());
   Tensor h = embed->forward(ids.to(device()));
-  for (const auto& b : *blocks) h = b->forward(h, cu_seqlens);
+  for (const auto& b : *blocks)
+    h = options.activation_checkpointing() ? b->checkpointed_forward(h, cu_seqlens) : b->forward(h, cu_seqlens);
   return head(h);
 }
 

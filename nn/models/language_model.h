@@ -40,6 +40,9 @@ struct LMOptions {
   LOGLIN_ARG(double, dropout) = 0.0;
   LOGLIN_ARG(double, norm_eps) = 1e-5;
   LOGLIN_ARG(double, init_std) = 0.02;
+  // Keep only each block's input for backward and recompute the block's
+  // forward there (autograd/checkpoint.h): less memory, one more forward.
+  LOGLIN_ARG(bool, activation_checkpointing) = false;
 };
 
 class Block : public Module {
@@ -47,6 +50,9 @@ class Block : public Module {
   Block(const LMOptions& options, int64_t layer, Generator& gen);
   // cu_seqlens defined: packed documents (Mixer::forward_packed).
   Tensor forward(const Tensor& x, const Tensor& cu_seqlens = Tensor()) const;
+  // forward(x, cu_seqlens) under autograd::checkpoint: bit-identical results
+  // and gradients, with only x kept for backward.
+  Tensor checkpointed_forward(const Tensor& x, const Tensor& cu_seqlens = Tensor()) const;
   Tensor step(const Tensor& x, MixerState& state) const;
   std::string type_name() const override { return "Block"; }
 

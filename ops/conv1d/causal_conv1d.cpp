@@ -117,7 +117,7 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, 
   Tensor wt = transposed_raw(weight);
   Tensor bc = bias.defined() ? dense(bias).detach() : Tensor();
   Tensor out = Tensor::empty({B, T_, C}, x.dtype(), x.device());
-  dispatch_float(x.dtype(), "causal_conv1d", [&]<class T>() {
+  dispatch_float(x, "causal_conv1d", [&]<class T>() {
     const T* bp = data_or_null<T>(bc);
 #if LOGLIN_WITH_CUDA
     if (on_cuda(x))
@@ -143,7 +143,7 @@ Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, 
         if (ctx.needs(0)) dx = Tensor::empty({B, T_, C}, g.dtype(), g.device());
         if (ctx.needs(1)) dw = Tensor::empty({W, C}, g.dtype(), g.device());
         if (ctx.needs(2)) db = Tensor::empty({C}, g.dtype(), g.device());
-        dispatch_float(g.dtype(), "causal_conv1d", [&]<class T>() {
+        dispatch_float(g, "causal_conv1d", [&]<class T>() {
           const T* bp = data_or_null<T>(bc);
           T* dxp = data_or_null<T>(dx);
           T* dwp = data_or_null<T>(dw);

@@ -8,6 +8,7 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "ops/bf16_through_f32.h"
 #include "ops/cross_entropy/cross_entropy_cpu.h"
 #include "ops/kernel_args.h"
 #include "ops/op_checks.h"
@@ -41,7 +42,7 @@ Tensor cross_entropy_cuda(const Tensor& logits, const Tensor& targets, int64_t r
   Tensor lse = Tensor::empty({rows}, DType::f64, dev);
   Tensor count = Tensor::empty({}, DType::f64, dev);
   Tensor loss = Tensor::empty({}, logits.dtype(), dev);
-  dispatch_float(x.dtype(), "cross_entropy", [&]<class T>() {
+  dispatch_float(x, "cross_entropy", [&]<class T>() {
     dispatch_index(t.dtype(), "cross_entropy", [&]<class I>() {
       cuda::cross_entropy_fwd<T, I>(x.data<T>(), t.data<I>(), rows, C, ignore_index, lse.data<double>(),
                                     loss.data<T>(), count.data<double>(), dev.index);
@@ -53,7 +54,7 @@ Tensor cross_entropy_cuda(const Tensor& logits, const Tensor& targets, int64_t r
                      if (ctx.needs(0)) {
                        dx = Tensor::empty(x.shape(), x.dtype(), x.device());
                        Tensor g = dense(ctx.grads[0], x.dtype());
-                       dispatch_float(x.dtype(), "cross_entropy", [&]<class T>() {
+                       dispatch_float(x, "cross_entropy", [&]<class T>() {
                          dispatch_index(t.dtype(), "cross_entropy", [&]<class I>() {
                            cuda::cross_entropy_bwd<T, I>(x.data<T>(), t.data<I>(), lse.data<double>(), g.data<T>(),
                                                          count.data<double>(), rows, C, ignore_index, dx.data<T>(),
@@ -81,6 +82,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
   const int64_t C = logits.shape().back();
   const int64_t rows = shape_numel(row_shape);
   LOGLIN_CHECK(C > 0 || rows == 0, "[cross_entropy] logits of shape {} have no classes", shape_str(logits.shape()));
+  // bf16 logits: the loss in f32 (the kernels accumulate in f64), returned as bf16 as libtorch does.
+  if (via_f32::is_bf16(logits)) return via_f32::through_f32(cross_entropy(via_f32::as_f32(logits), targets, ignore_index));
 #if LOGLIN_WITH_CUDA
   if (on_cuda(logits)) return cross_entropy_cuda(logits, targets, rows, C, ignore_index);
 #endif
@@ -91,7 +94,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
   Tensor lse = Tensor::empty({rows}, DType::f64);
   double total = 0;
   int64_t count = 0;
-  dispatch_float(x.dtype(), "cross_entropy", [&]<class T>() {
+  dispatch_float(x, "cross_entropy", [&]<class T>() {
     dispatch_index(t.dtype(), "cross_entropy", [&]<class I>() {
       const I* tp = t.data<I>();
       check_targets(tp, rows, C, ignore_index);
@@ -114,7 +117,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
                        dx = Tensor::empty(x.shape(), x.dtype());
                        const double g = ctx.grads[0].item();
                        const double scale = count > 0 ? g / static_cast<double>(count) : 0.0;
-                       dispatch_float(x.dtype(), "cross_entropy", [&]<class T>() {
+                       dispatch_float(x, "cross_entropy", [&]<class T>() {
                          dispatch_index(t.dtype(), "cross_entropy", [&]<class I>() {
                            cpu::cross_entropy_bwd<T, I>(x.data<T>(), t.data<I>(), lse.data<double>(), rows, C,
                                                         ignore_index, scale, dx.data<T>());

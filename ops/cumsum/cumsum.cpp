@@ -4,6 +4,7 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "ops/bf16_through_f32.h"
 #include "ops/op_checks.h"
 #if LOGLIN_WITH_CUDA
 #include "ops/cumsum/cumsum_cuda.h"
@@ -44,13 +45,14 @@ void cumsum_cpu(const T* x, T* out, int64_t outer, int64_t n, int64_t inner, boo
 // x has any shape; out has x's shape. dim may be negative; a 0-dim x is one element.
 Tensor cumsum(const Tensor& x, int64_t dim, bool reverse) {
   check_defined("cumsum", {&x});
+  if (via_f32::is_bf16(x)) return via_f32::through_f32(cumsum(via_f32::as_f32(x), dim, reverse));
   const int64_t d = normalize_dim(dim, std::max<int64_t>(x.dim(), 1), "cumsum");
   int64_t outer = 1, n = 1, inner = 1;
   for (int64_t k = 0; k < x.dim(); ++k) (k < d ? outer : k == d ? n : inner) *= x.shape()[k];
 
   Tensor xc = x.is_contiguous() ? x : core::contiguous_copy(x);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  dispatch_float(x.dtype(), "cumsum", [&]<class T>() {
+  dispatch_float(x, "cumsum", [&]<class T>() {
 #if LOGLIN_WITH_CUDA
     if (on_cuda(x)) {
       cuda::cumsum<T>(xc.data<T>(), out.data<T>(), outer, n, inner, reverse, x.device().index);

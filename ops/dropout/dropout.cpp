@@ -20,7 +20,7 @@ constexpr int64_t kParallelGrain = 1 << 15;
 Tensor apply_mask(const Tensor& a, const dropout_rng::Mask& mask) {
   Tensor ac = a.is_contiguous() ? a : core::contiguous_copy(a);
   Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
-  dispatch_float(a.dtype(), "dropout", [&]<class T>() {
+  dispatch_float(a, "dropout", [&]<class T>() {
     const T* in = ac.data<T>();
     T* o = out.data<T>();
     const int64_t n = out.numel();

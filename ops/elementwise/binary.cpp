@@ -1,6 +1,7 @@
 #include "ops/elementwise/binary.h"
 
 #include "autograd/node.h"
+#include "ops/bf16_through_f32.h"
 #include "core/dispatch.h"
 #include "ops/elementwise/elementwise_math.h"
 #include "ops/elementwise/elementwise_run.h"
@@ -18,18 +19,19 @@ Tensor binary_forward(const char* name, const Tensor& a, const Tensor& b, Op op)
   check_same_dtype(name, a, b);
   check_same_device(name, a, b);
   Shape out_shape = broadcast_shapes(a.shape(), b.shape(), name);
-  return dispatch_float(a.dtype(), name, [&]<class T>() { return ew::run_binary<T>(name, a, b, out_shape, op); });
+  return dispatch_float(a, name, [&]<class T>() { return ew::run_binary<T>(name, a, b, out_shape, op); });
 }
 
 template <class Op>
 Tensor scalar_forward(const char* name, const Tensor& a, Op op) {
   check_defined(name, {&a});
-  return dispatch_float(a.dtype(), name, [&]<class T>() { return ew::run_unary<T>(name, a, op); });
+  return dispatch_float(a, name, [&]<class T>() { return ew::run_unary<T>(name, a, op); });
 }
 
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
+  if (via_f32::both_bf16(a, b)) return via_f32::through_f32(add(via_f32::as_f32(a), via_f32::as_f32(b)));
   Tensor out = binary_forward("add", a, b, ew::AddOp{});
   autograd::record("add", {a, b}, {out}, [sa = a.shape(), sb = b.shape()](autograd::BackwardContext& ctx) {
     const Tensor& g = ctx.grads[0];
@@ -40,6 +42,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
+  if (via_f32::both_bf16(a, b)) return via_f32::through_f32(sub(via_f32::as_f32(a), via_f32::as_f32(b)));
   Tensor out = binary_forward("sub", a, b, ew::SubOp{});
   autograd::record("sub", {a, b}, {out}, [sa = a.shape(), sb = b.shape()](autograd::BackwardContext& ctx) {
     const Tensor& g = ctx.grads[0];
@@ -50,6 +53,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
+  if (via_f32::both_bf16(a, b)) return via_f32::through_f32(mul(via_f32::as_f32(a), via_f32::as_f32(b)));
   Tensor out = binary_forward("mul", a, b, ew::MulOp{});
   autograd::record("mul", {a, b}, {out}, [a = a.detach(), b = b.detach()](autograd::BackwardContext& ctx) {
     const Tensor& g = ctx.grads[0];
@@ -62,6 +66,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  if (via_f32::both_bf16(a, b)) return via_f32::through_f32(div(via_f32::as_f32(a), via_f32::as_f32(b)));
   Tensor out = binary_forward("div", a, b, ew::DivOp{});
   autograd::record("div", {a, b}, {out},
                    [a = a.detach(), b = b.detach(), out = out.detach()](autograd::BackwardContext& ctx) {
@@ -76,6 +81,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor add(const Tensor& a, double s) {
+  if (via_f32::is_bf16(a)) return via_f32::through_f32(add(via_f32::as_f32(a), s));
   Tensor out = scalar_forward("add", a, ew::AddScalarOp{s});
   autograd::record("add_scalar", {a}, {out}, [](autograd::BackwardContext& ctx) {
     return std::vector<Tensor>{ctx.grads[0]};
@@ -84,6 +90,7 @@ Tensor add(const Tensor& a, double s) {
 }
 
 Tensor mul(const Tensor& a, double s) {
+  if (via_f32::is_bf16(a)) return via_f32::through_f32(mul(via_f32::as_f32(a), s));
   Tensor out = scalar_forward("mul", a, ew::MulScalarOp{s});
   autograd::record("mul_scalar", {a}, {out}, [s](autograd::BackwardContext& ctx) {
     return std::vector<Tensor>{mul(ctx.grads[0], s)};

@@ -101,11 +101,11 @@ Tensor row_sums(const Tensor& g, const Tensor& a, const RowDotPlan& p) {
                        p.inner, g.device().index);
     };
     if (g.dtype() == DType::bf16) run.template operator()<bf16>();
-    else dispatch_float(g.dtype(), kOp, run);
+    else dispatch_float(g, kOp, run);
     return out;
   }
 #endif
-  dispatch_float(g.dtype(), kOp, [&]<class T>() {
+  dispatch_float(g, kOp, [&]<class T>() {
     const T* gp = g.data<T>();
     const T* ap = a.data<T>();
     T* o = out.data<T>();

@@ -1,6 +1,7 @@
 #include "ops/elementwise/unary.h"
 
 #include "autograd/node.h"
+#include "ops/bf16_through_f32.h"
 #include "core/dispatch.h"
 #include "ops/elementwise/elementwise_math.h"
 #include "ops/elementwise/elementwise_run.h"
@@ -14,11 +15,12 @@ namespace {
 template <class Op>
 Tensor unary_op(const char* name, const Tensor& x, Op op) {
   check_defined(name, {&x});
-  Tensor y = dispatch_float(x.dtype(), name, [&]<class T>() { return ew::run_unary<T>(name, x, op); });
+  if (via_f32::is_bf16(x)) return via_f32::through_f32(unary_op(name, via_f32::as_f32(x), op));
+  Tensor y = dispatch_float(x, name, [&]<class T>() { return ew::run_unary<T>(name, x, op); });
   autograd::record(name, {x}, {y}, [name, op, x = x.detach(), y = y.detach()](autograd::BackwardContext& ctx) {
     const Tensor& g = ctx.grads[0];
     Tensor dx =
-        dispatch_float(x.dtype(), name, [&]<class T>() { return ew::run_unary_backward<T>(name, x, y, g, op); });
+        dispatch_float(x, name, [&]<class T>() { return ew::run_unary_backward<T>(name, x, y, g, op); });
     return std::vector<Tensor>{dx};
   });
   return y;

@@ -85,7 +85,7 @@ Tensor embedding_cuda(const Tensor& weight, const Tensor& ids, const Shape& out_
   const int64_t N = idc.numel();
   Tensor w = weight.is_contiguous() ? weight : core::contiguous_copy(weight);
   Tensor out = Tensor::empty(out_shape, weight.dtype(), weight.device());
-  dispatch_float(weight.dtype(), "embedding", [&]<class T>() {
+  dispatch_float(weight, "embedding", [&]<class T>() {
     dispatch_index(idc.dtype(), "embedding", [&]<class I>() {
       cuda::embedding_fwd<T, I>(w.data<T>(), idc.data<I>(), out.data<T>(), N, V, D, device);
     });
@@ -96,7 +96,7 @@ Tensor embedding_cuda(const Tensor& weight, const Tensor& ids, const Shape& out_
     const Tensor& g = ctx.grads[0];
     Tensor gc = g.is_contiguous() ? g : core::contiguous_copy(g);
     Tensor dw = Tensor::zeros({V, D}, g.dtype(), g.device());
-    dispatch_float(g.dtype(), "embedding", [&]<class T>() {
+    dispatch_float(g, "embedding", [&]<class T>() {
       dispatch_index(idc.dtype(), "embedding", [&]<class I>() {
         cuda::embedding_bwd<T, I>(gc.data<T>(), idc.data<I>(), dw.data<T>(), N, V, D, device);
       });
@@ -127,14 +127,14 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
 
   Tensor w = weight.is_contiguous() ? weight : core::contiguous_copy(weight);
   Tensor out = Tensor::empty(out_shape, weight.dtype());
-  dispatch_float(weight.dtype(), "embedding",
+  dispatch_float(weight, "embedding",
                  [&]<class T>() { embedding_fwd_cpu<T>(w.data<T>(), idv, D, out.data<T>()); });
 
   autograd::record("embedding", {weight, ids}, {out}, [idv = std::move(idv), V, D](autograd::BackwardContext& ctx) {
     const Tensor& g = ctx.grads[0];
     Tensor gc = g.is_contiguous() ? g : core::contiguous_copy(g);
     Tensor dw = Tensor::zeros({V, D}, g.dtype());
-    dispatch_float(g.dtype(), "embedding",
+    dispatch_float(g, "embedding",
                    [&]<class T>() { embedding_bwd_cpu<T>(gc.data<T>(), idv, V, D, dw.data<T>()); });
     return std::vector<Tensor>{dw, Tensor()};
   });

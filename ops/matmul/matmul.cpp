@@ -50,7 +50,7 @@ Tensor cpu_batched_matmul(const Tensor& a, const Tensor& b, const Product& p) {
   const int64_t nb = shape_numel(p.batch);
   const Shape& batch = p.batch;
   Shape sa = batch_strides(a, p.batch_a, batch), sb = batch_strides(b, p.batch_b, batch);
-  dispatch_float(a.dtype(), "matmul", [&]<class T>() {
+  dispatch_float(a, "matmul", [&]<class T>() {
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
     T* po = out.data<T>();

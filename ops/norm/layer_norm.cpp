@@ -43,7 +43,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor mean = Tensor::empty({rows}, x.dtype(), x.device());
   Tensor rstd = Tensor::empty({rows}, x.dtype(), x.device());
-  dispatch_float(x.dtype(), "layer_norm", [&]<class T>() {
+  dispatch_float(x, "layer_norm", [&]<class T>() {
 #if LOGLIN_WITH_CUDA
     if (on_cuda(x))
       return cuda::layer_norm_fwd<T>(xc.data<T>(), data_or_null<T>(w), data_or_null<T>(b), y.data<T>(),
@@ -61,7 +61,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
         Tensor dx = ctx.needs(0) ? Tensor::empty(x.shape(), x.dtype(), x.device()) : Tensor();
         Tensor dw = ctx.needs(1) ? Tensor::empty({D}, x.dtype(), x.device()) : Tensor();
         Tensor db = ctx.needs(2) ? Tensor::empty({D}, x.dtype(), x.device()) : Tensor();
-        dispatch_float(x.dtype(), "layer_norm", [&]<class T>() {
+        dispatch_float(x, "layer_norm", [&]<class T>() {
 #if LOGLIN_WITH_CUDA
           if (on_cuda(x)) {
             const Shape part{cuda::norm_bwd_blocks(rows, D), D};

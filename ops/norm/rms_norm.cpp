@@ -32,7 +32,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   Tensor w = weight.defined() ? dense(weight, x.dtype()) : Tensor();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor rstd = Tensor::empty({rows}, x.dtype(), x.device());
-  dispatch_float(x.dtype(), "rms_norm", [&]<class T>() {
+  dispatch_float(x, "rms_norm", [&]<class T>() {
 #if LOGLIN_WITH_CUDA
     if (on_cuda(x))
       return cuda::rms_norm_fwd<T>(xc.data<T>(), data_or_null<T>(w), y.data<T>(), rstd.data<T>(), rows, D, eps,
@@ -47,7 +47,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
         Tensor g = dense(ctx.grads[0], x.dtype());
         Tensor dx = ctx.needs(0) ? Tensor::empty(x.shape(), x.dtype(), x.device()) : Tensor();
         Tensor dw = ctx.needs(1) ? Tensor::empty({D}, x.dtype(), x.device()) : Tensor();
-        dispatch_float(x.dtype(), "rms_norm", [&]<class T>() {
+        dispatch_float(x, "rms_norm", [&]<class T>() {
 #if LOGLIN_WITH_CUDA
           if (on_cuda(x)) {
             Tensor dw_part = dw.defined() ? Tensor::empty({cuda::norm_bwd_blocks(rows, D), D}, x.dtype(), x.device())

@@ -43,7 +43,7 @@ Tensor rms_norm_gated(const Tensor& x, const Tensor& z, const Tensor& weight, do
   Tensor w = weight.defined() ? dense(weight, x.dtype()) : Tensor();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   Tensor rstd = Tensor::empty({rows}, x.dtype(), x.device());
-  dispatch_float(x.dtype(), "rms_norm_gated", [&]<class T>() {
+  dispatch_float(x, "rms_norm_gated", [&]<class T>() {
 #if LOGLIN_WITH_CUDA
     if (on_cuda(x))
       return cuda::rms_norm_gated_fwd<T>(xc.data<T>(), zr.t.data<T>(), zr.stride, data_or_null<T>(w),
@@ -61,7 +61,7 @@ Tensor rms_norm_gated(const Tensor& x, const Tensor& z, const Tensor& weight, do
         Tensor dx = ctx.needs(0) ? Tensor::empty(x.shape(), x.dtype(), x.device()) : Tensor();
         Tensor dz = ctx.needs(1) ? Tensor::empty(x.shape(), x.dtype(), x.device()) : Tensor();
         Tensor dw = ctx.needs(2) ? Tensor::empty({D}, x.dtype(), x.device()) : Tensor();
-        dispatch_float(x.dtype(), "rms_norm_gated", [&]<class T>() {
+        dispatch_float(x, "rms_norm_gated", [&]<class T>() {
 #if LOGLIN_WITH_CUDA
           if (on_cuda(x)) {
             Tensor dw_part = dw.defined() ? Tensor::empty({cuda::norm_bwd_blocks(rows, D), D}, x.dtype(), x.device())

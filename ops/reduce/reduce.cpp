@@ -5,6 +5,7 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "ops/bf16_through_f32.h"
 #include "ops/op_checks.h"
 #if LOGLIN_WITH_CUDA
 #include "ops/reduce/reduce_cuda.h"
@@ -77,7 +78,7 @@ Tensor sum_cuda(const Tensor& x, const ReducePlan& p, double scale) {
       else runs.push_back({p.reduced[i], n});
     }
   }
-  dispatch_float(x.dtype(), "sum", [&]<class T>() {
+  dispatch_float(x, "sum", [&]<class T>() {
     const bool contiguous = x.is_contiguous();
     const T* in = contiguous ? x.data<T>() : nullptr;
     T* o = out.data<T>();
@@ -106,7 +107,7 @@ Tensor sum_raw(const Tensor& x, const ReducePlan& p, double scale) {
 #endif
   Tensor m = reduced_last(x, p);
   Tensor out = Tensor::empty(p.out_shape, x.dtype());
-  dispatch_float(x.dtype(), "sum", [&]<class T>() {
+  dispatch_float(x, "sum", [&]<class T>() {
     const T* in = m.data<T>();
     T* o = out.data<T>();
     const int64_t rows = p.rows, cols = p.cols;
@@ -128,7 +129,7 @@ Tensor sum_raw(const Tensor& x, const ReducePlan& p, double scale) {
 Tensor scaled(const Tensor& g, double scale) {
   Tensor in = g.is_contiguous() ? g : core::contiguous_copy(g);
   Tensor out = Tensor::empty(g.shape(), g.dtype(), g.device());
-  dispatch_float(g.dtype(), "mean", [&]<class T>() {
+  dispatch_float(g, "mean", [&]<class T>() {
 #if LOGLIN_WITH_CUDA
     if (on_cuda(g)) {
       cuda::scale<T>(in.data<T>(), out.data<T>(), out.numel(), scale, g.device().index);
@@ -174,14 +175,14 @@ Tensor max_cuda(const Tensor& x, const ReducePlan& p, int64_t d) {
   Tensor m = reduced_last(x, p);
   Tensor out = Tensor::empty(p.out_shape, x.dtype(), x.device());
   Tensor argmax = Tensor::empty({p.rows}, DType::i64, x.device());
-  dispatch_float(x.dtype(), "max", [&]<class T>() {
+  dispatch_float(x, "max", [&]<class T>() {
     cuda::max_rows<T>(m.data<T>(), out.data<T>(), argmax.data<int64_t>(), p.rows, p.cols, dev);
   });
   autograd::record("max", {x}, {out}, [argmax, p, in = x.shape(), d, dev](autograd::BackwardContext& ctx) {
     const Tensor& g0 = ctx.grads[0];
     Tensor g = g0.is_contiguous() ? g0 : core::contiguous_copy(g0);
     Tensor dx_moved = Tensor::zeros(moved_last(in, d), g.dtype(), g.device());
-    dispatch_float(g.dtype(), "max", [&]<class T>() {
+    dispatch_float(g, "max", [&]<class T>() {
       cuda::max_rows_backward<T>(g.data<T>(), argmax.data<int64_t>(), dx_moved.data<T>(), p.rows, p.cols, dev);
     });
     return std::vector<Tensor>{moved_back(dx_moved, d)};
@@ -194,6 +195,7 @@ Tensor max_cuda(const Tensor& x, const ReducePlan& p, int64_t d) {
 
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
   check_defined("sum", {&x});
+  if (via_f32::is_bf16(x)) return via_f32::through_f32(sum(via_f32::as_f32(x), dims, keepdim));
   ReducePlan p = plan_reduce("sum", x, dims, keepdim);
   Tensor out = sum_raw(x, p, 1.0);
   autograd::record("sum", {x}, {out}, [kept = p.kept_shape, in = x.shape()](autograd::BackwardContext& ctx) {
@@ -204,6 +206,7 @@ Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
 
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
   check_defined("mean", {&x});
+  if (via_f32::is_bf16(x)) return via_f32::through_f32(mean(via_f32::as_f32(x), dims, keepdim));
   ReducePlan p = plan_reduce("mean", x, dims, keepdim);
   LOGLIN_CHECK(p.cols > 0, "[mean] mean over an empty dimension of shape {}", shape_str(x.shape()));
   double scale = 1.0 / static_cast<double>(p.cols);
@@ -217,6 +220,7 @@ Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
 
 Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   check_defined("max", {&x});
+  if (via_f32::is_bf16(x)) return via_f32::through_f32(max(via_f32::as_f32(x), dim, keepdim));
   int64_t d = normalize_dim(dim, x.dim(), "max");
   LOGLIN_CHECK(x.shape()[d] > 0, "[max] max over an empty dim {} of shape {}", dim, shape_str(x.shape()));
   ReducePlan p = plan_reduce("max", x, {d}, keepdim);
@@ -227,7 +231,7 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
   Tensor m = reduced_last(x, p);
   Tensor out = Tensor::empty(p.out_shape, x.dtype());
   std::vector<int64_t> argmax(p.rows);
-  dispatch_float(x.dtype(), "max", [&]<class T>() {
+  dispatch_float(x, "max", [&]<class T>() {
     const T* in = m.data<T>();
     T* o = out.data<T>();
     for (int64_t r = 0; r < p.rows; ++r) {
@@ -244,7 +248,7 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
                      // Scatter each row's gradient to its argmax, in the [rows, cols] layout.
                      Tensor g = core::contiguous_copy(ctx.grads[0]);
                      Tensor dx_moved = Tensor::zeros(moved_last(in, d), g.dtype());
-                     dispatch_float(g.dtype(), "max", [&]<class T>() {
+                     dispatch_float(g, "max", [&]<class T>() {
                        const T* gp = g.data<T>();
                        T* o = dx_moved.data<T>();
                        for (int64_t r = 0; r < p.rows; ++r) o[r * p.cols + argmax[r]] = gp[r];

@@ -24,7 +24,7 @@ Tensor rotate_all(const Tensor& x, const Tensor& cos, const Tensor& sin, bool in
 #if LOGLIN_WITH_CUDA
     Shape row_shape(x.shape().begin(), x.shape().end() - 1), row_strides(x.strides().begin(), x.strides().end() - 1);
     const StridedLayout rows_layout = merged_layouts(row_shape, {row_strides}, kOp)[0];
-    dispatch_float(x.dtype(), kOp, [&]<class T>() {
+    dispatch_float(x, kOp, [&]<class T>() {
       cuda::rotary<T>(x.data<T>(), rows_layout, x.strides().back(), cos.data<T>(), sin.data<T>(), out.data<T>(), rows,
                       T_len, D, inverse, x.device().index);
     });
@@ -32,7 +32,7 @@ Tensor rotate_all(const Tensor& x, const Tensor& cos, const Tensor& sin, bool in
 #endif
   }
   const Tensor xc = x.contiguous();
-  dispatch_float(x.dtype(), kOp, [&]<class S>() {
+  dispatch_float(x, kOp, [&]<class S>() {
     const S* px = xc.data<S>();
     const S* pc = cos.data<S>();
     const S* ps = sin.data<S>();

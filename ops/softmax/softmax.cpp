@@ -38,7 +38,7 @@ Tensor softmax_op(const char* op, const Tensor& x, int64_t dim, bool log) {
   // A 0-dim tensor is a softmax over one element, as dim 0 or -1.
   const int64_t d = normalize_dim(dim, std::max<int64_t>(x.dim(), 1), op);
   const SoftmaxLayout l = layout_of(x.shape(), d);
-  Tensor y = dispatch_float(x.dtype(), op, [&]<class T>() {
+  Tensor y = dispatch_float(x, op, [&]<class T>() {
     Tensor xc = dense(x, x.dtype());
     Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
 #if LOGLIN_WITH_CUDA
@@ -53,7 +53,7 @@ Tensor softmax_op(const char* op, const Tensor& x, int64_t dim, bool log) {
   autograd::record(op, {x}, {y}, [op, l, log, y = y.detach()](autograd::BackwardContext& ctx) {
     Tensor g = dense(ctx.grads[0], y.dtype());
     Tensor dx = Tensor::empty(y.shape(), y.dtype(), y.device());
-    dispatch_float(y.dtype(), op, [&]<class T>() {
+    dispatch_float(y, op, [&]<class T>() {
 #if LOGLIN_WITH_CUDA
       if (on_cuda(y)) {
         cuda::softmax_bwd<T>(y.data<T>(), g.data<T>(), dx.data<T>(), l.outer, l.C, l.inner, log, y.device().index);

@@ -5,6 +5,7 @@
 #include "autograd/node.h"
 #include "core/dispatch.h"
 #include "core/strided_loop.h"
+#include "ops/bf16_through_f32.h"
 #include "ops/op_checks.h"
 #include "ops/reduce/reduce.h"
 #if LOGLIN_WITH_CUDA
@@ -40,7 +41,7 @@ Tensor select_cpu(const char* op, const Tensor& cond, const Tensor& a, const Ten
   const Shape inner_shape = split ? Shape(out_shape.begin() + 1, out_shape.end()) : out_shape;
   auto tail = [split](const Shape& s) { return split ? Shape(s.begin() + 1, s.end()) : s; };
   const Shape to = tail(so), tc = tail(sc), ta = tail(sa), tb = tail(sb);
-  dispatch_float(a.dtype(), op, [&]<class T>() {
+  dispatch_float(a, op, [&]<class T>() {
     dispatch_all(cond.dtype(), [&]<class C>() {
       T* o = out.data<T>();
       const C* pc = cond.data<C>();
@@ -103,7 +104,7 @@ Tensor select_raw(const char* op, const Tensor& cond, const Side& a, const Side&
   const Tensor& ref = a.t.defined() ? a.t : b.t;
 #if LOGLIN_WITH_CUDA
   if (on_cuda(ref)) {
-    return dispatch_float(ref.dtype(), op, [&]<class T>() {
+    return dispatch_float(ref, op, [&]<class T>() {
       return select_cuda<T>(op, cond, a, b, out_shape, ref.dtype(), ref.device());
     });
   }
@@ -117,6 +118,7 @@ Tensor select_raw(const char* op, const Tensor& cond, const Side& a, const Side&
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_defined("where", {&cond, &a, &b});
+  if (via_f32::both_bf16(a, b)) return via_f32::through_f32(where(cond, via_f32::as_f32(a), via_f32::as_f32(b)));
   check_same_dtype("where", a, b);
   check_same_device("where", a, b);
   check_same_device("where", cond, a);
@@ -136,6 +138,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   check_defined("masked_fill", {&x, &mask});
+  if (via_f32::is_bf16(x)) return via_f32::through_f32(masked_fill(via_f32::as_f32(x), mask, value));
   check_same_device("masked_fill", x, mask);
   LOGLIN_CHECK(broadcast_shapes(x.shape(), mask.shape(), "masked_fill") == x.shape(),
                "[masked_fill] mask of shape {} does not broadcast to x's shape {}", shape_str(mask.shape()),

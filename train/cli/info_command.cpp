@@ -38,7 +38,8 @@ int info_command(const std::vector<std::string>& argv) {
   } catch (const Error&) {
     where = cfg.training.device + " (not available on this machine)";
   }
-  fmt::print("device {} | precision {}\n", where, cfg.training.precision);
+  fmt::print("device {} | precision {} | activation checkpointing {}\n", where, cfg.training.precision,
+             cfg.training.activation_checkpointing ? "on (each block recomputed in backward)" : "off");
   fmt::print("\n{}", model.summary());
   fmt::print("\n{:.3f}M parameters\n", model.num_parameters() / 1e6);
   return 0;

@@ -113,6 +113,7 @@ struct TrainingConfig {
   int64_t seed = 0;
   std::string device = "auto";    // auto | cpu | cuda | cuda:N
   std::string precision = "f32";  // f32 | bf16-mixed | tf32 (train/trainer/precision.h)
+  bool activation_checkpointing = false;  // recompute each block's forward in backward (autograd/checkpoint.h)
   int eval_every = 100;
   int eval_batches = 10;
   int eval_position_buckets = 0;  // 0 = off; else val_loss/pos_A-B per equal bucket of the context

@@ -98,6 +98,9 @@ std::vector<KeySpec> build_schema() {
                                 "precision high (TF32 tensor-core products in matmul, log-linear and scalar-decay "
                                 "attention; CUDA)")
                   .one_of({"f32", "bf16-mixed", "tf32"}));
+  k.push_back(LOGLIN_CONFIG_KEY(training.activation_checkpointing,
+                                "keep only each block's input for backward and recompute the block there: less "
+                                "memory for long contexts, one more forward; gradients unchanged"));
   k.push_back(LOGLIN_CONFIG_KEY(training.eval_every, "steps between evaluations; 0 = only at the end").min(0));
   k.push_back(LOGLIN_CONFIG_KEY(training.eval_batches, "batches per evaluation").min(1));
   k.push_back(LOGLIN_CONFIG_KEY(training.eval_position_buckets,

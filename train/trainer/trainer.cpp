@@ -208,7 +208,8 @@ TrainSummary Trainer::run() {
   log(data.describe());
   Generator model_gen(static_cast<uint64_t>(t.seed));
   // Initialised on the cpu (the same weights for a seed on any device), then moved.
-  nn::LanguageModel model(lm_options(cfg_.model, data.vocab_size()), model_gen);
+  nn::LanguageModel model(
+      lm_options(cfg_.model, data.vocab_size()).activation_checkpointing(t.activation_checkpointing), model_gen);
   model.to(device);
   LOGLIN_CHECK(data.longest_seq_len() <= cfg_.model.max_seq_len,
                "[train] the data's longest sequence ({} tokens{}) is longer than model.max_seq_len ({})",

@@ -33,11 +33,11 @@ ForwardArgs<X> forward_args(const ForwardTensors& f) {
 Implementation cpu_implementation(const lla::Layout& lay) {
   Implementation impl;
   impl.forward = [lay](const ForwardTensors& f) {
-    dispatch_float(f.q.dtype(), kVersionsOp, [&]<class X>() { chunk_forward_cpu<X>(lay, forward_args<X>(f)); });
+    dispatch_float(f.q, kVersionsOp, [&]<class X>() { chunk_forward_cpu<X>(lay, forward_args<X>(f)); });
     return Tensor();
   };
   impl.backward = [lay](const ForwardTensors& f, const Tensor&, GradTensors& gr) {
-    dispatch_float(f.q.dtype(), kVersionsOp, [&]<class X>() {
+    dispatch_float(f.q, kVersionsOp, [&]<class X>() {
       BackwardArgs<X> a;
       a.fwd = forward_args<X>(f);
       a.dout = gr.dout.data<X>();

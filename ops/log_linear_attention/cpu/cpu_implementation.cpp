@@ -32,11 +32,11 @@ ForwardArgs<T> forward_args(const ForwardTensors& f) {
 Implementation cpu_implementation(const Layout& lay) {
   Implementation impl;
   impl.forward = [lay](const ForwardTensors& f) {
-    dispatch_float(f.q.dtype(), kOpName, [&]<class T>() { chunk_forward_cpu<T>(lay, forward_args<T>(f)); });
+    dispatch_float(f.q, kOpName, [&]<class T>() { chunk_forward_cpu<T>(lay, forward_args<T>(f)); });
     return Tensor();
   };
   impl.backward = [lay](const ForwardTensors& f, const Tensor&, GradTensors& gr) {
-    dispatch_float(f.q.dtype(), kOpName, [&]<class T>() {
+    dispatch_float(f.q, kOpName, [&]<class T>() {
       BackwardArgs<T> a;
       a.fwd = forward_args<T>(f);
       a.dout = gr.dout.data<T>();
