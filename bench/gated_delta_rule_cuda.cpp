@@ -43,6 +43,7 @@
 #if LOGLIN_WITH_CUDA
 #include "core/cuda_check.h"
 #include "core/cuda_stream.h"
+#include "csv_rows.h"
 #include "cuda_timing.h"
 #endif
 
@@ -107,7 +108,7 @@ struct Timing {
   std::string note;
 };
 
-Timing time_ours(int64_t T, const Shape3& s, bool log_linear, int runs) {
+Timing time_ours(int64_t T, const Shape3& s, bool log_linear, int runs, bool backward = true) {
   const int64_t B = kTokens / T, L = levels_for(T);
   const Device dev = Device::cuda(0);
   Generator gen(1);
@@ -131,10 +132,12 @@ Timing time_ours(int64_t T, const Shape3& s, bool log_linear, int runs) {
         },
         2, runs);
     cuda::synchronize(0);
-    cuda::reset_peak_memory(0);
-    t.fwd_bwd_ms = bench::cuda_median_ms([&] { op().backward(dout); }, 1, runs);
-    cuda::synchronize(0);
-    t.peak_gib = static_cast<double>(cuda::memory_stats(0).peak_bytes) / (1024.0 * 1024.0 * 1024.0);
+    if (backward) {
+      cuda::reset_peak_memory(0);
+      t.fwd_bwd_ms = bench::cuda_median_ms([&] { op().backward(dout); }, 1, runs);
+      cuda::synchronize(0);
+      t.peak_gib = static_cast<double>(cuda::memory_stats(0).peak_bytes) / (1024.0 * 1024.0 * 1024.0);
+    }
   } catch (const Error& e) {
     t.note = e.what();
   }
@@ -153,17 +156,8 @@ using PeerKey = std::tuple<std::string, int64_t, int64_t, int64_t, int64_t>;  //
 std::map<PeerKey, PeerRow> read_peers(const std::string& path) {
   std::map<PeerKey, PeerRow> rows;
   if (path.empty()) return rows;
-  std::ifstream in(path);
-  if (!in) {
-    fmt::print(stderr, "cannot read --peers {}; peer columns print as '-'\n", path);
-    return rows;
-  }
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) {
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+  // peer,B,T,H,K,V,fwd_ms,fwdbwd_ms,peak_MiB,note
+  for (const std::vector<std::string>& f : bench::read_csv_rows(path, "bench_gated_delta_rule_cuda")) {
     if (f.size() < 9) continue;
     PeerRow r;
     r.present = true;
@@ -193,6 +187,7 @@ int main(int argc, char** argv) {
 #else
   std::string Ts = "1024,2048,4096,8192,16384,32768", shapes = "16x128x128,6x192x384", version = "v2", peers;
   int runs = 5;
+  bool ll_backward = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const auto next = [&]() -> std::string {
@@ -207,10 +202,11 @@ int main(int argc, char** argv) {
     else if (a == "--version") version = next();
     else if (a == "--runs") runs = std::stoi(next());
     else if (a == "--peers") peers = next();
+    else if (a == "--ll-fwd-only") ll_backward = false;  // the log-linear backward may be v1's: slow
     else {
       fmt::print(stderr,
                  "usage: bench_gated_delta_rule_cuda [--T 1024,...] [--shapes HxKxV,...] [--version v2] [--runs 5] "
-                 "[--peers peers.csv]\n");
+                 "[--peers peers.csv] [--ll-fwd-only]\n");
       return 2;
     }
   }
@@ -235,7 +231,7 @@ int main(int argc, char** argv) {
     fmt::print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int64_t T : parse_ints(Ts)) {
       const int64_t B = kTokens / T;
-      const Timing plain = time_ours(T, s, false, runs), ll = time_ours(T, s, true, runs);
+      const Timing plain = time_ours(T, s, false, runs), ll = time_ours(T, s, true, runs, ll_backward);
       const PeerRow fla = peer("fla_chunk_gated_delta_rule", T, s), sdpa = peer("sdpa", T, s);
       for (const auto* n : {&plain.note, &ll.note, &fla.note, &sdpa.note})
         if (!n->empty()) notes.push_back(fmt::format("T = {}, {}x{}x{}: {}", T, s.H, s.K, s.V, *n));

@@ -85,6 +85,7 @@
 #if LOGLIN_WITH_CUDA
 #include "core/cuda_check.h"
 #include "core/cuda_stream.h"
+#include "csv_rows.h"
 #include "cuda_timing.h"
 #endif
 
@@ -114,17 +115,8 @@ struct PeerRow {
 std::map<std::tuple<std::string, std::string, int64_t>, PeerRow> g_peers;  // (peer, dtype, T)
 
 void read_peers(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    fmt::print(stderr, "bench_loglinear_cuda: cannot read --peers {}; the peer columns print as '-'\n", path);
-    return;
-  }
-  std::string line;
-  std::getline(in, line);  // header: peer,dtype,B,T,fwd_ms,fwdbwd_ms,peak_MiB,note
-  while (std::getline(in, line)) {
-    std::vector<std::string> f;
-    std::stringstream ss(line);
-    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+  // peer,dtype,B,T,fwd_ms,fwdbwd_ms,peak_MiB,note
+  for (const std::vector<std::string>& f : bench::read_csv_rows(path, "bench_loglinear_cuda")) {
     if (f.size() < 7) continue;
     PeerRow r;
     r.fwd_ms = std::strtod(f[4].c_str(), nullptr);

@@ -27,6 +27,34 @@ def add_fla_to_path():
     sys.path.insert(0, d)
 
 
+def write_rows(path, rows):
+    """The rows so far (temp + rename after each row: a call cut short keeps them)."""
+    if not path:
+        return
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fh:
+        fh.write("\n".join(rows) + "\n")
+    os.replace(tmp, path)
+
+
+def timed_row(prefix, case, rows, out):
+    """Runs case() -> (fwd ms, fwd+bwd ms, peak MiB) and appends the CSV row
+    `prefix,fwd,fwdbwd,peak,note`; a failure becomes NaN times and its error
+    in `note`. The file is rewritten after every row."""
+    import torch
+    try:
+        f, fb, mib = case()
+        note = ""
+    except Exception as e:  # the row records the failure; the table says so
+        f = fb = mib = math.nan
+        note = f"{type(e).__name__}: {e}".replace(",", ";").replace("\n", " ")[:200]
+    torch.cuda.empty_cache()
+    row = f"{prefix},{f:.3f},{fb:.3f},{mib:.0f},{note}"
+    rows.append(row)
+    print(row, flush=True)
+    write_rows(out, rows)
+
+
 def median_ms(fn, warmup, runs):
     import torch
     for _ in range(warmup):
@@ -103,32 +131,16 @@ def main():
     ap.add_argument("--out", help="also write the rows to this file")
     args = ap.parse_args()
     add_fla_to_path()
-    import torch
     rows = ["peer,B,T,H,K,V,fwd_ms,fwdbwd_ms,peak_MiB,note"]
     print(rows[0], flush=True)
     for shape in args.shapes.split(","):
         H, K, V = (int(x) for x in shape.split("x"))
         for T in (int(t) for t in args.T.split(",")):
             B = args.tokens // T
-            for peer in ("fla_chunk_gated_delta_rule", "sdpa"):
-                try:
-                    if peer == "sdpa":
-                        f, fb, mib = sdpa_case(B, T, H, K, args.warmup, args.runs)
-                    else:
-                        f, fb, mib = gdn_case(B, T, H, K, V, args.warmup, args.runs)
-                    note = ""
-                except Exception as e:  # the row records the failure; the table says so
-                    f = fb = mib = math.nan
-                    note = f"{type(e).__name__}: {e}".replace(",", ";").replace("\n", " ")[:200]
-                torch.cuda.empty_cache()
-                row = f"{peer},{B},{T},{H},{K},{V},{f:.3f},{fb:.3f},{mib:.0f},{note}"
-                rows.append(row)
-                print(row, flush=True)
-    if args.out:
-        tmp = args.out + ".tmp"
-        with open(tmp, "w") as fh:
-            fh.write("\n".join(rows) + "\n")
-        os.replace(tmp, args.out)
+            timed_row(f"fla_chunk_gated_delta_rule,{B},{T},{H},{K},{V}",
+                      lambda: gdn_case(B, T, H, K, V, args.warmup, args.runs), rows, args.out)
+            timed_row(f"sdpa,{B},{T},{H},{K},{V}", lambda: sdpa_case(B, T, H, K, args.warmup, args.runs), rows,
+                      args.out)
 
 
 if __name__ == "__main__":

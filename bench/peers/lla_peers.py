@@ -23,7 +23,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gdn_peers import add_fla_to_path, time_pair  # noqa: E402  (the shared timing)
+from gdn_peers import add_fla_to_path, time_pair, timed_row  # noqa: E402  (the shared timing)
 
 
 def lla_case(B, T, dtype, warmup, runs):
@@ -86,25 +86,12 @@ def main():
     print(rows[0], flush=True)
     for peer, dt, T in cases:
         B = args.tokens // T
-        try:
-            if peer == "sdpa":
-                f, fb, mib = sdpa_case(B, T, args.warmup, args.runs)
-            else:
-                f, fb, mib = lla_case(B, T, torch.bfloat16 if dt == "bf16" else torch.float32, args.warmup, args.runs)
-            note = ""
-        except Exception as e:  # the row records the failure; the table says so
-            f = fb = mib = math.nan
-            note = f"{type(e).__name__}: {e}".replace(",", ";").replace("\n", " ")[:200]
-        torch.cuda.empty_cache()
-        row = f"{peer},{dt},{B},{T},{f:.3f},{fb:.3f},{mib:.0f},{note}"
-        rows.append(row)
-        print(row, flush=True)
-    if args.out:
-        tmp = args.out + ".tmp"
-        with open(tmp, "w") as fh:
-            fh.write("\n".join(rows) + "\n")
-        os.replace(tmp, args.out)
-
+        if peer == "sdpa":
+            case = lambda: sdpa_case(B, T, args.warmup, args.runs)  # noqa: E731
+        else:
+            dtype = torch.bfloat16 if dt == "bf16" else torch.float32
+            case = lambda: lla_case(B, T, dtype, args.warmup, args.runs)  # noqa: E731
+        timed_row(f"{peer},{dt},{B},{T}", case, rows, args.out)
 
 if __name__ == "__main__":
     main()

@@ -66,8 +66,11 @@ KernelVersion v2_chunked() {
   v.about = "chunked WY form on TF32 tensor cores (forward; the plain form's backward; the log-linear "
             "backward is v1's); f32 under precision high, bf16 via f32; K a multiple of 16, V of 64";
   v.rank = 2;
-  // Not in auto until its [cuda] tests pass on a GPU.
-  v.in_auto = false;
+  // In auto since its [cuda] tests (tests/ops/test_gated_delta_rule_cuda.cpp,
+  // tests/ops/test_kernel_versions_cuda.cpp) passed on an H100, the varlen
+  // and state cases under compute-sanitizer memcheck and racecheck
+  // (2026-12-08).
+  v.in_auto = true;
   v.tensor_cores = true;
   v.supports = v2_supports;
   v.workspace_bytes = v2_workspace_bytes;

@@ -20,8 +20,7 @@
 //       the level states; its backward is v1's. f32 calls that allow TF32
 //       (float32 matmul precision "high") and bf16 calls (converted to f32
 //       by the entry: their inputs are coarser than TF32); K a multiple of
-//       16, V a multiple of 64. Not in auto until its [cuda] tests pass on
-//       a GPU.
+//       16, V a multiple of 64. In auto.
 //
 // Choosing one: the kernel registry (ops/kernel_registry.h) under the op
 // name "gated_delta_rule", for both entries:

@@ -53,7 +53,7 @@
 //                           o and the final state.
 //   gdr_bwd_v1_kernel       grid N H, nt threads (each owning V / nt columns):
 //                           checkpoints, then every gradient but the group sums.
-//   gdr_heads_to_groups_v1_kernel  grid-stride over rows G K (only when G < H).
+//   gdr_heads_to_groups_kernel  (../cuda/heads_to_groups.cuh) only when G < H.
 // Cost: O(T L K V) work like the CPU recurrence; the forward reads and
 // writes each level in use twice per token, the backward about six times
 // (checkpoint pass, recompute, three passes of the adjoint). Parallel over
@@ -63,6 +63,7 @@
 // Numbers: everything in T (f32 or f64): the decays exp(g_t), the dot
 // products and the reductions. Indices are 64-bit.
 #include "core/cuda_launch.cuh"
+#include "ops/gated_delta_rule/cuda/heads_to_groups.cuh"
 #include "ops/gated_delta_rule/cuda_v1/gated_delta_rule_v1.h"
 #include "ops/workspace_carver.h"
 
@@ -411,23 +412,6 @@ __global__ void gdr_bwd_v1_kernel(GpuProblem p, GpuBackward<T> b, Work<T> w, Siz
     for (int64_t v = j; v < V; v += nt) store_levels(Column<T>{dS + v, K, V}, b.dstate_in + sh * LKV + v, L);
 }
 
-// dq, dk (rows,G,K) = per-head dq, dk (rows,H,K) summed over each group's heads in head order.
-template <class T>
-__global__ void gdr_heads_to_groups_v1_kernel(GpuProblem p, const T* dq_head, const T* dk_head, T* dq, T* dk) {
-  const int64_t total = p.rows * p.G * p.K, per = p.H / p.G;
-  for (int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; idx < total;
-       idx += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t row = idx / (p.G * p.K), grp = (idx / p.K) % p.G, x = idx % p.K;
-    T sq = 0, sk = 0;
-    for (int64_t hh = grp * per; hh < (grp + 1) * per; ++hh) {
-      sq += dq_head[(row * p.H + hh) * p.K + x];
-      sk += dk_head[(row * p.H + hh) * p.K + x];
-    }
-    dq[idx] = sq;
-    dk[idx] = sk;
-  }
-}
-
 void check_problem(const GpuProblem& p) {
   LOGLIN_CHECK(p.L >= 1 && p.L <= kMaxLevels, "[{}] v1 keeps at most {} state levels, got L = {}", kOp, kMaxLevels,
                p.L);
@@ -463,11 +447,7 @@ void backward(const GpuProblem& p, const GpuBackward<T>& b, void* ws) {
   cudaStream_t st = cuda::stream(p.device);
   gdr_bwd_v1_kernel<T><<<static_cast<unsigned>(p.n_seqs * p.H), z.threads, 0, st>>>(p, b, w, z);
   LOGLIN_CUDA_LAUNCHED(kOp);
-  if (p.G != p.H) {
-    gdr_heads_to_groups_v1_kernel<T><<<cuda::blocks_for(p.rows * p.G * p.K), cuda::kThreads, 0, st>>>(
-        p, w.dq_head, w.dk_head, b.dq, b.dk);
-    LOGLIN_CUDA_LAUNCHED(kOp);
-  }
+  if (p.G != p.H) heads_to_groups(p, w.dq_head, w.dk_head, b.dq, b.dk, kOp);
 }
 
 template void forward<float>(const GpuProblem&, const GpuForward<float>&, void*);

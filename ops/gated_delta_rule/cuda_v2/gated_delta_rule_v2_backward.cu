@@ -15,9 +15,10 @@
 //        dgamma_last += exp(gamma_last) <S, dS'>;
 //        then the WY form backwards (Q~, W, K~, the solve, M, Aqk, Gamma) to
 //        dq, dk (per head), dbeta and dg (the reverse cumulative sum of dgamma);
-//   5. gdr_heads_to_groups_v2_kernel: dq, dk summed over each group's heads in
-//      head order (a copy when G = H). No atomics: bitwise reproducible.
+//   5. dq, dk summed over each group's heads in head order (../cuda/heads_to_groups.cuh;
+//      a copy when G = H). No atomics: bitwise reproducible.
 // The log-linear form's backward is v1's (kernel_versions.cpp).
+#include "ops/gated_delta_rule/cuda/heads_to_groups.cuh"
 #include "ops/gated_delta_rule/cuda_v2/chunk_tiles.h"
 #include "ops/gated_delta_rule/cuda_v2/gated_delta_rule_v2.h"
 #include "ops/gated_delta_rule/cuda_v2/tiles.cuh"
@@ -443,24 +444,6 @@ __global__ void __launch_bounds__(kLocalThreads) gdr_chunk_bwd_v2_kernel(GpuProb
   }
 }
 
-// ---- 5. dq, dk over each group's heads ----
-
-__global__ void gdr_heads_to_groups_v2_kernel(GpuProblem p, const float* dq_head, const float* dk_head, float* dq,
-                                              float* dk) {
-  const int64_t total = p.rows * p.G * p.K, per = p.H / p.G;
-  for (int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; idx < total;
-       idx += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t row = idx / (p.G * p.K), grp = (idx / p.K) % p.G, x = idx % p.K;
-    float sq = 0, sk = 0;
-    for (int64_t hh = grp * per; hh < (grp + 1) * per; ++hh) {
-      sq += dq_head[(row * p.H + hh) * p.K + x];
-      sk += dk_head[(row * p.H + hh) * p.K + x];
-    }
-    dq[idx] = sq;
-    dk[idx] = sk;
-  }
-}
-
 }  // namespace
 
 size_t backward_workspace_bytes(const GpuProblem& p) {
@@ -495,9 +478,7 @@ void backward(const GpuProblem& p, const GpuBackward<float>& b, void* ws) {
     gdr_chunk_bwd_v2_kernel<<<dim3(static_cast<unsigned>(w.t.nch), static_cast<unsigned>(p.H)), kLocalThreads, smem,
                               st>>>(p, b, w);
     LOGLIN_CUDA_LAUNCHED(kOp);
-    gdr_heads_to_groups_v2_kernel<<<cuda::blocks_for(p.rows * p.G * p.K), cuda::kThreads, 0, st>>>(
-        p, w.dq_head, w.dk_head, b.dq, b.dk);
-    LOGLIN_CUDA_LAUNCHED(kOp);
+    heads_to_groups(p, w.dq_head, w.dk_head, b.dq, b.dk, kOp);
   }
 }
 
