@@ -128,8 +128,9 @@ int64_t check_step(const GatedDeltaState& state, const Tensor& q, const Tensor& 
 }
 
 // On CUDA the step is the op's forward over one token from the state, with
-// the final state returned: the registered CUDA version (v1's per-level
-// recurrence) does exactly the step's update, and nothing is recorded.
+// the final state returned: the CUDA version the op picks (v1's per-level
+// recurrence, or v2's chunked form over a one-row chunk) does exactly the
+// step's update, and nothing is recorded.
 Tensor step_on_cuda(GatedDeltaState& state, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& g,
                     const Tensor& beta, const Tensor& ls) {
   NoGradGuard no_grad;
