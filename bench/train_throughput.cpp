@@ -3,7 +3,11 @@
 // tokens/s, ms/step, model FLOP/s with MFU, and peak GPU memory.
 //
 //   bench_train_throughput [--arch A] [--shape TxB[,TxB...]] [--precision bf16-mixed|f32|tf32] [--steps N]
-//                          [--checkpointing off|on|both]
+//                          [--checkpointing off|on|both] [--peers train_peers.csv]
+//
+// --peers: the CSV bench/peers/train_peers.py wrote earlier in the same
+// device call (a PyTorch Llama at the same width, PEERS.md's setup); a second
+// table prints its tokens/s beside the transformer's at the same T and B.
 //
 // --checkpointing on recomputes each block's forward in backward
 // (LMOptions::activation_checkpointing, training.activation_checkpointing);
@@ -20,7 +24,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +44,7 @@
 #if LOGLIN_WITH_CUDA
 #include "core/cuda_check.h"
 #include "core/cuda_stream.h"
+#include "csv_rows.h"
 
 #include <cuda_profiler_api.h>
 #endif
@@ -174,6 +181,7 @@ int main(int argc, char** argv) {
   std::string shapes = "2048x8,8192x2", precision = "bf16-mixed";
   int steps = 10;
   bool profile = false;
+  std::string peers;
   std::vector<bool> checkpointing{false};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -186,6 +194,7 @@ int main(int argc, char** argv) {
     else if (a == "--precision") precision = value();
     else if (a == "--steps") steps = std::stoi(value());
     else if (a == "--profile") profile = true;
+    else if (a == "--peers") peers = value();
     else if (a == "--checkpointing") {
       const std::string v = value();
       if (v == "off") checkpointing = {false};
@@ -196,7 +205,7 @@ int main(int argc, char** argv) {
         return 2;
       }
     } else {
-      fmt::print(stderr, "usage: bench_train_throughput [--arch A] [--shape TxB,...] [--precision bf16-mixed|f32|tf32] [--steps N] [--checkpointing off|on|both] [--profile]\n");
+      fmt::print(stderr, "usage: bench_train_throughput [--arch A] [--shape TxB,...] [--precision bf16-mixed|f32|tf32] [--steps N] [--checkpointing off|on|both] [--profile] [--peers train_peers.csv]\n");
       return 2;
     }
   }
@@ -212,6 +221,7 @@ int main(int argc, char** argv) {
 #if LOGLIN_WITH_CUDA
   fmt::print("| arch | T | B | precision | act. ckpt | params | ms/step | fwd / bwd / optim ms | tokens/s | model TFLOP/s | MFU (bf16 peak) | peak GiB |\n");
   fmt::print("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::map<std::pair<int64_t, int64_t>, double> transformer_tps;  // (T, B) -> tokens/s, checkpointing off
   for (const std::string& arch : archs)
     for (Shape2 sh : parse_shapes(shapes))
       for (bool ckpt : checkpointing) {
@@ -222,12 +232,30 @@ int main(int argc, char** argv) {
           fmt::print("| {} | {} | {} | {} | {} | {:.1f}M | {:.1f} | {:.1f} / {:.1f} / {:.1f} | {:.0f} | {:.1f} | {:.1f}% | {:.1f} |\n",
                      arch, sh.T, sh.B, precision, on, r.params / 1e6, r.ms_per_step, r.fwd_ms, r.bwd_ms, r.opt_ms,
                      r.tokens_per_s, r.tflops, 100 * r.mfu, r.peak_gib);
+          if (arch == "transformer" && !ckpt) transformer_tps[{sh.T, sh.B}] = r.tokens_per_s;
         } catch (const Error& e) {
           fmt::print("| {} | {} | {} | {} | {} | failed: {} |||||| \n", arch, sh.T, sh.B, precision, on, e.what());
         }
         std::fflush(stdout);
         cuda::empty_cache(0);
       }
+  if (!peers.empty()) {
+    // peer,T,B,tokens_per_s,ms_per_step,peak_MiB,note
+    fmt::print("\nPeer, measured in this device call (bench/peers/train_peers.py): a PyTorch Llama, d768, 12 layers, "
+               "SDPA, bf16 autocast, fused AdamW.\n\n");
+    fmt::print("| peer | T | B | tokens/s | ms/step | peak GiB | loglin transformer / peer tokens/s |\n");
+    fmt::print("|---|---:|---:|---:|---:|---:|---:|\n");
+    for (const std::vector<std::string>& f : bench::read_csv_rows(peers, "bench_train_throughput")) {
+      if (f.size() < 6) continue;
+      const int64_t T = std::atoll(f[1].c_str()), B = std::atoll(f[2].c_str());
+      const double tps = std::strtod(f[3].c_str(), nullptr);
+      auto ours = transformer_tps.find({T, B});
+      fmt::print("| {} | {} | {} | {} | {} | {:.1f} | {} |{}\n", f[0], T, B, f[3], f[4],
+                 std::strtod(f[5].c_str(), nullptr) / 1024.0,
+                 ours == transformer_tps.end() ? std::string("-") : fmt::format("{:.2f}", ours->second / tps),
+                 f.size() > 6 && !f[6].empty() ? " " + f[6] : "");
+    }
+  }
 #endif
   return 0;
 }

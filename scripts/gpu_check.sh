@@ -28,7 +28,11 @@ fi
 tested=$(date +%s)
 
 if [ "${GPU_CHECK_BENCH:-1}" != 0 ]; then
-  timeout ${BENCH_TIMEOUT:-900} build-gpu/bench/bench_train_throughput ${THROUGHPUT_ARGS:-} >"$out/train_throughput.md" 2>&1
+  # The PyTorch Llama peer first, in this same call; its CSV goes beside our rows.
+  timeout ${BENCH_TIMEOUT:-900} python3 bench/peers/train_peers.py --out "$out/train_peers.csv" >"$out/train_peers.log" 2>&1 ||
+    echo "the training peer failed: $(tail -3 "$out/train_peers.log")"
+  timeout ${BENCH_TIMEOUT:-900} build-gpu/bench/bench_train_throughput ${THROUGHPUT_ARGS:-} --peers "$out/train_peers.csv" \
+    >"$out/train_throughput.md" 2>&1
   [ -x build-gpu/bench/bench_attention_cuda ] && build-gpu/bench/bench_attention_cuda >"$out/attention.md" 2>&1
   [ -x build-gpu/bench/bench_conv1d_cuda ] && build-gpu/bench/bench_conv1d_cuda >"$out/conv1d.md" 2>&1
   # log_linear_attention vs the peer of PEERS.md, every registered kernel version.
