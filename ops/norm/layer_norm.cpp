@@ -6,6 +6,7 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "ops/bf16_through_f32.h"
 #include "ops/kernel_args.h"
 #include "ops/norm/layer_norm_cpu.h"
 #include "ops/op_checks.h"
@@ -29,6 +30,10 @@ void check_param(const Tensor& x, const Tensor& p, const char* what, int64_t D) 
 
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
   check_defined("layer_norm", {&x});
+  // bf16 x (with bf16 or f32 weight and bias, as mixed precision keeps them): f32 inside, bf16 out.
+  if (via_f32::is_bf16(x))
+    return via_f32::through_f32(layer_norm(via_f32::as_f32(x), weight.defined() ? via_f32::as_f32(weight) : weight,
+                                           bias.defined() ? via_f32::as_f32(bias) : bias, eps));
   LOGLIN_CHECK(x.dim() >= 1 && x.shape().back() > 0, "[layer_norm] x must have a non-empty last dim, got shape {}",
                shape_str(x.shape()));
   const int64_t D = x.shape().back();

@@ -5,6 +5,7 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "ops/bf16_through_f32.h"
 #include "ops/kernel_args.h"
 #include "ops/norm/rms_norm_cpu.h"
 #include "ops/op_checks.h"
@@ -16,6 +17,9 @@
 namespace loglin {
 Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   check_defined("rms_norm", {&x});
+  // bf16 x (with a bf16 or f32 weight, as mixed precision keeps it): f32 inside, bf16 out.
+  if (via_f32::is_bf16(x))
+    return via_f32::through_f32(rms_norm(via_f32::as_f32(x), weight.defined() ? via_f32::as_f32(weight) : weight, eps));
   LOGLIN_CHECK(x.dim() >= 1 && x.shape().back() > 0, "[rms_norm] x must have a non-empty last dim, got shape {}",
                shape_str(x.shape()));
   const int64_t D = x.shape().back();

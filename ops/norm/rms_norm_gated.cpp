@@ -10,6 +10,7 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "ops/bf16_through_f32.h"
 #include "ops/kernel_args.h"
 #include "ops/norm/rms_norm_gated_cpu.h"
 #include "ops/op_checks.h"
@@ -21,6 +22,10 @@
 namespace loglin {
 Tensor rms_norm_gated(const Tensor& x, const Tensor& z, const Tensor& weight, double eps) {
   check_defined("rms_norm_gated", {&x, &z});
+  // bf16 x and z (with a bf16 or f32 weight): f32 inside, bf16 out.
+  if (via_f32::both_bf16(x, z))
+    return via_f32::through_f32(rms_norm_gated(via_f32::as_f32(x), via_f32::as_f32(z),
+                                               weight.defined() ? via_f32::as_f32(weight) : weight, eps));
   LOGLIN_CHECK(x.dim() >= 1 && x.shape().back() > 0,
                "[rms_norm_gated] x must have a non-empty last dim, got shape {}", shape_str(x.shape()));
   LOGLIN_CHECK(z.shape() == x.shape(), "[rms_norm_gated] z has shape {} but x has shape {} (they must match)",

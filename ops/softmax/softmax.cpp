@@ -9,6 +9,7 @@
 
 #include "autograd/node.h"
 #include "core/dispatch.h"
+#include "ops/bf16_through_f32.h"
 #include "ops/kernel_args.h"
 #include "ops/op_checks.h"
 #include "ops/softmax/softmax_cpu.h"
@@ -35,6 +36,7 @@ SoftmaxLayout layout_of(const Shape& shape, int64_t d) {
 
 Tensor softmax_op(const char* op, const Tensor& x, int64_t dim, bool log) {
   check_defined(op, {&x});
+  if (via_f32::is_bf16(x)) return via_f32::through_f32(softmax_op(op, via_f32::as_f32(x), dim, log));
   // A 0-dim tensor is a softmax over one element, as dim 0 or -1.
   const int64_t d = normalize_dim(dim, std::max<int64_t>(x.dim(), 1), op);
   const SoftmaxLayout l = layout_of(x.shape(), d);

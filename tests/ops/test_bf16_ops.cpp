@@ -1,5 +1,5 @@
 // bf16 tensors in the ops that compute in f32 (elementwise, reductions,
-// cross-entropy): f32 arithmetic inside, bf16 out, so each result is the f32
+// softmax, the norms, cross-entropy): f32 arithmetic inside, bf16 out, so each result is the f32
 // result rounded to bf16 once, and gradients come back in bf16 the same way.
 // Ops without a bf16 path refuse it with an error naming the tensor's real
 // dtype and device.
@@ -142,8 +142,41 @@ TEST_CASE("bf16: cross_entropy on bf16 logits computes in f32", "[ops][bf16]") {
   CHECK(loglin_test::rel_err(logits.grad().to(DType::f32), l32.grad()) < 1e-2);
 }
 
+TEST_CASE("bf16: softmax, log_softmax and the norms compute in f32 and round once", "[ops][bf16]") {
+  Generator gen(6);
+  Tensor x = bf16_leaf({4, 16}, gen), z = bf16_leaf({4, 16}, gen);
+  // Mixed precision keeps f32 weights beside bf16 activations; bf16 weights work too.
+  Tensor w32 = rand({16}, 0.5, 1.5, DType::f32, gen).to(DType::bf16).to(DType::f32).detach().set_requires_grad(true);
+  Tensor b32 = rand({16}, -0.5, 0.5, DType::f32, gen).to(DType::bf16).to(DType::f32).detach().set_requires_grad(true);
+  const std::vector<std::pair<std::string, std::function<Tensor(const Tensor&, const Tensor&)>>> cases = {
+      {"softmax", [](const Tensor& a, const Tensor&) { return softmax(a, -1); }},
+      {"log_softmax", [](const Tensor& a, const Tensor&) { return log_softmax(a, 0); }},
+      {"layer_norm", [&](const Tensor& a, const Tensor&) { return layer_norm(a, w32, b32, 1e-5); }},
+      {"rms_norm", [&](const Tensor& a, const Tensor&) { return rms_norm(a, w32, 1e-6); }},
+      {"rms_norm bf16 weight",  // the f32 reference with the same weight in f32
+       [&](const Tensor& a, const Tensor&) { return rms_norm(a, w32.to(a.dtype()), 1e-6); }},
+      {"rms_norm_gated", [&](const Tensor& a, const Tensor& g) { return rms_norm_gated(a, g, w32, 1e-6); }},
+  };
+  for (const auto& [name, f] : cases) {
+    INFO(name);
+    x.zero_grad();
+    z.zero_grad();
+    Tensor x32 = f32_leaf(x), z32 = f32_leaf(z);
+    Tensor y = f(x, z), y32 = f(x32, z32);
+    CHECK(y.dtype() == DType::bf16);
+    CHECK(same_bits(y, y32.to(DType::bf16)));
+    Generator pg(7);
+    const Tensor probe = randn(y.shape(), DType::f32, pg);
+    sum(y.to(DType::f32) * probe).backward();
+    sum(y32 * probe).backward();
+    REQUIRE(x.grad().defined());
+    CHECK(x.grad().dtype() == DType::bf16);
+    CHECK(loglin_test::rel_err(x.grad().to(DType::f32), x32.grad()) < 2e-2);
+  }
+}
+
 TEST_CASE("bf16: an op without a bf16 path names the tensor's dtype and device", "[ops][bf16]") {
   Tensor x = Tensor::ones({2, 3}, DType::bf16);
-  LL_CHECK_ERROR(softmax(x), "[softmax] needs an f32 or f64 tensor, got bf16 on cpu");
+  LL_CHECK_ERROR(dropout(x, 0.5, true), "[dropout] needs an f32 or f64 tensor, got bf16 on cpu");
   LL_CHECK_ERROR(softmax(Tensor::ones({2, 3}, DType::i64)), "got i64 on cpu");
 }
