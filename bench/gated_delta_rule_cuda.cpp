@@ -44,6 +44,7 @@
 #include "core/cuda_check.h"
 #include "core/cuda_stream.h"
 #include "csv_rows.h"
+#include "table_cells.h"
 #include "cuda_timing.h"
 #endif
 
@@ -170,11 +171,9 @@ std::map<PeerKey, PeerRow> read_peers(const std::string& path) {
   return rows;
 }
 
-std::string ms(double x) { return std::isnan(x) ? "-" : fmt::format("{:.2f}", x); }
-std::string ratio(double a, double b) { return std::isnan(a) || std::isnan(b) ? "-" : fmt::format("{:.2f}", a / b); }
-std::string tflops(double flops, double t_ms) {
-  return std::isnan(t_ms) ? "-" : fmt::format("{:.1f}", flops / (t_ms * 1e-3) / 1e12);
-}
+using bench::cell_ms;
+using bench::cell_ratio;
+std::string tflops(double flops, double t_ms) { return bench::cell_tflops(flops, t_ms, 1); }
 #endif
 
 }  // namespace
@@ -236,9 +235,9 @@ int main(int argc, char** argv) {
       for (const auto* n : {&plain.note, &ll.note, &fla.note, &sdpa.note})
         if (!n->empty()) notes.push_back(fmt::format("T = {}, {}x{}x{}: {}", T, s.H, s.K, s.V, *n));
       fmt::print("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", T, B,
-                 ms(plain.fwd_ms), ms(plain.fwd_bwd_ms), ms(ll.fwd_ms), ms(ll.fwd_bwd_ms), ms(fla.fwd_ms),
-                 ms(fla.fwd_bwd_ms), ms(sdpa.fwd_ms), ms(sdpa.fwd_bwd_ms), ratio(fla.fwd_bwd_ms, plain.fwd_bwd_ms),
-                 ratio(ll.fwd_bwd_ms, plain.fwd_bwd_ms), ratio(sdpa.fwd_bwd_ms, ll.fwd_bwd_ms),
+                 cell_ms(plain.fwd_ms), cell_ms(plain.fwd_bwd_ms), cell_ms(ll.fwd_ms), cell_ms(ll.fwd_bwd_ms), cell_ms(fla.fwd_ms),
+                 cell_ms(fla.fwd_bwd_ms), cell_ms(sdpa.fwd_ms), cell_ms(sdpa.fwd_bwd_ms), cell_ratio(fla.fwd_bwd_ms, plain.fwd_bwd_ms),
+                 cell_ratio(ll.fwd_bwd_ms, plain.fwd_bwd_ms), cell_ratio(sdpa.fwd_bwd_ms, ll.fwd_bwd_ms),
                  tflops(forward_flops(B, T, s, false), plain.fwd_ms), tflops(forward_flops(B, T, s, true), ll.fwd_ms),
                  std::isnan(ll.peak_gib) ? "-" : fmt::format("{:.2f}", ll.peak_gib),
                  std::isnan(fla.peak_mib) ? "-" : fmt::format("{:.2f}", fla.peak_mib / 1024.0));

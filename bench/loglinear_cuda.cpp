@@ -86,6 +86,7 @@
 #include "core/cuda_check.h"
 #include "core/cuda_stream.h"
 #include "csv_rows.h"
+#include "table_cells.h"
 #include "cuda_timing.h"
 #endif
 
@@ -255,11 +256,9 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
-std::string fmt_ms(double ms) { return std::isnan(ms) ? "-" : fmt::format("{:.2f}", ms); }
-std::string fmt_ratio(double peer, double ours) {
-  return std::isnan(ours) || std::isnan(peer) ? "-" : fmt::format("{:.2f}", peer / ours);
-}
-std::string fmt_tflops(double flops, double ms) { return std::isnan(ms) ? "-" : fmt::format("{:.2f}", flops / (ms * 1e9)); }
+std::string fmt_ms(double ms) { return bench::cell_ms(ms); }
+std::string fmt_ratio(double peer, double ours) { return bench::cell_ratio(peer, ours); }
+std::string fmt_tflops(double flops, double ms) { return bench::cell_tflops(flops, ms, 2); }
 #endif
 
 }  // namespace

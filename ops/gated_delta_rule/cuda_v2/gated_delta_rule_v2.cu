@@ -96,7 +96,7 @@ __global__ void __launch_bounds__(kPrepThreads) gdr_prep_v2_kernel(GpuProblem p,
   if (!locate_chunk(p, w.chunk_begin, cid, ch)) return;
   const int64_t nr = ch.nr, t0 = ch.t0, grow0 = ch.grow0;
   const int64_t grp = h / (p.H / p.G), sqk = p.G * p.K;
-  const int tid = threadIdx.x, warp = tid / 32;
+  const int tid = threadIdx.x;
   const float* qh = f.q + grow0 * sqk + grp * p.K;
   const float* kh = f.k + grow0 * sqk + grp * p.K;
   const float* vh = f.v + grow0 * p.H * p.V + h * p.V;
@@ -106,13 +106,9 @@ __global__ void __launch_bounds__(kPrepThreads) gdr_prep_v2_kernel(GpuProblem p,
   if (tid == 0) w.decay[h * w.nch + cid] = expf(gam[kC - 1]);
 
   // 4. Bl = ((Aqk Tm) diag(beta)) o Lam into sKK (M is no longer needed).
-  for (int j = 0; j < 2; ++j) {
-    const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
-    FragC acc;
-    wmma::fill_fragment(acc, 0.f);
-    mma_acc<Row, Row>(acc, sA + ti * 16 * kLd, kLd, sTm + tj * 16, kLd, kC);
-    wmma::store_matrix_sync(sKK + ti * 16 * kLd + tj * 16, acc, kLd, wmma::mem_row_major);
-  }
+  for_my_tiles([&](int ti, int tj) {
+    tile_product<Row, Row>(sKK + ti * 16 * kLd + tj * 16, false, sA + ti * 16 * kLd, kLd, sTm + tj * 16, kLd, kC);
+  });
   __syncthreads();
   for (int e = tid; e < kC * kC; e += blockDim.x) {
     const int r = e / kC, j = e % kC;
@@ -138,20 +134,18 @@ __global__ void __launch_bounds__(kPrepThreads) gdr_prep_v2_kernel(GpuProblem p,
       sK[r * kLd + c] = bet[r] * eg[r] * x;
     }
     __syncthreads();
-    for (int j = 0; j < 2; ++j) {
-      const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
-      if (tj * 16 >= kw) continue;
-      if (yf) {
+    if (yf) {
+      for_my_tiles([&](int ti, int tj) {
+        if (tj * 16 >= kw) return;
         FragC acc;
         wmma::fill_fragment(acc, 0.f);
         mma_acc<Col, Row>(acc, sTm + ti * 16, kLd, sX + tj * 16, kLd, kC);
         wmma::store_matrix_sync(yf + ti * 16 * p.K + k0 + tj * 16, acc, static_cast<unsigned>(p.K),
                                 wmma::mem_row_major);
-      }
+      });
     }
     __syncthreads();  // K~ read: sX takes W
-    for (int j = 0; j < 2; ++j) {
-      const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
+    for_my_tiles([&](int ti, int tj) {
       FragC acc;
       wmma::fill_fragment(acc, 0.f);
       mma_acc<Row, Row>(acc, sTm + ti * 16 * kLd, kLd, sK + tj * 16, kLd, kC);
@@ -159,15 +153,11 @@ __global__ void __launch_bounds__(kPrepThreads) gdr_prep_v2_kernel(GpuProblem p,
       if (tj * 16 < kw)
         wmma::store_matrix_sync(w.w + tile_k + ti * 16 * p.K + k0 + tj * 16, acc, static_cast<unsigned>(p.K),
                                 wmma::mem_row_major);
-    }
+    });
     __syncthreads();  // W complete; the scaled K panel is no longer needed: sK takes Aqk W
-    for (int j = 0; j < 2; ++j) {
-      const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
-      FragC acc;
-      wmma::fill_fragment(acc, 0.f);
-      mma_acc<Row, Row>(acc, sA + ti * 16 * kLd, kLd, sX + tj * 16, kLd, kC);
-      wmma::store_matrix_sync(sK + ti * 16 * kLd + tj * 16, acc, kLd, wmma::mem_row_major);
-    }
+    for_my_tiles([&](int ti, int tj) {
+      tile_product<Row, Row>(sK + ti * 16 * kLd + tj * 16, false, sA + ti * 16 * kLd, kLd, sX + tj * 16, kLd, kC);
+    });
     __syncthreads();
     for (int e = tid; e < kC * kC; e += blockDim.x) {
       const int r = e / kC, c = e % kC;
@@ -181,25 +171,23 @@ __global__ void __launch_bounds__(kPrepThreads) gdr_prep_v2_kernel(GpuProblem p,
     __syncthreads();
     load_panel(sQ, vh, p.H * p.V, nr, v0, p.V);
     __syncthreads();
-    for (int j = 0; j < 2; ++j) {
-      const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
+    for_my_tiles([&](int ti, int tj) {
       FragC acc;
       wmma::fill_fragment(acc, 0.f);
       mma_acc<Row, Row>(acc, sKK + ti * 16 * kLd, kLd, sQ + tj * 16, kLd, kC);
       wmma::store_matrix_sync(w.oi + tile_v + ti * 16 * p.V + v0 + tj * 16, acc, static_cast<unsigned>(p.V),
                               wmma::mem_row_major);
-    }
+    });
     __syncthreads();
     for (int e = tid; e < kC * kC; e += blockDim.x) sQ[(e / kC) * kLd + e % kC] *= bet[e / kC];
     __syncthreads();
-    for (int j = 0; j < 2; ++j) {
-      const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
+    for_my_tiles([&](int ti, int tj) {
       FragC acc;
       wmma::fill_fragment(acc, 0.f);
       mma_acc<Row, Row>(acc, sTm + ti * 16 * kLd, kLd, sQ + tj * 16, kLd, kC);
       wmma::store_matrix_sync(w.u + tile_v + ti * 16 * p.V + v0 + tj * 16, acc, static_cast<unsigned>(p.V),
                               wmma::mem_row_major);
-    }
+    });
   }
 }
 

@@ -185,10 +185,9 @@ __global__ void __launch_bounds__(kLocalThreads) gdr_chunk_bwd_v2_kernel(GpuProb
   // A. The chunk's WY pieces (M in sP3, then free).
   chunk_local(p, f, ch, h, ChunkVecs{gam, bet, eg, el}, sP1, sP2, sKK, sQK, sP3, sAqk, sTm);
   // B. Bm = Aqk Tm diag(beta); the adjoints start at zero.
-  for (int j = 0; j < 2; ++j) {
-    const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
+  for_my_tiles([&](int ti, int tj) {
     tile_product<Row, Row>(sBm + ti * 16 * kLd + tj * 16, false, sAqk + ti * 16 * kLd, kLd, sTm + tj * 16, kLd, kC);
-  }
+  });
   for (int e = tid; e < kC * kC; e += blockDim.x) {
     sdB[(e / kC) * kLd + e % kC] = 0.f;
     sdTm[(e / kC) * kLd + e % kC] = 0.f;
@@ -208,8 +207,7 @@ __global__ void __launch_bounds__(kLocalThreads) gdr_chunk_bwd_v2_kernel(GpuProb
       sdot += S[at] * dS[at];
     }
     __syncthreads();
-    for (int j = 0; j < 2; ++j) {
-      const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
+    for_my_tiles([&](int ti, int tj) {
       FragC dd, d;
       wmma::fill_fragment(dd, 0.f);
       mma_acc<Row, Row>(dd, kt + ti * 16 * K, K, dS + v0 + tj * 16, V, static_cast<int>(K));
@@ -224,18 +222,17 @@ __global__ void __launch_bounds__(kLocalThreads) gdr_chunk_bwd_v2_kernel(GpuProb
       // dB += dO V^T, dTm += dD V^T (scaled by beta after the loop).
       tile_product<Row, Col>(sdB + ti * 16 * kLd + tj * 16, true, sP1 + ti * 16 * kLd, kLd, sP2 + tj * 16 * kLd, kLd,
                              kC);
-    }
+    });
     for (int e = tid; e < kC * kVp; e += blockDim.x)
       w.dg_do[tile_v + (e / kVp) * V + v0 + e % kVp] = sP1[(e / kVp) * kLd + e % kVp];
     __syncthreads();  // sP3 = dD complete
-    for (int j = 0; j < 2; ++j) {
-      const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
+    for_my_tiles([&](int ti, int tj) {
       tile_product<Row, Col>(sdTm + ti * 16 * kLd + tj * 16, true, sP3 + ti * 16 * kLd, kLd, sP2 + tj * 16 * kLd,
                              kLd, kC);
       // X = Tm^T dD into sY; the intra part of dV, Bm^T dO, into sX.
       tile_product<Col, Row>(sY + ti * 16 * kLd + tj * 16, false, sTm + ti * 16, kLd, sP3 + tj * 16, kLd, kC);
       tile_product<Col, Row>(sX + ti * 16 * kLd + tj * 16, false, sBm + ti * 16, kLd, sP1 + tj * 16, kLd, kC);
-    }
+    });
     __syncthreads();
     for (int e = tid; e < kC * kVp; e += blockDim.x) {
       const int r = e / kVp, c = e % kVp;
@@ -261,10 +258,9 @@ __global__ void __launch_bounds__(kLocalThreads) gdr_chunk_bwd_v2_kernel(GpuProb
     if (j > r || r >= nr) sdB[r * kLd + j] = 0.f;
   }
   __syncthreads();
-  for (int j = 0; j < 2; ++j) {  // X2 = Aqk^T dB into sP1
-    const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
+  for_my_tiles([&](int ti, int tj) {  // X2 = Aqk^T dB into sP1
     tile_product<Col, Row>(sP1 + ti * 16 * kLd + tj * 16, false, sAqk + ti * 16, kLd, sdB + tj * 16, kLd, kC);
-  }
+  });
   __syncthreads();
   if (tid < kC) {  // dbeta_s += Tm[:, s] . X2[:, s]
     float s = 0.f;
@@ -277,11 +273,10 @@ __global__ void __launch_bounds__(kLocalThreads) gdr_chunk_bwd_v2_kernel(GpuProb
     sdB[r * kLd + j] *= bet[j];
   }
   __syncthreads();
-  for (int j = 0; j < 2; ++j) {  // dAqk = (dB diag beta) Tm^T into sP2
-    const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
+  for_my_tiles([&](int ti, int tj) {  // dAqk = (dB diag beta) Tm^T into sP2
     tile_product<Row, Col>(sP2 + ti * 16 * kLd + tj * 16, false, sdB + ti * 16 * kLd, kLd, sTm + tj * 16 * kLd, kLd,
                            kC);
-  }
+  });
 
   // E. Per K panel: dQ~, dW, dK~ over the V panels, then Q~, W and K~ reversed.
   float* dqh = w.dq_head + grow0 * p.H * K + h * K;
@@ -292,8 +287,7 @@ __global__ void __launch_bounds__(kLocalThreads) gdr_chunk_bwd_v2_kernel(GpuProb
     __syncthreads();
     load_panel(sY, kh, sqk, nr, k0, K);
     load_panel(sBm, qh, sqk, nr, k0, K);
-    for (int j = 0; j < 2; ++j) {
-      const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
+    for_my_tiles([&](int ti, int tj) {
       FragC dqt, dw, dkt;
       wmma::fill_fragment(dqt, 0.f), wmma::fill_fragment(dw, 0.f), wmma::fill_fragment(dkt, 0.f);
       if (tj * 16 < kw) {
@@ -309,19 +303,18 @@ __global__ void __launch_bounds__(kLocalThreads) gdr_chunk_bwd_v2_kernel(GpuProb
       wmma::store_matrix_sync(sP1 + ti * 16 * kLd + tj * 16, dqt, kLd, wmma::mem_row_major);
       wmma::store_matrix_sync(sP3 + ti * 16 * kLd + tj * 16, dw, kLd, wmma::mem_row_major);
       wmma::store_matrix_sync(sX + ti * 16 * kLd + tj * 16, dkt, kLd, wmma::mem_row_major);
-    }
+    });
     __syncthreads();
     // Q~ = diag(e^gamma) Q - Aqk W: dgamma_r += e^gamma_r q_r . dQ~_r; dAqk -= dQ~ W^T; dW -= Aqk^T dQ~.
     {
       const float x = row_dot(sBm, sP1);
       if (tid % 4 == 0) dgam[tid / 4] += eg[tid / 4] * x;
     }
-    for (int j = 0; j < 2; ++j) {
-      const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
+    for_my_tiles([&](int ti, int tj) {
       tile_product<Row, Col>(sP2 + ti * 16 * kLd + tj * 16, true, sP1 + ti * 16 * kLd, kLd, wt + tj * 16 * K + k0, K,
                              kw, -1.f);
       tile_product<Col, Row>(sP3 + ti * 16 * kLd + tj * 16, true, sAqk + ti * 16, kLd, sP1 + tj * 16, kLd, kC, -1.f);
-    }
+    });
     __syncthreads();
     // W = Tm diag(beta e^gamma) K: dTm += dW (diag(beta e^gamma) K)^T; X3 = Tm^T dW.
     for (int e = tid; e < kC * kC; e += blockDim.x) {
@@ -329,12 +322,11 @@ __global__ void __launch_bounds__(kLocalThreads) gdr_chunk_bwd_v2_kernel(GpuProb
       sdB[r * kLd + c] = bet[r] * eg[r] * sY[r * kLd + c];
     }
     __syncthreads();
-    for (int j = 0; j < 2; ++j) {
-      const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
+    for_my_tiles([&](int ti, int tj) {
       tile_product<Row, Col>(sdTm + ti * 16 * kLd + tj * 16, true, sP3 + ti * 16 * kLd, kLd, sdB + tj * 16 * kLd, kLd,
                              kC);
       tile_product<Col, Row>(sBm + ti * 16 * kLd + tj * 16, false, sTm + ti * 16, kLd, sP3 + tj * 16, kLd, kC);
-    }
+    });
     __syncthreads();
     {
       const int r = tid / 4;
@@ -366,16 +358,14 @@ __global__ void __launch_bounds__(kLocalThreads) gdr_chunk_bwd_v2_kernel(GpuProb
   }
 
   // F. Tm = (I + M)^{-1}: dM = -Tm^T dTm Tm^T; then M, Aqk and Gamma reversed.
-  for (int j = 0; j < 2; ++j) {
-    const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
+  for_my_tiles([&](int ti, int tj) {
     tile_product<Col, Row>(sP1 + ti * 16 * kLd + tj * 16, false, sTm + ti * 16, kLd, sdTm + tj * 16, kLd, kC);
-  }
+  });
   __syncthreads();
-  for (int j = 0; j < 2; ++j) {
-    const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
+  for_my_tiles([&](int ti, int tj) {
     tile_product<Row, Col>(sP3 + ti * 16 * kLd + tj * 16, false, sP1 + ti * 16 * kLd, kLd, sTm + tj * 16 * kLd, kLd,
                            kC, -1.f);
-  }
+  });
   __syncthreads();
   for (int e = tid; e < kC * kC; e += blockDim.x) {
     const int r = e / kC, j = e % kC;
@@ -412,8 +402,7 @@ __global__ void __launch_bounds__(kLocalThreads) gdr_chunk_bwd_v2_kernel(GpuProb
     load_panel(sP1, kh, sqk, nr, k0, K);
     load_panel(sP2, qh, sqk, nr, k0, K);
     __syncthreads();
-    for (int j = 0; j < 2; ++j) {
-      const int t = warp + 8 * j, ti = t / 4, tj = t % 4;
+    for_my_tiles([&](int ti, int tj) {
       FragC dk, dq;
       wmma::fill_fragment(dk, 0.f), wmma::fill_fragment(dq, 0.f);
       mma_acc<Row, Row>(dk, sKK + ti * 16 * kLd, kLd, sP1 + tj * 16, kLd, kC);
@@ -422,7 +411,7 @@ __global__ void __launch_bounds__(kLocalThreads) gdr_chunk_bwd_v2_kernel(GpuProb
       mma_acc<Row, Row>(dq, sQK + ti * 16 * kLd, kLd, sP1 + tj * 16, kLd, kC);
       wmma::store_matrix_sync(sX + ti * 16 * kLd + tj * 16, dk, kLd, wmma::mem_row_major);
       wmma::store_matrix_sync(sY + ti * 16 * kLd + tj * 16, dq, kLd, wmma::mem_row_major);
-    }
+    });
     __syncthreads();
     for (int e = tid; e < kC * kC; e += blockDim.x) {
       const int r = e / kC, c = e % kC;

@@ -113,6 +113,17 @@ __device__ __forceinline__ void tile_product(float* dst, bool accumulate, const 
   wmma::store_matrix_sync(dst, acc, kLd, wmma::mem_row_major);
 }
 
+// Calls f(ti, tj) for the two 16 x 16 tiles of a 64 x 64 result that this
+// warp owns (kLocalThreads: 8 warps; tiles warp and warp + 8, row-major).
+template <class F>
+__device__ __forceinline__ void for_my_tiles(F&& f) {
+  const int warp = threadIdx.x / 32;
+  for (int j = 0; j < 2; ++j) {
+    const int t = warp + 8 * j;
+    f(t / 4, t % 4);
+  }
+}
+
 // Rows [0, nr) and columns [c0, c0 + 64) of a row-major array (row stride
 // `stride`, `width` columns) into a shared 64 x 64 tile; zero elsewhere.
 __device__ __forceinline__ void load_panel(float* dst, const float* src, int64_t stride, int64_t nr, int64_t c0,
